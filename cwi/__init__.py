@@ -1,0 +1,3 @@
+"""Child welfare inequalities analysis package."""
+
+__version__ = "0.1.0"

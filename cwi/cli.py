@@ -1,0 +1,169 @@
+"""The ``cwi`` command line: one entry point for every stage of the flow.
+
+Heavy imports happen inside each command so that ``cwi --help`` is instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Child welfare inequalities: build the findings site, LA profiles and PDFs.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold child-level data: never print them
+)
+reference_app = typer.Typer(help="Get, check or point at the public reference data.")
+app.add_typer(reference_app, name="reference")
+interviews_app = typer.Typer(help="The interview strand: coding scheme, imports, summary tables.")
+app.add_typer(interviews_app, name="interviews")
+
+SettingsOpt = Annotated[
+    Path | None,
+    typer.Option("--settings", help="Settings file (default: settings.yml or $CWI_SETTINGS)."),
+]
+
+
+def _settings(path: Path | None):  # noqa: ANN202 - typer helper
+    from cwi.config import SettingsError, load_settings
+
+    try:
+        return load_settings(path)
+    except SettingsError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def build(
+    settings: SettingsOpt = None,
+    stages: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated stages to run (default: all). See `cwi stages`."),
+    ] = None,
+) -> None:
+    """Run the whole flow: inputs, ingest, cube, analysis, disclosure, store, pages, site, PDFs, scan."""
+    from cwi.pipeline import run
+
+    run(_settings(settings), stages=stages.split(",") if stages else None)
+
+
+@app.command("pre-render")
+def pre_render(settings: SettingsOpt = None) -> None:
+    """Quarto pre-render hook: build the results store and write one page per LA."""
+    from cwi.pipeline import PRE_RENDER, run
+
+    run(_settings(settings), stages=list(PRE_RENDER))
+
+
+@app.command("post-render")
+def post_render(settings: SettingsOpt = None) -> None:
+    """Quarto post-render hook: write one A4 PDF per LA and scan the site for leaks."""
+    from cwi.pipeline import POST_RENDER, run
+
+    run(_settings(settings), stages=list(POST_RENDER))
+
+
+@app.command()
+def stages() -> None:
+    """List the stages of the flow in order."""
+    from cwi.pipeline import STAGES
+
+    for name, stage in STAGES.items():
+        typer.echo(f"{name:12s} {stage.__doc__.splitlines()[0] if stage.__doc__ else ''}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder to write the demo region into.")] = Path(
+        "data/demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed; same seed gives identical files.")] = 20140501,
+    las: Annotated[int, typer.Option(help="Number of fictional LAs.")] = 15,
+    years: Annotated[str, typer.Option(help="Collection years, comma-separated.")] = "2021,2022,2023",
+    national: Annotated[
+        bool, typer.Option(help="National scale (153 LAs, ~33,000 LSOAs) for benchmarks.")
+    ] = False,
+) -> None:
+    """Generate the synthetic demo region in the statutory file formats."""
+    from cwi.demo import generate
+
+    generate(out, seed=seed, n_las=las, years=[int(y) for y in years.split(",")], national=national)
+
+
+@app.command()
+def validate(
+    directory: Annotated[Path, typer.Argument(help="One LA's extract folder (see data/README.md).")],
+    report: Annotated[Path | None, typer.Option(help="Write the validation report CSV here.")] = None,
+    settings: SettingsOpt = None,
+) -> None:
+    """Ingest and link one LA's extract; exit 0 (no errors), 1 (errors) or 2 (unreadable file)."""
+    from cwi.ingest import validate_cli
+
+    raise typer.Exit(validate_cli(directory, report, _settings(settings)))
+
+
+@reference_app.command("fetch")
+def reference_fetch(settings: SettingsOpt = None) -> None:
+    """Download the public reference files into the cache, checking sha256 and size."""
+    from cwi.reference import fetch_cli
+
+    raise typer.Exit(fetch_cli(_settings(settings)))
+
+
+@reference_app.command("use")
+def reference_use(
+    path: Annotated[Path, typer.Argument(help="Folder holding local copies of the files.")],
+    settings: SettingsOpt = None,
+) -> None:
+    """Point the build at local copies of the reference files (offline machines)."""
+    from cwi.reference import use_cli
+
+    raise typer.Exit(use_cli(path, _settings(settings)))
+
+
+@reference_app.command("check")
+def reference_check(settings: SettingsOpt = None) -> None:
+    """Check every configured reference file is present and readable."""
+    from cwi.reference import check_cli
+
+    raise typer.Exit(check_cli(_settings(settings)))
+
+
+@app.command()
+def scan(
+    directory: Annotated[Path, typer.Argument(help="Folder of outputs to scan (e.g. _site).")],
+    settings: SettingsOpt = None,
+) -> None:
+    """Scan built outputs for identifiers, postcodes, LSOA codes and small counts."""
+    from cwi.leaks import scan_cli
+
+    raise typer.Exit(scan_cli(directory, _settings(settings)))
+
+
+@app.command()
+def bench(
+    settings: SettingsOpt = None,
+    quick: Annotated[bool, typer.Option(help="Smaller sizes, for a smoke run.")] = False,
+) -> None:
+    """Print performance figures: demo generation, linkage, models (not a test)."""
+    from cwi.bench import run_bench
+
+    run_bench(_settings(settings), quick=quick)
+
+
+@interviews_app.command("summary")
+def interviews_summary(
+    source: Annotated[Path | None, typer.Argument(help="Coded segments (CSV or .qdpx).")] = None,
+    settings: SettingsOpt = None,
+) -> None:
+    """Import coded segments, validate them against the scheme and print the summary tables."""
+    from cwi.interviews import summary_cli
+
+    raise typer.Exit(summary_cli(source, _settings(settings)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
