@@ -77,6 +77,20 @@ _RULES: tuple[Rule, ...] = (
     Rule("PC_NFA", "query", "No fixed abode recorded; no LSOA assigned."),
     Rule("PC_OUTSIDE_LA", "query", "Home postcode lies outside the LA's area; the LSOA is used but the child is counted in the LA that returned them."),
     Rule("ADDRESS_MISSING", "query", "No address record for this child in the address extract; no LSOA assigned."),
+    # ---- added by the ingest step (issue 5) -------------------------------------------------
+    Rule("FILE_ENCODING_UTF16", "info", "The file is UTF-16; it was read as such. Re-save it as UTF-8 for other tools."),
+    Rule("FILE_DUPLICATE_COLUMNS", "query", "Two columns have the same name; the first was used. Remove the repeated column."),
+    Rule("FILE_DUPLICATE_TABLE", "error", "Another file in this folder already holds this table (same return as CSV and XML, or the same file twice); this file was not used. Keep one file per table."),
+    Rule("FILE_YEAR_MISMATCH", "query", "The year in the XML header differs from the folder's collection year; the folder's year was used. Check the file belongs to this year."),
+    Rule("ROW_DUPLICATE_KEY", "error", "Another row has the same key (child, or child and start date) with different values; this later row was rejected. Keep one record."),
+    Rule("PLACE_INVALID", "query", "The placement type is not valid for this collection year. Check the PLACE code against the year's code list."),
+    Rule("VALUE_OUT_OF_RANGE", "query", "A number is negative or implausibly large (e.g. NumberOfPreviousCPP, SDQ_SCORE). Check the value."),
+    Rule("EPISODE_OVERLAP", "query", "The child's episodes overlap or more than one is open; the child is counted once. Check the episode dates."),
+    Rule("PC_HOME_IS_PLACEMENT", "query", "Home postcode equals the placement postcode although the child is not placed with parents (P1); the placement postcode may have been copied. Check the home address."),
+    Rule("ADDRESS_CONFLICT", "query", "The child has two addresses with the same as-at date but different postcodes; neither was used. Keep one address per date."),
+    Rule("MEASURE_INVALID", "error", "The measure in the standard CSV is not CIN, CPP or CLA. Use one of these codes."),
+    Rule("DISABLED_INVALID", "query", "The disability flag in the standard CSV is not Y, N or U; recorded as not known."),
+    Rule("REF_LSOA_EDITION", "query", "The postcode directory gives LSOAs of a different edition (2011/2021) from the one the IMD edition in settings.yml uses. Use a directory with the matching LSOA column."),
     Rule("RULE_CRASHED", "error", "A validation rule failed to run on this file; other rules ran. Report this to the CWI maintainers."),
 )
 

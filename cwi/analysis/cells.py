@@ -1,0 +1,188 @@
+"""Aggregated cells of the count cube that every analysis starts from.
+
+Models are fitted on aggregated cells (LSOA, or LA x decile x stratum), never on child-level rows:
+for Poisson models with categorical covariates the cell totals are sufficient statistics, so the
+estimates are identical and the fits take milliseconds.
+
+Conventions: ``dep = 10 - imd_decile`` is the deprivation step (0 = least deprived decile 10,
+9 = most deprived decile 1), so a rate ratio per step above 1 means rates rise with deprivation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cwi.cube import Cube
+from cwi.schemas import MEASURES
+
+__all__ = ["REGION_CODE", "lsoa_cells", "strata_cells", "ethnic_cells", "la_deprivation"]
+
+#: ``area_code`` of the whole region (all LAs in the cube).
+REGION_CODE = "REGION"
+
+
+def _lsoa_attrs(cube: Cube) -> pd.DataFrame:
+    return cube.lsoa[["lsoa_code", "imd_score", "imd_rank", "imd_decile", "imd_quintile"]]
+
+
+def lsoa_cells(
+    cube: Cube, year: int, measures: tuple[str, ...] | list[str] = MEASURES
+) -> pd.DataFrame:
+    """Count and child population for every LA x LSOA x measure in one year, zeros included.
+
+    Parameters
+    ----------
+    cube : Cube
+        The count cube.
+    year : int
+        Collection year.
+    measures : sequence of str
+        Measures to include.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``la_code, lsoa_code, measure, n, population, imd_score, imd_rank, imd_decile,
+        imd_quintile, dep``. Counts whose LSOA has no population row in that LA (e.g. a child
+        living outside the region) are dropped: they have no denominator.
+    """
+    pop = cube.population[cube.population["year"] == year]
+    pop = pop.groupby(["la_code", "lsoa_code"], as_index=False, observed=True)["population"].sum()
+    cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
+    cnt = cnt.groupby(["la_code", "lsoa_code", "measure"], as_index=False, observed=True)["n"].sum()
+    grid = pop.merge(pd.DataFrame({"measure": list(measures)}), how="cross")
+    out = grid.merge(cnt, on=["la_code", "lsoa_code", "measure"], how="left")
+    out["n"] = out["n"].fillna(0).astype(float)
+    out = out.merge(_lsoa_attrs(cube), on="lsoa_code", how="inner")
+    out["dep"] = 10 - out["imd_decile"].astype(int)
+    return out[
+        [
+            "la_code", "lsoa_code", "measure", "n", "population",
+            "imd_score", "imd_rank", "imd_decile", "imd_quintile", "dep",
+        ]
+    ]  # fmt: skip
+
+
+def strata_cells(
+    cube: Cube,
+    year: int,
+    by: list[str],
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Counts and populations by LA x IMD decile x ``by`` (age_band and/or sex) x measure.
+
+    Parameters
+    ----------
+    cube : Cube
+        The count cube.
+    year : int
+        Collection year.
+    by : list of str
+        Subset of ``["age_band", "sex"]``. Counts with a sex that has no population (``U``) are
+        dropped from sex-specific cells.
+    measures : sequence of str
+        Measures to include.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``la_code, imd_decile, *by, measure, n, population, dep`` with every cell that has
+        population (zero counts included).
+    """
+    keys = ["la_code", "imd_decile", *by]
+    attrs = cube.lsoa[["lsoa_code", "imd_decile"]]
+    pop = cube.population[cube.population["year"] == year].merge(attrs, on="lsoa_code")
+    pop = pop.groupby(keys, as_index=False, observed=True)["population"].sum()
+    cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
+    cnt = cnt.merge(attrs, on="lsoa_code")
+    cnt = cnt.groupby([*keys, "measure"], as_index=False, observed=True)["n"].sum()
+    grid = pop.merge(pd.DataFrame({"measure": list(measures)}), how="cross")
+    out = grid.merge(cnt, on=[*keys, "measure"], how="left")
+    out["n"] = out["n"].fillna(0).astype(float)
+    out = out[out["population"] > 0].reset_index(drop=True)
+    out["dep"] = 10 - out["imd_decile"].astype(int)
+    return out
+
+
+def ethnic_cells(
+    cube: Cube, year: int, measures: tuple[str, ...] | list[str] = MEASURES
+) -> pd.DataFrame:
+    """Counts and populations by LA x IMD decile x ethnic group x measure.
+
+    Only groups with a population (not ``Unknown``) are returned; the population is
+    ``cube.population_ethnicity`` (all ages 0-17, both sexes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``la_code, imd_decile, ethnic_group, measure, n, population, dep``; empty if the cube
+        has no ethnic denominators.
+    """
+    keys = ["la_code", "imd_decile", "ethnic_group"]
+    attrs = cube.lsoa[["lsoa_code", "imd_decile"]]
+    pe = cube.population_ethnicity
+    pe = pe[pe["year"] == year].merge(attrs, on="lsoa_code")
+    if pe.empty:
+        return pd.DataFrame(columns=[*keys, "measure", "n", "population", "dep"])
+    pop = pe.groupby(keys, as_index=False, observed=True)["population"].sum()
+    cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
+    cnt = cnt.merge(attrs, on="lsoa_code")
+    cnt = cnt.groupby([*keys, "measure"], as_index=False, observed=True)["n"].sum()
+    grid = pop.merge(pd.DataFrame({"measure": list(measures)}), how="cross")
+    out = grid.merge(cnt, on=[*keys, "measure"], how="left")
+    out["n"] = out["n"].fillna(0).astype(float)
+    out = out[out["population"] > 0].reset_index(drop=True)
+    out["dep"] = 10 - out["imd_decile"].astype(int)
+    return out
+
+
+def la_deprivation(cube: Cube, year: int) -> pd.DataFrame:
+    """LA-level deprivation: child-population-weighted mean IMD score and rank, decile-1 share.
+
+    Parameters
+    ----------
+    cube : Cube
+        The count cube.
+    year : int
+        Year of the child population used as weights.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``la_code, la_name, population, imd_score_mean, imd_rank_mean, share_lsoa_decile1,
+        share_children_decile1, la_third`` where ``la_third`` 1 = most deprived third of the
+        LAs (by mean score), 3 = least deprived.
+    """
+    pop = cube.population[cube.population["year"] == year]
+    pop = pop.groupby(["la_code", "lsoa_code"], as_index=False)["population"].sum()
+    d = pop.merge(cube.lsoa.drop(columns="la_code"), on="lsoa_code")
+    d["w_score"] = d["imd_score"] * d["population"]
+    d["w_rank"] = d["imd_rank"] * d["population"]
+    d["d1"] = (d["imd_decile"] == 1).astype(float)
+    d["w_d1"] = d["d1"] * d["population"]
+    g = d.groupby("la_code").agg(
+        population=("population", "sum"),
+        w_score=("w_score", "sum"),
+        w_rank=("w_rank", "sum"),
+        w_d1=("w_d1", "sum"),
+        share_lsoa_decile1=("d1", "mean"),
+    )
+    out = pd.DataFrame(
+        {
+            "population": g["population"],
+            "imd_score_mean": g["w_score"] / g["population"],
+            "imd_rank_mean": g["w_rank"] / g["population"],
+            "share_lsoa_decile1": g["share_lsoa_decile1"],
+            "share_children_decile1": g["w_d1"] / g["population"],
+        }
+    ).reset_index()
+    order = out["imd_score_mean"].rank(ascending=False, method="first")
+    out["la_third"] = np.ceil(3 * order / len(out)).astype(int).clip(1, 3)
+    out = out.merge(cube.la[["la_code", "la_name"]], on="la_code", how="left")
+    return out[
+        [
+            "la_code", "la_name", "population", "imd_score_mean", "imd_rank_mean",
+            "share_lsoa_decile1", "share_children_decile1", "la_third",
+        ]
+    ]  # fmt: skip

@@ -1,0 +1,277 @@
+"""The build: the stages of the one-way flow, run in order with a progress bar.
+
+``inputs -> reference -> ingest -> cube -> analysis -> disclosure -> store -> pages -> site -> pdf
+-> scan``. Each stage is a function of the :class:`BuildState`; a stage that needs the output of
+an earlier one that did not run in this process reads it back from disk (the private folder or
+the results store), so Quarto's ``pre-render`` and ``post-render`` hooks can run the two halves
+separately.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cwi.config import Settings
+
+log = logging.getLogger("cwi")
+console = Console(stderr=True)
+
+
+class BuildError(RuntimeError):
+    """A stage failed in a way the user can fix; the message says how."""
+
+
+@dataclass
+class BuildState:
+    """What the stages hand each other within one process."""
+
+    settings: Settings
+    reference: Any = None
+    ingest: Any = None
+    cube: Any = None
+    raw_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    # ---- lazy loaders for stages run on their own -----------------------------------------
+    def need_reference(self) -> Any:
+        if self.reference is None:
+            from cwi.reference import load_reference
+
+            self.reference = load_reference(self.settings)
+        return self.reference
+
+    def need_cube(self) -> Any:
+        if self.cube is None:
+            from cwi.cube import Cube
+
+            folder = self.settings.private_dir / "cube"
+            if not (folder / "counts.parquet").is_file():
+                raise BuildError("No count cube yet: run `cwi build` (or the ingest and cube stages).")
+            self.cube = Cube.load(folder)
+        return self.cube
+
+
+# ---- stages ----------------------------------------------------------------------------------
+
+
+def stage_inputs(state: BuildState) -> None:
+    """Make sure the inputs exist: generate the demo region when it is the configured source."""
+    s = state.settings
+    if s.data_source in ("demo", "real-geography"):
+        from cwi.inputs import ensure_demo_inputs
+
+        ensure_demo_inputs(s)
+    elif not s.extracts_dir.is_dir():
+        raise BuildError(
+            f"No LA extracts at {s.extracts_dir}. Put one folder per LA there (see data/README.md) "
+            "or set data.source: demo in settings.yml."
+        )
+
+
+def stage_reference(state: BuildState) -> None:
+    """Load the reference data: IMD, LSOA lookups, populations, postcodes, LA names."""
+    state.reference = None
+    ref = state.need_reference()
+    state.inputs.extend(getattr(ref, "sources", []))
+
+
+def stage_ingest(state: BuildState) -> None:
+    """Ingest every LA extract: validate rows, pseudonymise, link postcode -> LSOA."""
+    from cwi.ingest import ingest_all
+    from cwi.ingest.report import safe_csv_write
+
+    s = state.settings
+    ref = state.need_reference()
+    root = s.demo_dir / "la" if s.data_source in ("demo", "real-geography") else s.extracts_dir
+    result = ingest_all(root, ref.postcodes, s, years=s.years)
+    state.ingest = result
+    s.private_dir.mkdir(parents=True, exist_ok=True)
+    result.children.to_parquet(s.private_dir / "children.parquet", index=False)
+    safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
+    bad = result.conservation[
+        result.conservation["rows_in"] != result.conservation["accepted"] + result.conservation["rejected"]
+    ]
+    if not bad.empty:
+        raise BuildError(f"Conservation check failed for {len(bad)} file(s); see validation_report.csv.")
+    summary = result.findings.groupby(["rule_code", "severity"]).size()
+    log.info("ingest: %d child-measure rows; findings per rule: %s", len(result.children), summary.to_dict())
+
+
+def stage_cube(state: BuildState) -> None:
+    """Build the count cube (LSOA level, private) from the ingested children and reference data."""
+    from cwi.cube_build import build_cube
+
+    if state.ingest is None:
+        children = pd.read_parquet(state.settings.private_dir / "children.parquet")
+    else:
+        children = state.ingest.children
+    state.cube = build_cube(children, state.need_reference(), state.settings)
+    state.cube.save(state.settings.private_dir / "cube")
+
+
+def stage_analysis(state: BuildState) -> None:
+    """Run every analysis once on the cube (Q1-Q4, England, allocation)."""
+    from cwi.analysis import run_all
+
+    state.raw_tables = dict(run_all(state.need_cube(), state.settings))
+    if state.ingest is not None:
+        state.raw_tables["linkage"] = state.ingest.linkage
+
+
+def stage_disclosure(state: BuildState) -> None:
+    """Apply disclosure control to every table that will be published."""
+    from cwi.publish import protect_all
+
+    if not state.raw_tables:
+        stage_analysis(state)
+    state.tables = protect_all(state.raw_tables, state.settings)
+
+
+def stage_store(state: BuildState) -> None:
+    """Write the results store: published tables, manifest of inputs, settings and code version."""
+    from cwi.store import ResultsStore
+
+    store = ResultsStore(state.settings)
+    store.reset()
+    store.write_tables(state.tables)
+    ref = state.need_reference()
+    store.write_manifest(
+        {
+            "inputs": state.inputs,
+            "reference_notes": list(getattr(ref, "notes", [])),
+            "data_source": state.settings.data_source,
+            "timings_seconds": state.timings,
+        }
+    )
+
+
+def stage_pages(state: BuildState) -> None:
+    """Build one context per LA, draw the charts and write the page sources Quarto renders."""
+    from cwi.site.pages import write_pages
+
+    write_pages(state.settings)
+
+
+def stage_site(state: BuildState) -> None:
+    """Render the website with pandoc from the same page sources Quarto uses."""
+    from cwi.site.render import render_site
+
+    render_site(state.settings)
+
+
+def stage_pdf(state: BuildState) -> None:
+    """Write one A4 PDF per LA with weasyprint from the same context as its web page."""
+    from cwi.site.pdf import write_pdfs
+
+    write_pdfs(state.settings)
+
+
+def stage_scan(state: BuildState) -> None:
+    """Scan every built file for identifiers, postcodes, LSOA codes and small counts."""
+    from cwi.leaks import scan_paths
+
+    private = state.settings.private_dir / "sentinels.txt"
+    sentinels = private.read_text(encoding="utf-8").split() if private.is_file() else []
+    findings = scan_paths(state.settings.site_dir, sentinels=sentinels)
+    if findings:
+        for f in findings[:50]:
+            console.print(f"[red]LEAK[/red] {f.file}: {f.kind} ({f.detail})")
+        raise BuildError(
+            f"Leak scan found {len(findings)} problem(s) in {state.settings.site_dir}; "
+            "nothing may be published until they are fixed."
+        )
+
+
+STAGES: dict[str, Callable[[BuildState], None]] = {
+    "inputs": stage_inputs,
+    "reference": stage_reference,
+    "ingest": stage_ingest,
+    "cube": stage_cube,
+    "analysis": stage_analysis,
+    "disclosure": stage_disclosure,
+    "store": stage_store,
+    "pages": stage_pages,
+    "site": stage_site,
+    "pdf": stage_pdf,
+    "scan": stage_scan,
+}
+PRE_RENDER: tuple[str, ...] = (
+    "inputs", "reference", "ingest", "cube", "analysis", "disclosure", "store", "pages",
+)
+POST_RENDER: tuple[str, ...] = ("pdf", "scan")
+
+
+def _setup_logging(settings: Settings) -> None:
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.build_dir / "build.log", mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.handlers = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
+    """Run the named stages (default: all) in flow order.
+
+    Parameters
+    ----------
+    settings : Settings
+        Release settings and paths.
+    stages : sequence of str, optional
+        Subset of :data:`STAGES`; always run in flow order.
+
+    Returns
+    -------
+    BuildState
+        What the stages produced (useful to tests and benchmarks).
+
+    Raises
+    ------
+    BuildError
+        If a stage fails in a way the user can fix, or a stage name is unknown.
+    """
+    wanted = list(STAGES) if not stages else [s.strip() for s in stages]
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        raise BuildError(f"Unknown stage(s) {unknown}; choose from {list(STAGES)}.")
+    order = [s for s in STAGES if s in wanted]
+    _setup_logging(settings)
+    state = BuildState(settings=settings)
+    with Progress(
+        TextColumn("[bold]{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("build", total=len(order))
+        for name in order:
+            progress.update(task, description=name)
+            start = time.perf_counter()
+            STAGES[name](state)
+            state.timings[name] = round(time.perf_counter() - start, 2)
+            log.info("stage %s done in %.2f s", name, state.timings[name])
+            progress.console.print(f"  {name:<12} {state.timings[name]:7.2f} s")
+            progress.advance(task)
+    if "store" in order:  # record the full timings now they are known
+        from cwi.store import ResultsStore
+
+        store = ResultsStore(settings)
+        manifest = store.manifest()
+        manifest["timings_seconds"] = state.timings
+        (store.root / "manifest.json").write_text(
+            json.dumps(manifest, indent=1), encoding="utf-8"
+        )
+    return state

@@ -1,0 +1,102 @@
+"""Low-level reading helpers shared by the readers: every failure becomes one clear error."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cwi.reference.errors import ReferenceDataError, require_file
+
+_CORRUPT = (
+    "could not be read ({kind}); it is probably truncated or corrupted. Delete it and run "
+    "`cwi reference fetch` again, or replace it with a good copy"
+)
+
+
+def read_csv(path: Path | str, what: str, **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV (optionally gzipped) as strings, turning every failure into one clear error.
+
+    Parameters
+    ----------
+    path : Path or str
+        CSV or ``.csv.gz`` file.
+    what : str
+        Description of the file for messages.
+    **kwargs
+        Passed to :func:`pandas.read_csv` (``dtype=str`` and ``keep_default_na=False`` by
+        default, so suppression symbols survive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Raw frame, header names stripped of a byte-order mark and spaces.
+    """
+    path = require_file(path, what)
+    kwargs.setdefault("dtype", str)
+    kwargs.setdefault("keep_default_na", False)
+    kwargs.setdefault("encoding", "utf-8-sig")
+    try:
+        frame = pd.read_csv(path, **kwargs)
+    except UnicodeDecodeError:
+        kwargs["encoding"] = "cp1252"
+        try:
+            frame = pd.read_csv(path, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported as one clear error
+            raise ReferenceDataError(path, _CORRUPT.format(kind=type(exc).__name__)) from exc
+    except (EOFError, OSError, zlib.error, gzip.BadGzipFile, pd.errors.ParserError) as exc:
+        raise ReferenceDataError(path, _CORRUPT.format(kind=type(exc).__name__)) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise ReferenceDataError(path, "is empty") from exc
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    return frame
+
+
+def find_column(
+    columns: Iterable[str], patterns: Iterable[str], path: Path | str, what: str, required: bool = True
+) -> str | None:
+    """Return the first column matching one of ``patterns`` (regex, case-insensitive).
+
+    Parameters
+    ----------
+    columns : iterable of str
+        Column names of the frame.
+    patterns : iterable of str
+        Regular expressions tried in order.
+    path : Path or str
+        File, for the error message.
+    what : str
+        Description of the column wanted, for the error message.
+    required : bool
+        Raise if nothing matches (default) or return ``None``.
+
+    Returns
+    -------
+    str or None
+        The matching column name.
+    """
+    cols = list(columns)
+    for pattern in patterns:
+        rx = re.compile(pattern, re.IGNORECASE)
+        for col in cols:
+            if rx.search(col):
+                return col
+    if required:
+        raise ReferenceDataError(
+            path,
+            f"has no column for {what} (looked for {list(patterns)})",
+            "Check that the file is the official release named in cwi/reference/sources.yml; "
+            "if the publisher changed the layout, report it so the reader can be updated.",
+        )
+    return None
+
+
+def to_number(values: pd.Series) -> pd.Series:
+    """Convert strings such as ``"1,296"`` or ``"28814.0"`` to floats (blank -> NaN)."""
+    cleaned = values.astype(str).str.replace(",", "", regex=False).str.strip()
+    return pd.to_numeric(cleaned.replace({"": None}), errors="coerce")

@@ -1,0 +1,1 @@
+"""Page sources, site rendering (pandoc) and PDFs, all read from the results store."""

@@ -1,0 +1,180 @@
+"""Bodies of the report chapters, written as markdown includes from the results store.
+
+Each chapter source ``report/<chapter>.qmd`` holds the hand-written framing and includes
+``report/_generated/<chapter>.md``, written here from published tables only. Verdict sentences
+come from the numbers (``cwi.analysis`` verdict tables where present).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from cwi.charts.deprivation import decile_rates_chart
+from cwi.config import Settings
+from cwi.disclosure import format_cell, rule_text
+from cwi.profiles import data_source_label
+from cwi.schemas import MEASURE_LABELS, MEASURES
+from cwi.site.markdown import figure_block, pipe_table
+from cwi.store import ResultsStore
+
+#: Columns shown when a published table is rendered generically, with their decimals.
+_DECIMALS = {"n": 0, "population": 0, "observed": 0, "expected": 1, "number": 0}
+
+
+def _fmt(value: object, note: object = "", decimals: int = 2) -> str:
+    if isinstance(value, str):
+        return value
+    return format_cell(value, note if isinstance(note, str) else "", decimals)
+
+
+def generic_table(frame: pd.DataFrame, max_rows: int = 60) -> str:
+    """Render a published table as a pipe table, formatting numbers and keeping shorthand."""
+    frame = frame.head(max_rows)
+    notes = frame["note"] if "note" in frame.columns else pd.Series("", index=frame.index)
+    cols = [c for c in frame.columns if c != "note"]
+    rows = []
+    for idx, rec in frame[cols].iterrows():
+        rows.append(
+            [
+                _fmt(rec[c], notes.loc[idx], _DECIMALS.get(c, 0 if c.endswith("_n") else 2))
+                if not isinstance(rec[c], str)
+                else rec[c]
+                for c in cols
+            ]
+        )
+    align = "".join("l" if frame[c].dtype == object else "r" for c in cols)
+    return pipe_table([c.replace("_", " ") for c in cols], rows, align=align)
+
+
+def _region_deciles(store: ResultsStore, settings: Settings) -> pd.DataFrame:
+    d = store.table("decile_rates")
+    return d[(d["year"] == settings.main_year) & (d["area_type"] == "region")]
+
+
+def chapter_index(store: ResultsStore, settings: Settings, out: Path) -> str:
+    """Key findings for the home page."""
+    region = _region_deciles(store, settings)
+    area = store.table("area_rates")
+    reg = area[(area["area_type"] == "region") & (area["year"] == settings.main_year)]
+    lines = []
+    for m in MEASURES:
+        r = reg[reg["measure"] == m]
+        d = region[region["measure"] == m].set_index("imd_decile")["rate"]
+        if r.empty:
+            continue
+        rate = _fmt(r["rate"].iloc[0], r["note"].iloc[0] if "note" in r else "", 1)
+        ratio = d.get(1, float("nan")) / d.get(10, float("nan")) if d.get(10, 0) else float("nan")
+        ratio_txt = (
+            f"; children in the most deprived tenth of neighbourhoods were "
+            f"{ratio:.1f} times as likely to be {MEASURE_LABELS[m].replace('children ', '')} "
+            f"as children in the least deprived tenth"
+            if pd.notna(ratio)
+            else ""
+        )
+        lines.append(f"- **{MEASURE_LABELS[m].capitalize()}:** {rate} per 10,000 children{ratio_txt}.")
+    return "\n".join(lines) + "\n"
+
+
+def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
+    """Q1: clustering of children's-services clients in the most deprived areas."""
+    region = _region_deciles(store, settings).assign(
+        series=lambda d: d["area_name"].astype(str)
+    )
+    fig_path = out / "figures" / "q1_region_deciles.png"
+    name = str(region["area_name"].iloc[0]) if not region.empty else "the region"
+    fig = decile_rates_chart(
+        region,
+        fig_path,
+        title="Rates rise with every step of neighbourhood deprivation",
+        subtitle=f"Rate per 10,000 children aged 0-17 by IMD decile, {name}, 31 March {settings.main_year}",
+        source=data_source_label(settings),
+        alt=(
+            f"Line charts of CIN, CPP and CLA rates by IMD decile in {name}; rates are highest in "
+            "decile 1 (most deprived) and fall towards decile 10. Values are in the table."
+        ),
+    )
+    rows = []
+    for decile in range(1, 11):
+        cells = [str(decile)]
+        for m in MEASURES:
+            c = region[(region["measure"] == m) & (region["imd_decile"] == decile)]
+            if c.empty:
+                cells += ["[z]", "[z]"]
+                continue
+            c = c.iloc[0]
+            cells += [_fmt(c["rate"], c.get("note", ""), 1),
+                      f"{_fmt(c['lower'], c.get('note', ''), 1)} to {_fmt(c['upper'], c.get('note', ''), 1)}"]
+        rows.append(cells)
+    header = ["IMD decile"] + [h for m in MEASURES for h in (f"{m} rate", f"{m} 95% CI")]
+    table = pipe_table(header, rows)
+    body = figure_block(f"_generated/figures/{fig_path.name}", fig.as_dict(), table_md=table)
+    return body + _extra_tables(store, ["q1_"], exclude={"decile_rates"})
+
+
+def _extra_tables(store: ResultsStore, prefixes: list[str], exclude: set[str] = frozenset()) -> str:
+    parts = []
+    for path in sorted(store.tables_dir.glob("*.csv")):
+        name = path.stem
+        if name in exclude or not any(name.startswith(p) for p in prefixes):
+            continue
+        parts.append(f"\n### {name.replace('_', ' ').capitalize()}\n\n{generic_table(store.table(name))}")
+    return "\n".join(parts)
+
+
+def _chapter_tables(prefixes: list[str]) -> Callable[[ResultsStore, Settings, Path], str]:
+    def chapter(store: ResultsStore, settings: Settings, out: Path) -> str:
+        body = _extra_tables(store, prefixes)
+        return body or "_The analysis tables for this chapter are not in this build._\n"
+
+    return chapter
+
+
+def chapter_methods(store: ResultsStore, settings: Settings, out: Path) -> str:
+    """Methods: data, linkage, statistics, disclosure rule and the build manifest."""
+    manifest = store.manifest()
+    code = manifest.get("code_version", {})
+    lines = [
+        f"- Data source: {data_source_label(settings)}.",
+        f"- Snapshot: 31 March {settings.main_year}; years analysed: {', '.join(map(str, settings.years))}.",
+        f"- Deprivation: IMD ({settings.imd_vintage}); decile 1 = most deprived 10% of LSOAs in England.",
+        f"- Disclosure control: {rule_text(settings.disclosure)}",
+        f"- Built {manifest.get('built_at', '')} from code version {code.get('package', '')} "
+        f"(commit {str(code.get('commit', ''))[:10]}).",
+    ]
+    for note in manifest.get("reference_notes", []):
+        lines.append(f"- Reference data note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+CHAPTERS: dict[str, Callable[[ResultsStore, Settings, Path], str]] = {
+    "index": chapter_index,
+    "q1_clustering": chapter_q1,
+    "q2_identity": _chapter_tables(["q2_"]),
+    "q3_within_between": _chapter_tables(["q3_"]),
+    "q4_outcomes": _chapter_tables(["q4_"]),
+    "implications": _chapter_tables(["allocation", "england"]),
+    "methods": chapter_methods,
+}
+
+
+def write_chapters(store: ResultsStore, settings: Settings) -> None:
+    """Write ``report/_generated/<chapter>.md`` for every chapter."""
+    out = settings.root / "report" / "_generated"
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    for name, build in CHAPTERS.items():
+        (out / f"{name}.md").write_text(build(store, settings, out), encoding="utf-8")
+    _write_interviews(store, settings, out)
+
+
+def _write_interviews(store: ResultsStore, settings: Settings, out: Path) -> None:
+    try:
+        from cwi.interviews import build_tables, chapter_markdown, load_scheme
+    except ImportError:
+        (out / "interviews.md").write_text("_The interview strand is not in this build._\n", encoding="utf-8")
+        return
+    sr = store.table("q3_standardised_ratios") if store.has_table("q3_standardised_ratios") else None
+    tables = build_tables(settings, sr=sr)
+    (out / "interviews.md").write_text(chapter_markdown(tables, load_scheme()), encoding="utf-8")

@@ -1,0 +1,118 @@
+"""A4 PDFs with weasyprint: one per LA from its stored context, and the regional report.
+
+An LA's PDF is rendered from exactly the context its web page was written from
+(``results/profiles/<code>.json``), so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pypandoc
+from rich.progress import track
+
+from cwi.config import Settings
+from cwi.schemas import MEASURES
+from cwi.site.markdown import html_env
+from cwi.store import ResultsStore
+
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
+logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+def print_css(root: Path) -> str:
+    """The print stylesheet (DejaVu fonts named everywhere, including margin boxes)."""
+    return (root / "templates" / "print.css").read_text(encoding="utf-8")
+
+
+def profile_html(context: dict[str, Any], root: Path) -> str:
+    """The print page of one LA as HTML (figures as file URIs)."""
+    figures = [{**f, "uri": (root / f["path"]).resolve().as_uri()} for f in context["figures"]]
+    return html_env().get_template("la_profile_print.html.j2").render(
+        **{**context, "figures": figures}, measures=MEASURES, css=print_css(root)
+    )
+
+
+def _write_one(args: tuple[str, str, str]) -> str:
+    from weasyprint import HTML
+
+    html, base, out = args
+    HTML(string=html, base_url=base).write_pdf(out)
+    return out
+
+
+def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
+    """Write ``<pdf_dir>/<code>.pdf`` for every LA profile in the store, and the report PDF.
+
+    Parameters
+    ----------
+    settings : Settings
+        Gives the store and the output folder.
+    workers : int
+        Processes rendering in parallel (weasyprint is single-threaded).
+
+    Returns
+    -------
+    list of Path
+        PDFs written.
+    """
+    store = ResultsStore(settings)
+    out_dir = settings.pdf_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for code in store.profile_codes():
+        context = store.profile(code)
+        jobs.append((profile_html(context, settings.root), str(settings.root), str(out_dir / f"{code}.pdf")))
+    jobs.append((report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf")))
+    if workers > 1 and len(jobs) > 2:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            done = list(track(pool.map(_write_one, jobs), total=len(jobs), description="PDFs", transient=True))
+    else:
+        done = [_write_one(j) for j in jobs]
+    return [Path(p) for p in done]
+
+
+def report_html(settings: Settings) -> str:
+    """The regional findings report as one print HTML document, chapters in navigation order."""
+    from cwi.site.render import load_pages, to_pandoc_markdown
+
+    project, pages, _ = load_pages(settings)
+    by_rel = {str(p.rel): p for p in pages}
+    order = ["index.qmd"]
+    for item in project["website"]["navbar"]["left"]:
+        for entry in item.get("menu", [item]):
+            href = entry if isinstance(entry, str) else entry.get("href")
+            if href and href.startswith("report/") and href not in order:
+                order.append(href)
+    parts = []
+    for rel in order:
+        page = by_rel.get(rel)
+        if page is None:
+            continue
+        base = (settings.root / page.rel.parent).resolve()
+        md = to_pandoc_markdown(page.body)
+        body = pypandoc.convert_text(md, "html5", format="markdown", extra_args=["--wrap=none"])
+        body = _absolute_images(body, base)
+        parts.append(f'<section class="page-break"><h1>{page.title}</h1>{body}</section>')
+    css = print_css(settings.root)
+    return (
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
+        f"<title>{settings.title}</title><style>{css}</style></head><body>"
+        f'<header class="masthead"><p class="kicker">Regional findings report</p>'
+        f"<h1>{settings.title}</h1></header>{''.join(parts)}</body></html>"
+    )
+
+
+def _absolute_images(html: str, base: Path) -> str:
+    import re
+
+    def repl(match: re.Match[str]) -> str:
+        src = match.group(1)
+        if re.match(r"^[a-z]+:", src):
+            return match.group(0)
+        return f'src="{(base / src).resolve().as_uri()}"'
+
+    return re.sub(r'src="([^"]+)"', repl, html)

@@ -1,0 +1,226 @@
+"""Render the website with pandoc (pypandoc-binary) from the page sources Quarto would render.
+
+This is the no-Quarto path of the build. It reads ``_quarto.yml`` for the render list and the
+navigation, resolves the two Quarto shortcodes the page sources use (``include`` and ``var``),
+turns ``.qmd`` links into ``.html`` as Quarto does, converts each page with pandoc and wraps it
+in one site shell. Images referenced by pages and the downloads are copied alongside.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import shutil
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pypandoc
+import yaml
+
+from cwi.config import Settings
+from cwi.site.markdown import html_env
+
+_INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
+_VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
+_QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
+_FIGURE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)\{fig-alt=\"([^\"]*)\"\}")
+
+
+class RenderError(RuntimeError):
+    """A page source cannot be rendered; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page source and where its HTML goes."""
+
+    source: Path
+    rel: PurePosixPath  # source path relative to the project root
+    meta: dict[str, Any]
+    body: str
+
+    @property
+    def output(self) -> PurePosixPath:
+        """Output path relative to the site root."""
+        return self.rel.with_suffix(".html")
+
+    @property
+    def title(self) -> str:
+        """Page title from its front matter."""
+        return str(self.meta.get("title", self.rel.stem))
+
+
+def load_project(root: Path) -> dict[str, Any]:
+    """Read ``_quarto.yml``."""
+    path = root / "_quarto.yml"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RenderError(f"Cannot read {path}: {exc}") from exc
+
+
+def render_list(project: dict[str, Any], root: Path) -> list[Path]:
+    """Expand the project's ``render`` globs; files starting with ``_`` are skipped as in Quarto."""
+    files: list[Path] = []
+    for pattern in project["project"]["render"]:
+        matches = sorted(glob.glob(str(root / pattern)))
+        files += [Path(m) for m in matches if not Path(m).name.startswith("_")]
+    return list(dict.fromkeys(files))
+
+
+def split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
+    """Split YAML front matter from a page source."""
+    if not text.startswith("---"):
+        return {}, text
+    end = text.find("\n---", 3)
+    if end < 0:
+        raise RenderError(f"{source}: front matter is not closed with '---'.")
+    meta = yaml.safe_load(text[3:end]) or {}
+    return meta, text[end + 4 :].lstrip("\n")
+
+
+def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: int = 0) -> str:
+    """Resolve ``{{< include >}}`` (relative to ``base``) and ``{{< var >}}`` shortcodes."""
+    if depth > 5:
+        raise RenderError(f"Includes nested too deeply under {base}.")
+
+    def include(match: re.Match[str]) -> str:
+        path = (base / match.group(1)).resolve()
+        if not path.is_file():
+            raise RenderError(
+                f"{base}: included file {match.group(1)} is missing. Run `cwi pre-render` first."
+            )
+        return resolve_shortcodes(path.read_text(encoding="utf-8"), path.parent, variables, depth + 1)
+
+    def var(match: re.Match[str]) -> str:
+        value: Any = variables
+        for key in match.group(1).split("."):
+            if not isinstance(value, dict) or key not in value:
+                raise RenderError(f"Quarto variable {match.group(1)!r} is not in _variables.yml.")
+            value = value[key]
+        return str(value)
+
+    return _VAR.sub(var, _INCLUDE.sub(include, text))
+
+
+def to_pandoc_markdown(text: str) -> str:
+    """Quarto-only syntax to plain pandoc: ``.qmd`` links to ``.html``, ``fig-alt`` to ``alt``."""
+    text = _QMD_LINK.sub(lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", text)
+    return _FIGURE.sub(
+        lambda m: (
+            f'<figure><img src="{m.group(2)}" alt="{escape(m.group(3))}">'
+            f"<figcaption>{escape(m.group(1))}</figcaption></figure>"
+        ),
+        text,
+    )
+
+
+def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
+    """Read the project, its variables and every page in its render list."""
+    root = settings.root
+    project = load_project(root)
+    var_file = root / "_variables.yml"
+    variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    pages = []
+    for source in render_list(project, root):
+        meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
+        meta = {
+            k: resolve_shortcodes(v, source.parent, variables) if isinstance(v, str) else v
+            for k, v in meta.items()
+        }
+        body = resolve_shortcodes(body, source.parent, variables)
+        pages.append(Page(source, PurePosixPath(source.relative_to(root).as_posix()), meta, body))
+    return project, pages, variables
+
+
+def navigation(project: dict[str, Any], pages: list[Page]) -> list[dict[str, Any]]:
+    """Navbar entries (text, href relative to the site root, children) from ``_quarto.yml``."""
+    titles = {str(p.rel): p.title for p in pages}
+
+    def entry(item: Any) -> dict[str, Any]:
+        if isinstance(item, str):
+            item = {"href": item}
+        if "menu" in item:
+            return {"text": item.get("text", ""), "href": None, "children": [entry(i) for i in item["menu"]]}
+        href = str(item["href"])
+        return {
+            "text": item.get("text") or titles.get(href, href),
+            "href": str(PurePosixPath(href).with_suffix(".html")),
+            "children": [],
+        }
+
+    nav = project.get("website", {}).get("navbar", {})
+    return [entry(i) for i in nav.get("left", []) + nav.get("right", [])]
+
+
+def _relative(target: str, page: PurePosixPath) -> str:
+    depth = len(page.parent.parts)
+    return "../" * depth + target
+
+
+def _copy_images(html: str, page: Page, root: Path, site: Path) -> None:
+    for src in re.findall(r'<img[^>]+src="([^"]+)"', html):
+        if re.match(r"^[a-z]+:", src):
+            continue
+        origin = (root / page.rel.parent / src).resolve()
+        if not origin.is_file():
+            raise RenderError(f"{page.rel}: image {src} does not exist.")
+        dest = site / page.rel.parent / src
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, dest)
+
+
+def render_site(settings: Settings) -> list[Path]:
+    """Render every page of the project into ``settings.site_dir``.
+
+    Returns
+    -------
+    list of Path
+        The HTML files written.
+    """
+    root, site = settings.root, settings.site_dir
+    project, pages, _ = load_pages(settings)
+    nav = navigation(project, pages)
+    website = project.get("website", {})
+    shell = html_env().get_template("site_page.html.j2")
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "site_libs").mkdir(exist_ok=True)
+    shutil.copy2(root / "templates" / "site.css", site / "site_libs" / "site.css")
+    written = []
+    for page in pages:
+        try:
+            body_html = pypandoc.convert_text(
+                to_pandoc_markdown(page.body), "html5", format="markdown", extra_args=["--wrap=none"]
+            )
+        except RuntimeError as exc:
+            raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
+        _copy_images(body_html, page, root, site)
+        html = shell.render(
+            title=page.title,
+            subtitle=page.meta.get("subtitle", ""),
+            site_title=website.get("title", ""),
+            body=body_html,
+            nav=[
+                {
+                    **n,
+                    "href": _relative(n["href"], page.output) if n["href"] else None,
+                    "children": [
+                        {**c, "href": _relative(c["href"], page.output)} for c in n["children"]
+                    ],
+                }
+                for n in nav
+            ],
+            home=_relative("index.html", page.output),
+            css=_relative("site_libs/site.css", page.output),
+            footer=website.get("page-footer", {}),
+        )
+        out = site / page.output
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        written.append(out)
+    downloads = root / "downloads"
+    if downloads.is_dir():
+        shutil.copytree(downloads, site / "downloads", dirs_exist_ok=True)
+    return written

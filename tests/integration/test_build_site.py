@@ -1,0 +1,175 @@
+"""The spine end to end: demo region -> results store -> site, LA pages and A4 PDFs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from cwi.config import ROOT
+
+pytestmark = pytest.mark.slow
+
+A4_POINTS = (595.0, 842.0)
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return " ".join(" ".join(parser.parts).split())
+
+
+def pdf_text(path: Path) -> str:
+    return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(path).pages).split())
+
+
+def profile_codes(results: Path) -> list[str]:
+    return sorted(p.stem for p in (results / "profiles").glob("*.json"))
+
+
+def test_site_has_home_report_and_one_page_and_pdf_per_la(built):
+    site = built["site"]
+    assert (site / "index.html").is_file()
+    for chapter in ("q1_clustering", "q2_identity", "q3_within_between", "q4_outcomes", "methods"):
+        assert (site / "report" / f"{chapter}.html").is_file(), chapter
+    assert (site / "pdf" / "report.pdf").is_file()
+    codes = profile_codes(built["results"])
+    assert len(codes) == 15
+    for code in codes:
+        assert (site / "la_profiles" / f"{code}.html").is_file()
+        assert (site / "pdf" / f"{code}.pdf").is_file()
+
+
+def test_each_pdf_is_a4_multipage_with_embedded_fonts_and_the_web_numbers(built):
+    site, results = built["site"], built["results"]
+    for code in profile_codes(results):
+        context = json.loads((results / "profiles" / f"{code}.json").read_text(encoding="utf-8"))
+        reader = PdfReader(site / "pdf" / f"{code}.pdf")
+        assert len(reader.pages) >= 2, code
+        for page in reader.pages:
+            box = page.mediabox
+            assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+        fonts = _fonts(reader)
+        assert fonts, "no fonts found"
+        assert all(embedded for embedded in fonts.values()), f"{code}: fonts not embedded {fonts}"
+        assert any("DejaVu" in name for name in fonts), fonts
+        text = pdf_text(site / "pdf" / f"{code}.pdf")
+        web = html_text(site / "la_profiles" / f"{code}.html")
+        assert context["la_name"] in text and context["la_name"] in web
+        for h in context["headline"]:
+            # The same rate strings appear on the web page and in the PDF text layer.
+            assert h["rate"] in text, (code, h)
+            assert h["rate"] in web, (code, h)
+            assert h["ci"] in text and h["ci"] in web
+
+
+def _fonts(reader: PdfReader) -> dict[str, bool]:
+    found: dict[str, bool] = {}
+    for page in reader.pages:
+        resources = page.get("/Resources") or {}
+        fonts = resources.get("/Font") or {}
+        for ref in fonts.values():
+            font = ref.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            embedded = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            found[str(font.get("/BaseFont"))] = embedded
+    return found
+
+
+def test_la_page_rates_match_the_results_store(built):
+    """Every headline rate on a page is the stored, disclosure-controlled area rate."""
+    import pandas as pd
+
+    area = pd.read_csv(built["results"] / "tables" / "area_rates.csv")
+    for code in profile_codes(built["results"]):
+        context = json.loads((built["results"] / "profiles" / f"{code}.json").read_text())
+        for h in context["headline"]:
+            row = area[
+                (area["area_code"] == code) & (area["measure"] == h["measure"]) & (area["year"] == context["year"])
+            ]
+            assert len(row) == 1
+            if h["rate"] != "[c]":
+                assert float(h["rate"].replace(",", "")) == pytest.approx(round(row["rate"].iloc[0], 1))
+
+
+def test_quarto_project_lists_existing_pages_and_hooks_are_cwi_commands(built):
+    project = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert project["project"]["type"] == "website"
+    from cwi.site.render import render_list
+
+    pages = render_list(project, ROOT)
+    assert ROOT / "index.qmd" in pages
+    assert len([p for p in pages if p.parent.name == "la_profiles"]) == 16  # index + 15 LAs
+
+    def hrefs(items):
+        for item in items:
+            if isinstance(item, str):
+                yield item
+            elif "menu" in item:
+                yield from hrefs(item["menu"])
+            else:
+                yield item["href"]
+
+    for href in hrefs(project["website"]["navbar"]["left"]):
+        assert (ROOT / href).is_file(), f"navbar page {href} does not exist"
+    # The hooks are the cwi stages the `built` fixture ran successfully.
+    assert project["project"]["pre-render"] == "cwi pre-render"
+    assert project["project"]["post-render"] == "cwi post-render"
+    from typer.testing import CliRunner
+
+    from cwi.cli import app
+
+    help_text = CliRunner().invoke(app, ["--help"]).output
+    assert "pre-render" in help_text and "post-render" in help_text
+
+
+def test_page_sources_have_no_code_cells_and_no_kernel_starts(built):
+    sources = list(ROOT.glob("*.qmd")) + list((ROOT / "report").glob("*.qmd")) + list(
+        (ROOT / "la_profiles").glob("*.qmd")
+    )
+    assert sources
+    for source in sources:
+        assert not re.search(r"^```\s*\{", source.read_text(encoding="utf-8"), re.M), source
+    code = (
+        "import sys, cwi.pipeline, cwi.site.render, cwi.site.pdf, cwi.site.pages;"
+        "bad=[m for m in ('ipykernel','jupyter_client','nbclient') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_generated_outputs_are_git_ignored(built):
+    paths = ["_site/index.html", "build/results/manifest.json", "data/demo/truth/truth.json",
+             "la_profiles/X06000001.qmd", "report/_generated/q1_clustering.md", "downloads/decile_rates.csv",
+             "_variables.yml", "x.pdf"]
+    proc = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
+    ignored = set(proc.stdout.split())
+    assert ignored == set(paths), set(paths) - ignored
+
+
+def test_manifest_records_inputs_settings_and_code_version(built):
+    manifest = json.loads((built["results"] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["code_version"]["package"]
+    assert manifest["settings"]["release"]["main_year"]
+    assert manifest["inputs"], "no input files recorded"
+    assert all(len(i.get("sha256", "")) == 64 for i in manifest["inputs"])
+    assert set(manifest["timings_seconds"]) >= {"ingest", "cube", "analysis", "store", "pages"}
