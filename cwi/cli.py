@@ -80,9 +80,13 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder to write the demo region into.")] = Path(
         "data/demo"
     ),
-    seed: Annotated[int, typer.Option(help="Random seed; same seed gives identical files.")] = 20140501,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; same seed gives identical files.")
+    ] = 20140501,
     las: Annotated[int, typer.Option(help="Number of fictional LAs.")] = 15,
-    years: Annotated[str, typer.Option(help="Collection years, comma-separated.")] = "2021,2022,2023",
+    years: Annotated[
+        str, typer.Option(help="Collection years, comma-separated.")
+    ] = "2021,2022,2023",
     national: Annotated[
         bool, typer.Option(help="National scale (153 LAs, ~33,000 LSOAs) for benchmarks.")
     ] = False,
@@ -90,13 +94,19 @@ def demo(
     """Generate the synthetic demo region in the statutory file formats."""
     from cwi.demo import generate
 
-    generate(out, seed=seed, n_las=las, years=[int(y) for y in years.split(",")], national=national)
+    generate(
+        out, seed=seed, n_las=las, years=[int(y) for y in years.split(",")], national=national
+    )
 
 
 @app.command()
 def validate(
-    directory: Annotated[Path, typer.Argument(help="One LA's extract folder (see data/README.md).")],
-    report: Annotated[Path | None, typer.Option(help="Write the validation report CSV here.")] = None,
+    directory: Annotated[
+        Path, typer.Argument(help="One LA's extract folder (see data/README.md).")
+    ],
+    report: Annotated[
+        Path | None, typer.Option(help="Write the validation report CSV here.")
+    ] = None,
     settings: SettingsOpt = None,
 ) -> None:
     """Ingest and link one LA's extract; exit 0 (no errors), 1 (errors) or 2 (unreadable file)."""

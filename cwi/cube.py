@@ -49,7 +49,9 @@ class Cube:
     def __post_init__(self) -> None:
         check_columns(self.counts, CUBE_COUNTS, "Cube.counts")
         check_columns(self.population, CUBE_POPULATION, "Cube.population")
-        check_columns(self.population_ethnicity, CUBE_POPULATION_ETHNICITY, "Cube.population_ethnicity")
+        check_columns(
+            self.population_ethnicity, CUBE_POPULATION_ETHNICITY, "Cube.population_ethnicity"
+        )
         check_columns(self.lsoa, CUBE_LSOA, "Cube.lsoa")
         check_columns(self.la, CUBE_LA, "Cube.la")
 

@@ -44,7 +44,9 @@ def population_frame(
     pop["sex"] = pop["sex"].replace({"P": "U"})
     pop = pop.merge(lsoa[["lsoa_code", "la_code"]], on="lsoa_code", how="inner")
     out = (
-        pop.groupby(["year", "la_code", "lsoa_code", "age_band", "sex"], observed=True)["population"]
+        pop.groupby(["year", "la_code", "lsoa_code", "age_band", "sex"], observed=True)[
+            "population"
+        ]
         .sum()
         .reset_index()
     )

@@ -56,6 +56,8 @@ def ensure_demo_inputs(settings: Settings) -> bool:
     else:
         from cwi.demo import generate
 
-        generate(out, seed=int(params["seed"]), n_las=int(params["n_las"]), years=list(params["years"]))
+        generate(
+            out, seed=int(params["seed"]), n_las=int(params["n_las"]), years=list(params["years"])
+        )
     stamp.write_text(json.dumps(params), encoding="utf-8")
     return True

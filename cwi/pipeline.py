@@ -45,6 +45,7 @@ class BuildState:
 
     # ---- lazy loaders for stages run on their own -----------------------------------------
     def need_reference(self) -> Any:
+        """Return the reference data, loading it if no stage has yet."""
         if self.reference is None:
             from cwi.reference import load_reference
 
@@ -52,12 +53,15 @@ class BuildState:
         return self.reference
 
     def need_cube(self) -> Any:
+        """Return the count cube, reading the private copy if no stage built it here."""
         if self.cube is None:
             from cwi.cube import Cube
 
             folder = self.settings.private_dir / "cube"
             if not (folder / "counts.parquet").is_file():
-                raise BuildError("No count cube yet: run `cwi build` (or the ingest and cube stages).")
+                raise BuildError(
+                    "No count cube yet: run `cwi build` (or the ingest and cube stages)."
+                )
             self.cube = Cube.load(folder)
         return self.cube
 
@@ -100,12 +104,19 @@ def stage_ingest(state: BuildState) -> None:
     result.children.to_parquet(s.private_dir / "children.parquet", index=False)
     safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
     bad = result.conservation[
-        result.conservation["rows_in"] != result.conservation["accepted"] + result.conservation["rejected"]
+        result.conservation["rows_in"]
+        != result.conservation["accepted"] + result.conservation["rejected"]
     ]
     if not bad.empty:
-        raise BuildError(f"Conservation check failed for {len(bad)} file(s); see validation_report.csv.")
+        raise BuildError(
+            f"Conservation check failed for {len(bad)} file(s); see validation_report.csv."
+        )
     summary = result.findings.groupby(["rule_code", "severity"]).size()
-    log.info("ingest: %d child-measure rows; findings per rule: %s", len(result.children), summary.to_dict())
+    log.info(
+        "ingest: %d child-measure rows; findings per rule: %s",
+        len(result.children),
+        summary.to_dict(),
+    )
 
 
 def stage_cube(state: BuildState) -> None:
@@ -207,7 +218,14 @@ STAGES: dict[str, Callable[[BuildState], None]] = {
     "scan": stage_scan,
 }
 PRE_RENDER: tuple[str, ...] = (
-    "inputs", "reference", "ingest", "cube", "analysis", "disclosure", "store", "pages",
+    "inputs",
+    "reference",
+    "ingest",
+    "cube",
+    "analysis",
+    "disclosure",
+    "store",
+    "pages",
 )
 POST_RENDER: tuple[str, ...] = ("pdf", "scan")
 
@@ -271,7 +289,5 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
         store = ResultsStore(settings)
         manifest = store.manifest()
         manifest["timings_seconds"] = state.timings
-        (store.root / "manifest.json").write_text(
-            json.dumps(manifest, indent=1), encoding="utf-8"
-        )
+        (store.root / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return state

@@ -101,7 +101,9 @@ def build_profile(la_code: str, store: ResultsStore, settings: Settings) -> dict
                 "n": _num(lr["n"], note, 0),
                 "rate": _num(lr["rate"], note, 1),
                 "ci": f"{_num(lr['lower'], note, 1)} to {_num(lr['upper'], note, 1)}",
-                "region_rate": _num(rr["rate"], rr.get("note", ""), 1) if rr is not None else "[x]",
+                "region_rate": _num(rr["rate"], rr.get("note", ""), 1)
+                if rr is not None
+                else "[x]",
                 "comparison": _comparison(lr, rr),
             }
         )

@@ -29,12 +29,26 @@ SEXES: tuple[str, ...] = ("M", "F", "U")  # U = not recorded, indeterminate or u
 
 #: The 20 DfE ethnicity codes (SSDA903 and CIN census) and their DfE major group.
 ETHNIC_CODES: dict[str, str] = {
-    "WBRI": "White", "WIRI": "White", "WOTH": "White", "WIRT": "White", "WROM": "White",
-    "MWBC": "Mixed", "MWBA": "Mixed", "MWAS": "Mixed", "MOTH": "Mixed",
-    "AIND": "Asian", "APKN": "Asian", "ABAN": "Asian", "AOTH": "Asian",
-    "BCRB": "Black", "BAFR": "Black", "BOTH": "Black",
-    "CHNE": "Other", "OOTH": "Other",
-    "REFU": "Unknown", "NOBT": "Unknown",
+    "WBRI": "White",
+    "WIRI": "White",
+    "WOTH": "White",
+    "WIRT": "White",
+    "WROM": "White",
+    "MWBC": "Mixed",
+    "MWBA": "Mixed",
+    "MWAS": "Mixed",
+    "MOTH": "Mixed",
+    "AIND": "Asian",
+    "APKN": "Asian",
+    "ABAN": "Asian",
+    "AOTH": "Asian",
+    "BCRB": "Black",
+    "BAFR": "Black",
+    "BOTH": "Black",
+    "CHNE": "Other",
+    "OOTH": "Other",
+    "REFU": "Unknown",
+    "NOBT": "Unknown",
 }
 ETHNIC_GROUPS: tuple[str, ...] = ("White", "Mixed", "Asian", "Black", "Other", "Unknown")
 ETHNIC_GROUP_LABELS: dict[str, str] = {
@@ -52,13 +66,30 @@ DISABLED_VALUES: tuple[str, ...] = ("Y", "N", "U")  # CIN only; CPP/CLA rows car
 
 #: One row per child per measure at the 31 March snapshot (private; output of cwi.ingest).
 CHILD_SNAPSHOT = (
-    "year", "la_code", "child_pid", "measure", "age", "age_band", "sex",
-    "ethnic_code", "ethnic_group", "disabled", "lsoa_code", "link_reason",
+    "year",
+    "la_code",
+    "child_pid",
+    "measure",
+    "age",
+    "age_band",
+    "sex",
+    "ethnic_code",
+    "ethnic_group",
+    "disabled",
+    "lsoa_code",
+    "link_reason",
 )
 
 #: Counts cube (private: holds LSOA-level counts; output of cwi.cube).
 CUBE_COUNTS = (
-    "year", "la_code", "lsoa_code", "measure", "age_band", "sex", "ethnic_group", "disabled",
+    "year",
+    "la_code",
+    "lsoa_code",
+    "measure",
+    "age_band",
+    "sex",
+    "ethnic_group",
+    "disabled",
     "n",
 )
 #: Child population denominators by LSOA (private).

@@ -116,7 +116,9 @@ class ResultsStore:
         """Read one published table."""
         path = self.tables_dir / f"{name}.csv"
         if not path.is_file():
-            raise StoreError(f"Results table {name!r} not found in {self.tables_dir}. Run `cwi build`.")
+            raise StoreError(
+                f"Results table {name!r} not found in {self.tables_dir}. Run `cwi build`."
+            )
         return pd.read_csv(path, keep_default_na=True)
 
     def has_table(self, name: str) -> bool:

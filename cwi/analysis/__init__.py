@@ -1,0 +1,33 @@
+"""The analysis: the four research questions as pure functions of the count cube.
+
+``run_all(cube, settings)`` runs every analysis once per build and returns table name -> tidy
+frame; ``bench_models(n_lsoa)`` times the models on a national-size synthetic cube.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cwi.analysis.q1 import decile_rates, quintile_rates
+from cwi.analysis.rates import proportion_ci, rate_ci
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cwi.cube import Cube
+
+__all__ = ["bench_models", "decile_rates", "proportion_ci", "quintile_rates", "rate_ci", "run_all"]
+
+
+def run_all(cube: Cube, settings: Any, england: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Run every analysis once; see :func:`cwi.analysis.runner.run_all`."""
+    from cwi.analysis.runner import run_all as _run_all
+
+    return _run_all(cube, settings, england=england)
+
+
+def bench_models(n_lsoa: int = 33000) -> dict[str, float]:
+    """Time the Q1-Q4 models on a national-size cube; see :func:`cwi.analysis.bench.bench_models`."""
+    from cwi.analysis.bench import bench_models as _bench
+
+    return _bench(n_lsoa=n_lsoa)

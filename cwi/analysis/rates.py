@@ -37,6 +37,7 @@ __all__ = [
     "indirect_standardisation",
     "poisson_funnel_mu",
     "ratio_funnel_limits",
+    "ratio_significance",
 ]
 
 
@@ -426,3 +427,32 @@ def ratio_funnel_limits(observed: ArrayLike, multiplier: float = 1.0) -> pd.Data
             row[f"upper_{label}_limit"] = multiplier * o / e_up
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def ratio_significance(observed: ArrayLike, expected: ArrayLike) -> pd.Series:
+    """Funnel-plot significance of observed/expected ratios against 1.
+
+    As ``assign_funnel_significance(statistic="ratio")``: the exact (O < 10) or Byar's limits of
+    O at 99.8% and then 95%, divided by E, are compared with 1.
+
+    Parameters
+    ----------
+    observed, expected : array-like
+        Observed and expected counts.
+
+    Returns
+    -------
+    pandas.Series
+        ``"High (0.001)"``, ``"High (0.025)"``, ``"Low (0.001)"``, ``"Low (0.025)"`` or
+        ``"Not significant"``.
+    """
+    o = _as_float(observed)
+    e = _as_float(expected)
+    out = np.full(o.shape, "Not significant", dtype=object)
+    for conf, tag in ((0.95, "0.025"), (0.998, "0.001")):
+        lower, upper, _ = poisson_limits(o, conf)
+        lower = np.nan_to_num(lower, nan=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[lower / e > 1] = f"High ({tag})"
+            out[upper / e < 1] = f"Low ({tag})"
+    return pd.Series(out)

@@ -39,6 +39,8 @@ class Figure:
 
     def validate(self) -> None:
         """Refuse a chart without its words."""
-        missing = [k for k in ("title", "subtitle", "source", "alt") if not getattr(self, k).strip()]
+        missing = [
+            k for k in ("title", "subtitle", "source", "alt") if not getattr(self, k).strip()
+        ]
         if missing:
             raise ValueError(f"Chart {self.path.name} lacks: {', '.join(missing)}.")

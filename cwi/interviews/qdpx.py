@@ -21,6 +21,7 @@ Positions are character (code point) offsets into the plain text, end exclusive.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 import zipfile
 from pathlib import Path
@@ -105,12 +106,20 @@ def build_project_xml(
     if scheme is not None:
         for theme in scheme.themes.itertuples():
             t_el = _el(
-                codes_el, "Code", guid=_guid("theme", theme.theme_id), name=theme.theme, isCodable="false"
+                codes_el,
+                "Code",
+                guid=_guid("theme", theme.theme_id),
+                name=theme.theme,
+                isCodable="false",
             )
             for code in scheme.codes[scheme.codes["theme_id"] == theme.theme_id].itertuples():
                 code_guid[code.code] = _guid("code", code.code)
                 c_el = _el(
-                    t_el, "Code", guid=code_guid[code.code], name=f"{code.code} {code.label}", isCodable="true"
+                    t_el,
+                    "Code",
+                    guid=code_guid[code.code],
+                    name=f"{code.code} {code.label}",
+                    isCodable="true",
                 )
                 etree.SubElement(c_el, _Q + "Description").text = code.definition
     for code in sorted(set(seg["code"].dropna()) - set(code_guid)):
@@ -127,6 +136,18 @@ def build_project_xml(
         for var in ("la", "role"):
             _el(vars_el, "Variable", guid=_guid("variable", var), name=var, typeOfVariable="Text")
 
+    by_interview: dict[str, list[tuple[str, int, int, str]]] = {}
+    for iid, coder, start, end, code in sorted(
+        zip(
+            seg["interview_id"],
+            seg["coder"],
+            seg["start"].astype(int),
+            seg["end"].astype(int),
+            seg["code"],
+            strict=True,
+        )
+    ):
+        by_interview.setdefault(iid, []).append((coder, start, end, code))
     sources_el = _el(root, "Sources")
     files: dict[str, str] = {}
     ids = sorted(set(transcripts) | set(seg["interview_id"].dropna()))
@@ -136,21 +157,32 @@ def build_project_xml(
         src_guid = _guid("source", interview)
         member = f"{src_guid}.txt"
         files[f"sources/{member}"] = transcripts[interview]
-        src = _el(sources_el, "TextSource", guid=src_guid, name=interview, plainTextPath=f"internal://{member}")
-        rows = seg[seg["interview_id"] == interview].sort_values(["coder", "start", "end", "code"])
-        for (coder, start, end), group in rows.groupby(["coder", "start", "end"], sort=True):
+        src = _el(
+            sources_el,
+            "TextSource",
+            guid=src_guid,
+            name=interview,
+            plainTextPath=f"internal://{member}",
+        )
+        rows = by_interview.get(interview, [])
+        for (coder, start, end), group in itertools.groupby(
+            rows, key=lambda r: (r[0], r[1], r[2])
+        ):
             sel = _el(
                 src,
                 "PlainTextSelection",
                 guid=_guid("selection", interview, coder, start, end),
-                name=transcripts[interview][int(start) : int(end)][:60],
-                startPosition=int(start),
-                endPosition=int(end),
+                name=transcripts[interview][start:end][:60],
+                startPosition=start,
+                endPosition=end,
                 creatingUser=user_guid[coder],
             )
-            for code in group["code"]:
+            for *_, code in group:
                 coding = _el(
-                    sel, "Coding", guid=_guid("coding", interview, coder, start, end, code), creatingUser=user_guid[coder]
+                    sel,
+                    "Coding",
+                    guid=_guid("coding", interview, coder, start, end, code),
+                    creatingUser=user_guid[coder],
                 )
                 _el(coding, "CodeRef", targetGUID=code_guid[code])
         if meta is not None and interview in meta.index:
@@ -234,7 +266,9 @@ def read_qdpx(path: Path | str) -> CodedSet:
         names = set(zf.namelist())
         qde = next((n for n in names if n.lower().endswith(".qde")), None)
         if qde is None:
-            raise QdpxError(f"{path.name} holds no project.qde; export the project again as REFI-QDA.")
+            raise QdpxError(
+                f"{path.name} holds no project.qde; export the project again as REFI-QDA."
+            )
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         try:
             root = etree.fromstring(_read_member(zf, qde), parser)
@@ -246,10 +280,14 @@ def read_qdpx(path: Path | str) -> CodedSet:
             )
         base = root.get("basePath") or ""
 
-        users = {u.get("guid"): u.get("name") or u.get("id") or u.get("guid") for u in root.iter(_Q + "User")}
+        users = {
+            u.get("guid"): u.get("name") or u.get("id") or u.get("guid")
+            for u in root.iter(_Q + "User")
+        }
         codes = {c.get("guid"): c.get("name") for c in root.iter(_Q + "Code")}
         variables = {
-            v.get("guid"): (v.get("name") or "").strip().lower() for v in root.iter(_Q + "Variable")
+            v.get("guid"): (v.get("name") or "").strip().lower()
+            for v in root.iter(_Q + "Variable")
         }
 
         def values(el: etree._Element) -> dict[str, str]:
@@ -324,7 +362,9 @@ def read_qdpx(path: Path | str) -> CodedSet:
     return CodedSet(
         segments=normalise_segments(pd.DataFrame(rows)),
         transcripts=transcripts,
-        interviews=pd.DataFrame(meta_rows, columns=["interview_id", "la", "role"]).astype("string"),
+        interviews=pd.DataFrame(meta_rows, columns=["interview_id", "la", "role"]).astype(
+            "string"
+        ),
         sources=[path],
         fictional=fictional,
     )

@@ -107,7 +107,10 @@ class Scheme:
             match = _ID_PREFIX.match(candidate)
             if match and match.group(1).upper() in by_id:
                 return by_id[match.group(1).upper()]
-        by_label = {str(lbl).casefold(): c for c, lbl in zip(self.codes["code"], self.codes["label"])}
+        by_label = {
+            str(lbl).casefold(): c
+            for c, lbl in zip(self.codes["code"], self.codes["label"], strict=True)
+        }
         for candidate in (text, leaf):
             if candidate.casefold() in by_label:
                 return by_label[candidate.casefold()]
@@ -155,7 +158,9 @@ def parse_scheme(raw: dict[str, Any], path: Path | None = None) -> Scheme:
     for theme in raw["themes"]:
         for key in ("id", "label", "codes"):
             if key not in theme:
-                raise SchemeError(f"{where}: a theme lacks '{key}'; every theme needs id, label, codes.")
+                raise SchemeError(
+                    f"{where}: a theme lacks '{key}'; every theme needs id, label, codes."
+                )
         themes.append(
             {
                 "theme_id": str(theme["id"]),
@@ -231,7 +236,9 @@ def load_scheme(path: Path | str | None = None) -> Scheme:
             "or pass the path of your scheme."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     except yaml.YAMLError as exc:
         raise SchemeError(f"Coding scheme {path} is not valid YAML: {exc}") from exc
     return parse_scheme(raw, path)

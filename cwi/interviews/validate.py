@@ -76,8 +76,8 @@ def validate_segments(
     """
     seg = resolve_codes(segments, scheme)
     findings: list[dict[str, object]] = []
-    status = dict(zip(scheme.codes["code"], scheme.codes["status"]))
-    replaced = dict(zip(scheme.codes["code"], scheme.codes["replaced_by"]))
+    status = dict(zip(scheme.codes["code"], scheme.codes["status"], strict=True))
+    replaced = dict(zip(scheme.codes["code"], scheme.codes["replaced_by"], strict=True))
     roles = {r.casefold() for r in scheme.roles}
 
     def add(row: pd.Series, rule: str, message: str) -> None:
@@ -166,7 +166,9 @@ def usable_segments(segments: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
     seg = segments.dropna(subset=["interview_id", "coder", "code"]).copy()
     replaced = {
         c: r
-        for c, r, s in zip(scheme.codes["code"], scheme.codes["replaced_by"], scheme.codes["status"])
+        for c, r, s in zip(
+            scheme.codes["code"], scheme.codes["replaced_by"], scheme.codes["status"], strict=True
+        )
         if s == "retired"
     }
     seg["code"] = seg["code"].replace(replaced)

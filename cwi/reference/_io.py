@@ -58,7 +58,11 @@ def read_csv(path: Path | str, what: str, **kwargs: Any) -> pd.DataFrame:
 
 
 def find_column(
-    columns: Iterable[str], patterns: Iterable[str], path: Path | str, what: str, required: bool = True
+    columns: Iterable[str],
+    patterns: Iterable[str],
+    path: Path | str,
+    what: str,
+    required: bool = True,
 ) -> str | None:
     """Return the first column matching one of ``patterns`` (regex, case-insensitive).
 

@@ -37,8 +37,12 @@ def read_boundaries(path: Path | str, lsoa_codes: Iterable[str] | None = None): 
             "truncated, corrupted or not GeoJSON / GeoPackage / shapefile",
             "Delete it and run `cwi reference fetch` again, or replace it with a good copy.",
         ) from exc
-    code = find_column(frame.columns, (r"^lsoa\d\dcd$", r"^lsoa\d\d_code$", r"lsoa.*c(o)?d"), path, "LSOA code")
-    name = find_column(frame.columns, (r"^lsoa\d\dnm$", r"^lsoa\d\d_name$"), path, "LSOA name", False)
+    code = find_column(
+        frame.columns, (r"^lsoa\d\dcd$", r"^lsoa\d\d_code$", r"lsoa.*c(o)?d"), path, "LSOA code"
+    )
+    name = find_column(
+        frame.columns, (r"^lsoa\d\dnm$", r"^lsoa\d\d_name$"), path, "LSOA name", False
+    )
     out = gpd.GeoDataFrame(
         {"lsoa_code": frame[code].astype(str), "lsoa_name": frame[name] if name else ""},
         geometry=frame.geometry,

@@ -188,4 +188,6 @@ def read_dfe_tables(
     if not frames:
         return pd.DataFrame(columns=list(DFE_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["year", "measure", "geographic_level", "la_code"]).reset_index(drop=True)
+    return out.sort_values(["year", "measure", "geographic_level", "la_code"]).reset_index(
+        drop=True
+    )

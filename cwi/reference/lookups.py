@@ -147,8 +147,12 @@ def read_ltla_region(path: Path | str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "ltla_code": raw[find_column(cols, (r"^ltla\d\d_code$", r"^lad\d\dcd$"), path, "LA")],
-            "region_code": raw[find_column(cols, (r"^region\d\d_code$", r"^rgn\d\dcd$"), path, "RGN")],
-            "region_name": raw[find_column(cols, (r"^region\d\d_name$", r"^rgn\d\dnm$"), path, "RGN")],
+            "region_code": raw[
+                find_column(cols, (r"^region\d\d_code$", r"^rgn\d\dcd$"), path, "RGN")
+            ],
+            "region_name": raw[
+                find_column(cols, (r"^region\d\d_name$", r"^rgn\d\dnm$"), path, "RGN")
+            ],
         }
     ).drop_duplicates("ltla_code")
 
@@ -171,10 +175,13 @@ def lsoa_to_childrens_la(
     Returns
     -------
     pandas.DataFrame
-        ``lsoa_code, lsoa_name, ltla_code, la_code, la_name, region_code, region_name``; LSOAs
+        ``lsoa_code, lsoa_name, ltla_code, ltla_name, la_code, la_name, region_code,
+        region_name``; LSOAs
         whose district has no upper-tier entry keep the district as their LA.
     """
-    out = lsoa_ltla.merge(ltla_utla[["ltla_code", "utla_code", "utla_name"]], on="ltla_code", how="left")
+    out = lsoa_ltla.merge(
+        ltla_utla[["ltla_code", "utla_code", "utla_name"]], on="ltla_code", how="left"
+    )
     out["la_code"] = out["utla_code"].fillna(out["ltla_code"])
     out["la_name"] = out["utla_name"].fillna(out["ltla_name"])
     if ltla_region is not None:
@@ -182,5 +189,14 @@ def lsoa_to_childrens_la(
         blank = out["region_code"].fillna("") == ""
         out.loc[blank, "region_code"] = reg.loc[blank, "region_code"].fillna("").to_numpy()
         out.loc[blank, "region_name"] = reg.loc[blank, "region_name"].fillna("").to_numpy()
-    cols = ["lsoa_code", "lsoa_name", "ltla_code", "la_code", "la_name", "region_code", "region_name"]
+    cols = [
+        "lsoa_code",
+        "lsoa_name",
+        "ltla_code",
+        "ltla_name",
+        "la_code",
+        "la_name",
+        "region_code",
+        "region_name",
+    ]
     return out[cols]

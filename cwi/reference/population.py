@@ -10,6 +10,7 @@ of :data:`cwi.schemas.ETHNIC_GROUPS`), ``population`` (children 0-17, both sexes
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +44,55 @@ def year_from_name(path: Path | str) -> int | None:
     return int(year) if len(year) == 4 else 2000 + int(year)
 
 
-def read_population_sya(path: Path | str, sex: str | None = None) -> pd.DataFrame:
+def read_population_wide(
+    path: Path | str, lsoa_codes: Iterable[str] | None = None, all_ages: bool = False
+) -> pd.DataFrame:
+    """Read an LSOA single-year-of-age estimates file as a wide integer frame.
+
+    Parameters
+    ----------
+    path : Path or str
+        The file (``.csv`` or ``.csv.gz``), layouts as in :func:`read_population_sya`.
+    lsoa_codes : iterable of str, optional
+        Keep only these LSOAs (filtering before conversion keeps regional reads fast).
+    all_ages : bool
+        Keep every age 0-90 (``"90+"`` becomes age 90) instead of 0-17.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``lsoa_code``; one int64 column per age (0..17, or 0..90).
+    """
+    raw = read_csv(path, "LSOA population estimates")
+    code = find_column(
+        raw.columns, (r"^lsoa\d\d_?c(o)?d(e)?$", r"^lsoa code$", r"lsoa.*code"), path, "LSOA code"
+    )
+    ages = [str(a) for a in CHILD_AGES]
+    if all_ages:
+        ages = [str(a) for a in range(90)] + ["90+"]
+    missing = [a for a in ages if a not in raw.columns]
+    if missing:
+        raise ReferenceDataError(
+            path,
+            f"lacks single-year-of-age columns {missing[:3]}...",
+            "Use the ONS LSOA single-year-of-age estimates (one column per age 0 to 90+).",
+        )
+    wide = raw[[code, *ages]]
+    wide = wide.assign(**{code: wide[code].str.strip()}).set_index(code)
+    if lsoa_codes is not None:
+        wide = wide[wide.index.isin(set(lsoa_codes))]
+    num = wide.apply(to_number)
+    if num.isna().any().any() or (num < 0).any().any():
+        raise ReferenceDataError(path, "has blank, non-numeric or negative age counts")
+    num = num.round().astype("int64")
+    num.columns = [int(a.rstrip("+")) for a in ages]
+    num.index.name = "lsoa_code"
+    return num
+
+
+def read_population_sya(
+    path: Path | str, sex: str | None = None, lsoa_codes: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Read an LSOA single-year-of-age estimates file and keep children aged 0-17.
 
     Layouts: ``lsoa11_name, lsoa11_code, total_population, "0", ..., "89", "90+"`` (persons),
@@ -56,6 +105,8 @@ def read_population_sya(path: Path | str, sex: str | None = None) -> pd.DataFram
         The file (``.csv`` or ``.csv.gz``).
     sex : str, optional
         ``M``, ``F`` or ``P``; taken from the file name if omitted.
+    lsoa_codes : iterable of str, optional
+        Keep only these LSOAs.
 
     Returns
     -------
@@ -67,25 +118,10 @@ def read_population_sya(path: Path | str, sex: str | None = None) -> pd.DataFram
     ReferenceDataError
         If the file is missing, corrupted, lacks an age column 0-17 or holds a negative count.
     """
-    raw = read_csv(path, "LSOA population estimates")
-    code = find_column(raw.columns, (r"^lsoa\d\d_?c(o)?d(e)?$", r"^lsoa code$", r"lsoa.*code"), path, "LSOA code")
-    ages = [str(a) for a in CHILD_AGES]
-    missing = [a for a in ages if a not in raw.columns]
-    if missing:
-        raise ReferenceDataError(
-            path,
-            f"lacks single-year-of-age columns {missing[:3]}...",
-            "Use the ONS LSOA single-year-of-age estimates (one column per age 0 to 90+).",
-        )
-    wide = raw[[code, *ages]].rename(columns={code: "lsoa_code"})
-    long = wide.melt(id_vars="lsoa_code", var_name="age", value_name="population")
-    long["population"] = to_number(long["population"])
-    if long["population"].isna().any() or (long["population"] < 0).any():
-        raise ReferenceDataError(path, "has blank, non-numeric or negative age counts")
+    wide = read_population_wide(path, lsoa_codes)
+    long = wide.reset_index().melt(id_vars="lsoa_code", var_name="age", value_name="population")
     long["age"] = long["age"].astype(int)
-    long["population"] = long["population"].round().astype("int64")
     long["sex"] = sex or sex_from_name(path)
-    long["lsoa_code"] = long["lsoa_code"].str.strip()
     return long.sort_values(["lsoa_code", "age"]).reset_index(drop=True)[list(POPULATION_COLUMNS)]
 
 

@@ -18,7 +18,16 @@ import pyarrow.csv as pacsv
 
 #: Output columns of :func:`read_postcode_directory` (``cty`` is an extra: the county of a
 #: two-tier area, so a county LA's children are not reported as outside their LA).
-POSTCODE_COLUMNS = ("pcd_key", "pcds", "lsoa_code", "lsoa_edition", "ctry", "laua", "doterm", "cty")
+POSTCODE_COLUMNS = (
+    "pcd_key",
+    "pcds",
+    "lsoa_code",
+    "lsoa_edition",
+    "ctry",
+    "laua",
+    "doterm",
+    "cty",
+)
 
 # Patterns in order of preference (first match wins).
 _PCD_PATTERNS = (r"pcds", r"pcd", r"pcd7", r"pcd2", r"pcd8")
@@ -136,8 +145,6 @@ def read_postcode_directory(path: Path | str, lsoa_edition: str | None = None) -
     out["lsoa_edition"] = pa.array([edition] * n, pa.string()) if n else pa.array([], pa.string())
     for name in ("ctry", "laua", "doterm", "cty"):
         col = wanted[name]
-        out[name] = (
-            pc.utf8_trim_whitespace(table[col]) if col else pa.array([""] * n, pa.string())
-        )
+        out[name] = pc.utf8_trim_whitespace(table[col]) if col else pa.array([""] * n, pa.string())
     frame = pa.table(out).to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow"))
     return frame[list(POSTCODE_COLUMNS)]

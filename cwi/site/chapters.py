@@ -74,15 +74,15 @@ def chapter_index(store: ResultsStore, settings: Settings, out: Path) -> str:
             if pd.notna(ratio)
             else ""
         )
-        lines.append(f"- **{MEASURE_LABELS[m].capitalize()}:** {rate} per 10,000 children{ratio_txt}.")
+        lines.append(
+            f"- **{MEASURE_LABELS[m].capitalize()}:** {rate} per 10,000 children{ratio_txt}."
+        )
     return "\n".join(lines) + "\n"
 
 
 def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
     """Q1: clustering of children's-services clients in the most deprived areas."""
-    region = _region_deciles(store, settings).assign(
-        series=lambda d: d["area_name"].astype(str)
-    )
+    region = _region_deciles(store, settings).assign(series=lambda d: d["area_name"].astype(str))
     fig_path = out / "figures" / "q1_region_deciles.png"
     name = str(region["area_name"].iloc[0]) if not region.empty else "the region"
     fig = decile_rates_chart(
@@ -105,8 +105,10 @@ def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
                 cells += ["[z]", "[z]"]
                 continue
             c = c.iloc[0]
-            cells += [_fmt(c["rate"], c.get("note", ""), 1),
-                      f"{_fmt(c['lower'], c.get('note', ''), 1)} to {_fmt(c['upper'], c.get('note', ''), 1)}"]
+            cells += [
+                _fmt(c["rate"], c.get("note", ""), 1),
+                f"{_fmt(c['lower'], c.get('note', ''), 1)} to {_fmt(c['upper'], c.get('note', ''), 1)}",
+            ]
         rows.append(cells)
     header = ["IMD decile"] + [h for m in MEASURES for h in (f"{m} rate", f"{m} 95% CI")]
     table = pipe_table(header, rows)
@@ -114,13 +116,17 @@ def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
     return body + _extra_tables(store, ["q1_"], exclude={"decile_rates"})
 
 
-def _extra_tables(store: ResultsStore, prefixes: list[str], exclude: set[str] = frozenset()) -> str:
+def _extra_tables(
+    store: ResultsStore, prefixes: list[str], exclude: set[str] = frozenset()
+) -> str:
     parts = []
     for path in sorted(store.tables_dir.glob("*.csv")):
         name = path.stem
         if name in exclude or not any(name.startswith(p) for p in prefixes):
             continue
-        parts.append(f"\n### {name.replace('_', ' ').capitalize()}\n\n{generic_table(store.table(name))}")
+        parts.append(
+            f"\n### {name.replace('_', ' ').capitalize()}\n\n{generic_table(store.table(name))}"
+        )
     return "\n".join(parts)
 
 
@@ -173,8 +179,14 @@ def _write_interviews(store: ResultsStore, settings: Settings, out: Path) -> Non
     try:
         from cwi.interviews import build_tables, chapter_markdown, load_scheme
     except ImportError:
-        (out / "interviews.md").write_text("_The interview strand is not in this build._\n", encoding="utf-8")
+        (out / "interviews.md").write_text(
+            "_The interview strand is not in this build._\n", encoding="utf-8"
+        )
         return
-    sr = store.table("q3_standardised_ratios") if store.has_table("q3_standardised_ratios") else None
+    sr = (
+        store.table("q3_standardised_ratios")
+        if store.has_table("q3_standardised_ratios")
+        else None
+    )
     tables = build_tables(settings, sr=sr)
     (out / "interviews.md").write_text(chapter_markdown(tables, load_scheme()), encoding="utf-8")

@@ -11,7 +11,10 @@ from cwi.config import ROOT
 
 
 def pipe_table(
-    header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None, caption: str = ""
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    align: str | None = None,
+    caption: str = "",
 ) -> str:
     """Return a pandoc pipe table.
 
@@ -45,7 +48,7 @@ def figure_block(path: str, fig: dict[str, str], table_md: str | None = None) ->
     """
     words = (
         f"**{fig['title']}**\n\n{fig['subtitle']}\n\n"
-        f"![{fig['title']}]({path}){{fig-alt=\"{fig['alt']}\"}}\n\n"
+        f'![{fig["title"]}]({path}){{fig-alt="{fig["alt"]}"}}\n\n'
         f"Source: {fig['source']}\n"
     )
     if table_md is None:

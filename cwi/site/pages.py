@@ -115,7 +115,9 @@ def write_la_pages(store: ResultsStore, settings: Settings) -> list[str]:
     written = []
     for code, _name in track(la_codes(store, settings), description="LA pages", transient=True):
         context = build_profile(code, store, settings)
-        fig = la_decile_chart(code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"])
+        fig = la_decile_chart(
+            code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"]
+        )
         fig["path"] = Path(fig["path"]).resolve().relative_to(root.resolve()).as_posix()
         context["figures"] = [fig]
         store.write_profile(code, context)
@@ -136,8 +138,11 @@ def _write_la_index(store: ResultsStore, settings: Settings, page_dir: Path) -> 
         ctx = store.profile(code)
         rates = {h["measure"]: h["rate"] for h in ctx["headline"]}
         rows.append(
-            [f"[{ctx['la_name']}]({code}.qmd)", *(rates.get(m, "[x]") for m in MEASURES),
-             f"[PDF](../pdf/{code}.pdf)"]
+            [
+                f"[{ctx['la_name']}]({code}.qmd)",
+                *(rates.get(m, "[x]") for m in MEASURES),
+                f"[PDF](../pdf/{code}.pdf)",
+            ]
         )
     header = ["Local authority", *(f"{m} rate per 10,000" for m in MEASURES), "Profile (A4)"]
     out = page_dir / "_generated"

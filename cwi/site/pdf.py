@@ -31,8 +31,10 @@ def print_css(root: Path) -> str:
 def profile_html(context: dict[str, Any], root: Path) -> str:
     """The print page of one LA as HTML (figures as file URIs)."""
     figures = [{**f, "uri": (root / f["path"]).resolve().as_uri()} for f in context["figures"]]
-    return html_env().get_template("la_profile_print.html.j2").render(
-        **{**context, "figures": figures}, measures=MEASURES, css=print_css(root)
+    return (
+        html_env()
+        .get_template("la_profile_print.html.j2")
+        .render(**{**context, "figures": figures}, measures=MEASURES, css=print_css(root))
     )
 
 
@@ -65,11 +67,23 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     jobs = []
     for code in store.profile_codes():
         context = store.profile(code)
-        jobs.append((profile_html(context, settings.root), str(settings.root), str(out_dir / f"{code}.pdf")))
-    jobs.append((report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf")))
+        jobs.append(
+            (
+                profile_html(context, settings.root),
+                str(settings.root),
+                str(out_dir / f"{code}.pdf"),
+            )
+        )
+    jobs.append(
+        (report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf"))
+    )
     if workers > 1 and len(jobs) > 2:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(track(pool.map(_write_one, jobs), total=len(jobs), description="PDFs", transient=True))
+            done = list(
+                track(
+                    pool.map(_write_one, jobs), total=len(jobs), description="PDFs", transient=True
+                )
+            )
     else:
         done = [_write_one(j) for j in jobs]
     return [Path(p) for p in done]

@@ -8,7 +8,6 @@ in one site shell. Images referenced by pages and the downloads are copied along
 
 from __future__ import annotations
 
-import glob
 import re
 import shutil
 from dataclasses import dataclass
@@ -65,8 +64,7 @@ def render_list(project: dict[str, Any], root: Path) -> list[Path]:
     """Expand the project's ``render`` globs; files starting with ``_`` are skipped as in Quarto."""
     files: list[Path] = []
     for pattern in project["project"]["render"]:
-        matches = sorted(glob.glob(str(root / pattern)))
-        files += [Path(m) for m in matches if not Path(m).name.startswith("_")]
+        files += [m for m in sorted(root.glob(pattern)) if not m.name.startswith("_")]
     return list(dict.fromkeys(files))
 
 
@@ -92,7 +90,9 @@ def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: 
             raise RenderError(
                 f"{base}: included file {match.group(1)} is missing. Run `cwi pre-render` first."
             )
-        return resolve_shortcodes(path.read_text(encoding="utf-8"), path.parent, variables, depth + 1)
+        return resolve_shortcodes(
+            path.read_text(encoding="utf-8"), path.parent, variables, depth + 1
+        )
 
     def var(match: re.Match[str]) -> str:
         value: Any = variables
@@ -143,7 +143,11 @@ def navigation(project: dict[str, Any], pages: list[Page]) -> list[dict[str, Any
         if isinstance(item, str):
             item = {"href": item}
         if "menu" in item:
-            return {"text": item.get("text", ""), "href": None, "children": [entry(i) for i in item["menu"]]}
+            return {
+                "text": item.get("text", ""),
+                "href": None,
+                "children": [entry(i) for i in item["menu"]],
+            }
         href = str(item["href"])
         return {
             "text": item.get("text") or titles.get(href, href),
@@ -192,7 +196,10 @@ def render_site(settings: Settings) -> list[Path]:
     for page in pages:
         try:
             body_html = pypandoc.convert_text(
-                to_pandoc_markdown(page.body), "html5", format="markdown", extra_args=["--wrap=none"]
+                to_pandoc_markdown(page.body),
+                "html5",
+                format="markdown",
+                extra_args=["--wrap=none"],
             )
         except RuntimeError as exc:
             raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc

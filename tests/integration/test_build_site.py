@@ -104,11 +104,15 @@ def test_la_page_rates_match_the_results_store(built):
         context = json.loads((built["results"] / "profiles" / f"{code}.json").read_text())
         for h in context["headline"]:
             row = area[
-                (area["area_code"] == code) & (area["measure"] == h["measure"]) & (area["year"] == context["year"])
+                (area["area_code"] == code)
+                & (area["measure"] == h["measure"])
+                & (area["year"] == context["year"])
             ]
             assert len(row) == 1
             if h["rate"] != "[c]":
-                assert float(h["rate"].replace(",", "")) == pytest.approx(round(row["rate"].iloc[0], 1))
+                assert float(h["rate"].replace(",", "")) == pytest.approx(
+                    round(row["rate"].iloc[0], 1)
+                )
 
 
 def test_quarto_project_lists_existing_pages_and_hooks_are_cwi_commands(built):
@@ -143,8 +147,10 @@ def test_quarto_project_lists_existing_pages_and_hooks_are_cwi_commands(built):
 
 
 def test_page_sources_have_no_code_cells_and_no_kernel_starts(built):
-    sources = list(ROOT.glob("*.qmd")) + list((ROOT / "report").glob("*.qmd")) + list(
-        (ROOT / "la_profiles").glob("*.qmd")
+    sources = (
+        list(ROOT.glob("*.qmd"))
+        + list((ROOT / "report").glob("*.qmd"))
+        + list((ROOT / "la_profiles").glob("*.qmd"))
     )
     assert sources
     for source in sources:
@@ -158,10 +164,19 @@ def test_page_sources_have_no_code_cells_and_no_kernel_starts(built):
 
 
 def test_generated_outputs_are_git_ignored(built):
-    paths = ["_site/index.html", "build/results/manifest.json", "data/demo/truth/truth.json",
-             "la_profiles/X06000001.qmd", "report/_generated/q1_clustering.md", "downloads/decile_rates.csv",
-             "_variables.yml", "x.pdf"]
-    proc = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
+    paths = [
+        "_site/index.html",
+        "build/results/manifest.json",
+        "data/demo/truth/truth.json",
+        "la_profiles/X06000001.qmd",
+        "report/_generated/q1_clustering.md",
+        "downloads/decile_rates.csv",
+        "_variables.yml",
+        "x.pdf",
+    ]
+    proc = subprocess.run(
+        ["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True
+    )
     ignored = set(proc.stdout.split())
     assert ignored == set(paths), set(paths) - ignored
 

@@ -1,0 +1,340 @@
+"""Q2 identity: who is in the system beyond deprivation - age, sex, ethnicity, disability.
+
+Models are Poisson GLMs with log-population offset fitted with statsmodels on aggregated cells
+(LA x IMD decile x group), with quasi-Poisson (Pearson) standard errors so that extra-Poisson
+variation between cells widens the intervals.  Interaction tests compare nested models by the
+scaled deviance difference (quasi-likelihood ratio, F form: (dD/df)/phi ~ F(df, n - p);
+McCullagh & Nelder 1989, sec. 4.5).  Reference groups: age band "10 to 15", sex "M",
+ethnic group "White".
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from cwi.analysis.cells import REGION_CODE, ethnic_cells, strata_cells
+from cwi.analysis.q1 import group_rates
+from cwi.analysis.rates import normalise_confidence, proportion_ci
+from cwi.cube import Cube
+from cwi.schemas import MEASURES
+
+__all__ = [
+    "identity_rates",
+    "adjusted_rate_ratios",
+    "ethnic_rate_ratios",
+    "interaction_tests",
+    "gender_gap_by_decile",
+    "disability_by_decile",
+]
+
+REFERENCE = {"age_band": "10 to 15", "sex": "M", "ethnic_group": "White"}
+
+
+def identity_rates(
+    cube: Cube,
+    year: int,
+    dimension: str,
+    confidence: float = 0.95,
+    per: float = 10000,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Rates by age band, sex or ethnic group for the region and each LA.
+
+    Parameters
+    ----------
+    cube : Cube
+        The count cube.
+    year : int
+        Collection year.
+    dimension : {"age_band", "sex", "ethnic_group"}
+        Grouping.  Cases whose group has no population (sex ``U``, ethnicity ``Unknown``) have
+        no rate and are left out.
+    confidence, per : float
+        Confidence level and rate multiplier.
+    measures : sequence of str
+        Measures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, area_type, area_code, area_name, measure, <dimension>, n, population, rate,
+        lower, upper, method``.
+    """
+    if dimension == "ethnic_group":
+        cells = ethnic_cells(cube, year, measures)
+    else:
+        cells = strata_cells(cube, year, [dimension], measures)
+    if cells.empty:
+        return pd.DataFrame()
+    return group_rates(cells, dimension, cube, year, confidence, per)
+
+
+def _fit(formula: str, data: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return smf.glm(
+            formula, data=data, family=sm.families.Poisson(), offset=np.log(data["population"])
+        ).fit(scale="X2")
+
+
+def _ratios(fit, prefix: str, z: float) -> pd.DataFrame:
+    rows = []
+    for name, b in fit.params.items():
+        if not name.startswith(f"C({prefix}"):
+            continue
+        level = name.split("[T.")[-1].rstrip("]")
+        se = fit.bse[name]
+        rows.append(
+            {
+                "group": level, "estimate": np.exp(b), "lower": np.exp(b - z * se),
+                "upper": np.exp(b + z * se), "p_value": fit.pvalues[name],
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _cat(col: str) -> str:
+    return f"C({col}, Treatment(reference='{REFERENCE[col]}'))"
+
+
+def adjusted_rate_ratios(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Unadjusted and adjusted rate ratios by age band and sex.
+
+    Adjusted model: ``n ~ age band + sex + IMD decile`` (factors), log-population offset, on
+    LA x decile x age x sex cells.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, dimension, group, reference, adjustment, estimate, lower, upper,
+        p_value, method``.
+    """
+    z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
+    cells = strata_cells(cube, year, ["age_band", "sex"], measures)
+    rows = []
+    for m in measures:
+        d = cells[cells["measure"] == m]
+        d = d[d["sex"].isin(["M", "F"])]
+        for dim, other in (("age_band", "sex"), ("sex", "age_band")):
+            models = {
+                "unadjusted": f"n ~ {_cat(dim)}",
+                f"adjusted for {other.replace('_', ' ')} and IMD decile": (
+                    f"n ~ {_cat(dim)} + C({other}) + C(imd_decile)"
+                ),
+            }
+            for adj, formula in models.items():
+                r = _ratios(_fit(formula, d), dim, z)
+                r["dimension"], r["reference"], r["adjustment"] = dim, REFERENCE[dim], adj
+                r["measure"] = m
+                rows.append(r)
+    out = pd.concat(rows, ignore_index=True)
+    out["year"] = int(year)
+    out["method"] = "Poisson GLM, log-population offset, quasi-Poisson SE; LA x decile cells"
+    cols = ["year", "measure", "dimension", "group", "reference", "adjustment"]
+    return out[cols + ["estimate", "lower", "upper", "p_value", "method"]]
+
+
+def ethnic_rate_ratios(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Ethnic rate ratios (vs White), unadjusted and adjusted for IMD decile, side by side.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, ethnic_group, reference, unadjusted, unadjusted_lower,
+        unadjusted_upper, estimate, lower, upper (deprivation-adjusted), p_value, method``;
+        empty if the cube has no ethnic denominators.
+    """
+    cells = ethnic_cells(cube, year, measures)
+    if cells.empty or "White" not in set(cells["ethnic_group"]):
+        return pd.DataFrame()
+    z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
+    rows = []
+    for m in measures:
+        d = cells[cells["measure"] == m]
+        un = _ratios(_fit(f"n ~ {_cat('ethnic_group')}", d), "ethnic_group", z)
+        ad = _ratios(_fit(f"n ~ {_cat('ethnic_group')} + C(imd_decile)", d), "ethnic_group", z)
+        j = un.merge(ad, on="group", suffixes=("_un", ""))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "measure": m, "ethnic_group": j["group"], "reference": "White",
+                    "unadjusted": j["estimate_un"], "unadjusted_lower": j["lower_un"],
+                    "unadjusted_upper": j["upper_un"], "estimate": j["estimate"],
+                    "lower": j["lower"], "upper": j["upper"], "p_value": j["p_value"],
+                }
+            )  # fmt: skip
+        )
+    out = pd.concat(rows, ignore_index=True)
+    out.insert(0, "year", int(year))
+    out["method"] = (
+        "Poisson GLM, log-population offset, quasi-Poisson SE; adjusted = + IMD decile factors; "
+        "LA x decile x ethnic group cells (population all ages 0-17)"
+    )
+    return out
+
+
+def interaction_tests(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Does the deprivation gradient differ by age band, sex or ethnic group?
+
+    For each dimension, ``n ~ group + dep`` vs ``n ~ group * dep`` (``dep = 10 - decile``);
+    quasi-likelihood ratio F test.  Also the group-specific IRR per decile step.
+
+    Returns
+    -------
+    tests : pandas.DataFrame
+        ``year, measure, dimension, statistic, df, df_resid, p_value, dispersion, method``.
+    gradients : pandas.DataFrame
+        ``year, measure, dimension, group, estimate (IRR per step), lower, upper, method``.
+    """
+    z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
+    sources = {
+        "age_band": strata_cells(cube, year, ["age_band"], measures),
+        "sex": strata_cells(cube, year, ["sex"], measures),
+        "ethnic_group": ethnic_cells(cube, year, measures),
+    }
+    tests, grads = [], []
+    for dim, cells in sources.items():
+        if cells.empty:
+            continue
+        for m in measures:
+            d = cells[(cells["measure"] == m)]
+            if dim == "sex":
+                d = d[d["sex"].isin(["M", "F"])]
+            if d[dim].nunique() < 2:
+                continue
+            small = _fit(f"n ~ C({dim}) + dep", d)
+            full = _fit(f"n ~ C({dim}) * dep", d)
+            ddf = int(full.df_model - small.df_model)
+            phi = full.scale
+            f = (small.deviance - full.deviance) / ddf / phi
+            tests.append(
+                {
+                    "measure": m, "dimension": dim, "statistic": f, "df": ddf,
+                    "df_resid": int(full.df_resid),
+                    "p_value": float(stats.f.sf(f, ddf, full.df_resid)), "dispersion": phi,
+                }
+            )  # fmt: skip
+            sep = _fit(f"n ~ 0 + C({dim}) + C({dim}):dep", d)
+            for name, b in sep.params.items():
+                if ":dep" not in name:
+                    continue
+                level = name.split("[")[-1].split("]")[0]
+                se = sep.bse[name]
+                grads.append(
+                    {
+                        "measure": m, "dimension": dim, "group": level,
+                        "estimate": np.exp(b), "lower": np.exp(b - z * se),
+                        "upper": np.exp(b + z * se),
+                    }
+                )  # fmt: skip
+    t = pd.DataFrame(tests)
+    t.insert(0, "year", int(year))
+    t["method"] = "Quasi-likelihood ratio F test of group x deprivation-step interaction"
+    g = pd.DataFrame(grads)
+    g.insert(0, "year", int(year))
+    g["method"] = "IRR per decile step towards most deprived, Poisson GLM, quasi-Poisson SE"
+    return t, g
+
+
+def gender_gap_by_decile(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    per: float = 10000,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Boys' vs girls' rates by IMD decile for the region: ratio and difference with CIs.
+
+    The ratio's interval is the Wald interval on the log scale (SE = sqrt(1/a + 1/b)); the
+    difference's is the Wald interval with Poisson variances (a/p_a^2 + b/p_b^2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, area_code, measure, imd_decile, rate_m, rate_f, estimate (M/F ratio), lower,
+        upper, difference, difference_lower, difference_upper, method``.
+    """
+    z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
+    c = strata_cells(cube, year, ["sex"], measures)
+    c = c[c["sex"].isin(["M", "F"])]
+    g = c.groupby(["measure", "imd_decile", "sex"])[["n", "population"]].sum().unstack("sex")
+    nm, nf = g[("n", "M")], g[("n", "F")]
+    pm, pf = g[("population", "M")], g[("population", "F")]
+    rm, rf = per * nm / pm, per * nf / pf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = rm / rf
+        se_l = np.sqrt(1 / nm + 1 / nf)
+        diff = rm - rf
+        se_d = per * np.sqrt(nm / pm**2 + nf / pf**2)
+    out = pd.DataFrame(
+        {
+            "rate_m": rm, "rate_f": rf, "estimate": ratio, "lower": ratio * np.exp(-z * se_l),
+            "upper": ratio * np.exp(z * se_l), "difference": diff,
+            "difference_lower": diff - z * se_d, "difference_upper": diff + z * se_d,
+        }
+    ).reset_index()  # fmt: skip
+    out.insert(0, "area_code", REGION_CODE)
+    out.insert(0, "year", int(year))
+    out["method"] = "Rate ratio (log-scale Wald) and rate difference (Wald), boys vs girls"
+    return out
+
+
+def disability_by_decile(cube: Cube, year: int, confidence: float = 0.95) -> pd.DataFrame:
+    """Share of children in need recorded as disabled, by IMD decile (region), Wilson CI.
+
+    There is no population denominator by disability, so only the composition of the CIN
+    caseload can be described.  Cases with disability not recorded (``U``) are excluded.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, area_code, measure, imd_decile, disabled, recorded, estimate, lower, upper,
+        method``.
+    """
+    c = cube.counts[(cube.counts["year"] == year) & (cube.counts["measure"] == "CIN")]
+    c = c.merge(cube.lsoa[["lsoa_code", "imd_decile"]], on="lsoa_code")
+    c = c[c["disabled"].isin(["Y", "N"])]
+    g = c.groupby(["imd_decile", "disabled"])["n"].sum().unstack(fill_value=0)
+    for col in ("Y", "N"):
+        if col not in g:
+            g[col] = 0
+    rec = g["Y"] + g["N"]
+    g = g[rec > 0]
+    rec = rec[rec > 0]
+    ci = proportion_ci(g["Y"], rec, confidence)
+    out = pd.DataFrame(
+        {
+            "imd_decile": g.index, "disabled": g["Y"].to_numpy(), "recorded": rec.to_numpy(),
+            "estimate": ci["value"].to_numpy(), "lower": ci["lower"].to_numpy(),
+            "upper": ci["upper"].to_numpy(),
+        }
+    )  # fmt: skip
+    out.insert(0, "measure", "CIN")
+    out.insert(0, "area_code", REGION_CODE)
+    out.insert(0, "year", int(year))
+    out["method"] = "Share of CIN with a recorded disability, Wilson score interval"
+    return out
+
+
+

@@ -1,0 +1,424 @@
+"""Q3 within vs between LAs: standardised ratios, funnel limits, multilevel variance, and the
+inverse-intervention-law test.
+
+* Indirect standardisation: each LA's expected count applies the region's rates by IMD decile
+  x age band x sex to the LA's children (``calculate_ISRatio``); SR = O/E with exact/Byar's
+  limits and Poisson funnel significance (Spiegelhalter 2005; PHEindicatormethods).
+* Multilevel model (documented equivalent of a random-intercept Poisson GLMM): a Poisson GLM
+  with one intercept per LA (and IMD decile factors) gives each LA's log-rate effect and its
+  variance, inflated by the LSOA-level Pearson dispersion; the between-LA variance tau^2 is
+  then estimated by DerSimonian-Laird moments (meta-regression on LA deprivation for the third
+  model) with a Q-profile interval, and expressed as the median rate ratio
+  MRR = exp(sqrt(2 tau^2) 0.6745) (Merlo et al. 2006).  This two-stage estimator is consistent
+  for the GLMM's between-LA variance when LAs hold many children, and runs in milliseconds.
+* Inverse intervention: at equal LSOA decile (decile factors in the first stage), the LA
+  effects are regressed on LA deprivation (thirds, and the child-weighted mean IMD score per
+  10 points) with random-effects weights and Hartung-Knapp intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cwi.analysis.cells import la_deprivation, lsoa_cells, strata_cells
+from cwi.analysis.models import grouped_glm, median_rate_ratio, random_effects
+from cwi.analysis.rates import (
+    indirect_standardisation,
+    normalise_confidence,
+    rate_ci,
+    ratio_significance,
+)
+from cwi.cube import Cube
+from cwi.schemas import MEASURES
+
+__all__ = [
+    "standardised_ratios",
+    "funnel_limits_at",
+    "la_effects",
+    "multilevel_variance",
+    "between_la_explained",
+    "inverse_intervention",
+    "rates_by_la_third",
+]
+
+ISR_METHOD = (
+    "Indirectly standardised ratio on regional rates by IMD decile x age band x sex; "
+    "exact Poisson (O < 10) or Byar's limits"
+)
+
+
+def funnel_limits_at(expected: np.ndarray | pd.Series) -> pd.DataFrame:
+    """Poisson funnel limits (2 and 3 SD) for a ratio O/E at given expected counts.
+
+    The limits are the ratios O/E at which O is exactly at the 2.5%/97.5% (2 SD) or
+    0.1%/99.9% (3 SD) Poisson tail for mean E, with O continuous (chi-square form:
+    E = chi2_{1-p}(2O+2)/2 for the lower and E = chi2_p(2O)/2 for the upper limit, as in
+    PHEindicatormethods' ratio funnels), solved by interpolation on a fine grid of O.
+
+    Parameters
+    ----------
+    expected : array-like
+        Expected counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lower_2sd, upper_2sd, lower_3sd, upper_3sd``.
+    """
+    e = np.asarray(expected, float)
+    top = max(float(np.nanmax(e)) if e.size else 1.0, 1.0)
+    o = np.concatenate([[0.0], np.geomspace(1e-3, 3 * top + 100, 4000)])
+    out = {}
+    for label, p in (("2sd", 0.025), ("3sd", 0.001)):
+        e_low = stats.chi2.ppf(1 - p, 2 * o + 2) / 2  # O is the lower limit when E = e_low
+        e_up = stats.chi2.ppf(p, np.maximum(2 * o, 1e-12)) / 2
+        o_low = np.interp(e, e_low, o, left=0.0)
+        o_up = np.interp(e, e_up[1:], o[1:])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"lower_{label}"] = o_low / e
+            out[f"upper_{label}"] = o_up / e
+    return pd.DataFrame(out)
+
+
+def standardised_ratios(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    per: float = 10000,
+    strata: tuple[str, ...] = ("age_band", "sex"),
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Each LA's observed vs deprivation-mix-expected count (indirect standardisation).
+
+    Parameters
+    ----------
+    cube : Cube
+        The count cube.
+    year : int
+        Collection year.
+    confidence : float
+        Confidence level of the SR interval.
+    per : float
+        Rate multiplier for the crude and expected rates.
+    strata : tuple of str
+        Standardisation strata besides the IMD decile.
+    measures : sequence of str
+        Measures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, la_code, la_name, measure, observed, expected, population, crude_rate,
+        expected_rate, estimate (SR), lower, upper, method, significance, lower_2sd,
+        upper_2sd, lower_3sd, upper_3sd``.
+    """
+    cells = strata_cells(cube, year, list(strata), measures)
+    keys = ["imd_decile", *strata]
+    ref = cells.groupby(["measure", *keys], as_index=False, observed=True)[["n", "population"]].sum()
+    out = []
+    for m in measures:
+        d = cells[cells["measure"] == m]
+        r = ref[ref["measure"] == m]
+        res = indirect_standardisation(
+            d, ["la_code"], keys, "n", "population", r, "n", "population", confidence
+        )
+        pop = d.groupby("la_code")["population"].sum()
+        res["measure"] = m
+        res["population"] = res["la_code"].map(pop).to_numpy()
+        out.append(res)
+    res = pd.concat(out, ignore_index=True)
+    res["crude_rate"] = per * res["observed"] / res["population"]
+    res["expected_rate"] = per * res["expected"] / res["population"]
+    res = res.rename(columns={"value": "estimate"})
+    res["method"] = ISR_METHOD
+    res["significance"] = ratio_significance(res["observed"], res["expected"]).to_numpy()
+    res = pd.concat([res, funnel_limits_at(res["expected"])], axis=1)
+    res["year"] = int(year)
+    res = res.merge(cube.la[["la_code", "la_name"]], on="la_code", how="left")
+    cols = [
+        "year", "la_code", "la_name", "measure", "observed", "expected", "population",
+        "crude_rate", "expected_rate", "estimate", "lower", "upper", "method", "significance",
+        "lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd",
+    ]  # fmt: skip
+    return res[cols]
+
+
+def la_effects(
+    cube: Cube,
+    year: int,
+    adjust_decile: bool,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """LA log-rate effects (with sampling variance) from a Poisson GLM with LA intercepts.
+
+    With ``adjust_decile`` the model has IMD decile factors shared by all LAs: the LA effect
+    is its log rate at equal LSOA deprivation.  Fitted on LA x decile cells (sufficient for
+    the Poisson likelihood); variances are inflated by the LSOA-level Pearson dispersion.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure, la_code, theta, var, dispersion``.
+    """
+    lc = lsoa_cells(cube, year, measures)
+    lc = lc[lc["population"] > 0]
+    frames = []
+    for m in measures:
+        d = lc[lc["measure"] == m]
+        cells = d.groupby(["la_code", "imd_decile"], as_index=False)[["n", "population"]].sum()
+        las = sorted(cells["la_code"].unique())
+        la_idx = cells["la_code"].map({c: i for i, c in enumerate(las)}).to_numpy()
+        x_la = np.eye(len(las))[la_idx]
+        if adjust_decile:
+            decs = sorted(cells["imd_decile"].unique())
+            ref = decs[-1]
+            x_dec = np.column_stack(
+                [(cells["imd_decile"] == k).to_numpy(float) for k in decs if k != ref]
+            )
+            x = np.column_stack([x_la, x_dec]) if x_dec.size else x_la
+        else:
+            x = x_la
+        # grouped_glm needs a first constant column: reparametrise LA 0 as intercept
+        xx = x.copy()
+        xx[:, 0] = 1.0
+        fit = grouped_glm(xx, cells["n"].to_numpy(float), np.log(cells["population"]), None)
+        beta, cov = fit.beta[0], fit.cov[0]
+        k = len(las)
+        # back to one intercept per LA: theta_0 = b0, theta_j = b0 + b_j
+        a = np.zeros((k, x.shape[1]))
+        a[:, 0] = 1.0
+        a[np.arange(1, k), np.arange(1, k)] = 1.0
+        theta = a @ beta
+        var = np.einsum("ij,jk,ik->i", a, cov, a)
+        # LSOA-level dispersion from the fitted cell rates
+        rate = np.exp(xx @ beta)
+        cell_rate = pd.Series(rate, index=pd.MultiIndex.from_frame(cells[["la_code", "imd_decile"]]))
+        mu = d["population"].to_numpy() * cell_rate.reindex(
+            pd.MultiIndex.from_frame(d[["la_code", "imd_decile"]])
+        ).to_numpy()
+        phi = max(1.0, float(np.sum((d["n"].to_numpy() - mu) ** 2 / mu)) / max(len(d) - x.shape[1], 1))
+        frames.append(
+            pd.DataFrame(
+                {"measure": m, "la_code": las, "theta": theta, "var": var * phi, "dispersion": phi}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def multilevel_variance(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Between-LA variance and median rate ratio before and after deprivation adjustment.
+
+    Models: (1) LA only; (2) + LSOA IMD decile; (3) + LA deprivation (child-weighted mean IMD
+    score) as an LA-level covariate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, model, tau2, tau2_lower, tau2_upper, estimate (MRR), lower, upper,
+        n_la, method``; the MRR interval is the Q-profile interval of tau^2 transformed.
+    """
+    dep = la_deprivation(cube, year).set_index("la_code")
+    rows = []
+    specs = (
+        ("LA only", False, False),
+        ("+ LSOA deprivation decile", True, False),
+        ("+ LSOA decile + LA mean IMD score", True, True),
+    )
+    effects = {flag: la_effects(cube, year, flag, measures) for flag in (False, True)}
+    for m in measures:
+        for label, adj, la_cov in specs:
+            e = effects[adj]
+            e = e[e["measure"] == m]
+            z = np.ones((len(e), 1))
+            if la_cov:
+                s = dep.loc[e["la_code"], "imd_score_mean"].to_numpy() / 10
+                z = np.column_stack([z, s - s.mean()])
+            if len(e) < z.shape[1] + 2:
+                continue
+            re = random_effects(e["theta"].to_numpy(), e["var"].to_numpy(), z, confidence)
+            rows.append(
+                {
+                    "year": int(year), "measure": m, "model": label, "tau2": re.tau2,
+                    "tau2_lower": re.tau2_lower, "tau2_upper": re.tau2_upper,
+                    "estimate": float(median_rate_ratio(re.tau2)),
+                    "lower": float(median_rate_ratio(re.tau2_lower)),
+                    "upper": float(median_rate_ratio(re.tau2_upper)),
+                    "n_la": len(e),
+                }
+            )  # fmt: skip
+    out = pd.DataFrame(rows)
+    out["method"] = (
+        "Two-stage random-intercept Poisson model: LA effects from a Poisson GLM (quasi-Poisson "
+        "variance), DerSimonian-Laird between-LA variance with Q-profile interval; "
+        "MRR = exp(sqrt(2 tau2) x 0.6745) (Merlo et al. 2006)"
+    )
+    return out
+
+
+def _poisson_dev(y: np.ndarray, mu: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(y > 0, y * np.log(y / mu), 0.0)
+    return float(2 * np.sum(t - (y - mu)))
+
+
+def between_la_explained(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """How much of the between-LA variation in rates overall LA deprivation vs the within-LA
+    deprivation mix explains.
+
+    LA-level Poisson GLMs of the LA count with log-population offset: null (one regional rate);
+    (a) + LA mean IMD score (per 10 points); (a') + share of the LA's LSOAs in decile 1;
+    (b) + log expected rate from the LA's decile x age x sex mix (indirect standardisation);
+    (a + b).  ``deviance_explained`` = 1 - D/D_null; ``excess_explained`` uses D - df (the
+    deviance beyond Poisson noise), truncated to 0-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, model, deviance, df, deviance_explained, excess_explained, term,
+        estimate, lower, upper, method``; the estimate is the rate ratio of the model's first
+        covariate (per 10 IMD points; per 10 percentage points of decile-1 share; per unit
+        log expected rate).
+    """
+    sr = standardised_ratios(cube, year, confidence, measures=measures)
+    dep = la_deprivation(cube, year).set_index("la_code")
+    z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
+    rows = []
+    for m in measures:
+        d = sr[sr["measure"] == m]
+        y = d["observed"].to_numpy(float)
+        off = np.log(d["population"].to_numpy(float))
+        score = dep.loc[d["la_code"], "imd_score_mean"].to_numpy() / 10
+        share = dep.loc[d["la_code"], "share_lsoa_decile1"].to_numpy() * 10
+        mix = np.log(d["expected"].to_numpy(float) / d["population"].to_numpy(float))
+        one = np.ones(len(d))
+        specs = {
+            "null": (np.column_stack([one]), None),
+            "LA mean IMD score": (np.column_stack([one, score]), "per 10 IMD score points"),
+            "LA share of LSOAs in decile 1": (
+                np.column_stack([one, share]), "per 10 points of decile-1 share"),
+            "deprivation mix (expected rate)": (
+                np.column_stack([one, mix]), "per unit log expected rate"),
+            "mix + LA mean IMD score": (
+                np.column_stack([one, score, mix]), "per 10 IMD score points"),
+        }  # fmt: skip
+        d0 = None
+        for label, (x, term) in specs.items():
+            fit = grouped_glm(x, y, off, None, "quasipoisson")
+            dev = float(fit.deviance[0])
+            df = len(y) - x.shape[1]
+            if d0 is None:
+                d0, df0 = dev, df
+            b = fit.beta[0, 1] if x.shape[1] > 1 else np.nan
+            se = fit.se[0, 1] if x.shape[1] > 1 else np.nan
+            excess0 = max(d0 - df0, 1e-12)
+            rows.append(
+                {
+                    "year": int(year), "measure": m, "model": label, "deviance": dev, "df": df,
+                    "deviance_explained": 1 - dev / d0 if d0 > 0 else np.nan,
+                    "excess_explained": float(np.clip(1 - max(dev - df, 0) / excess0, 0, 1)),
+                    "term": term, "estimate": np.exp(b), "lower": np.exp(b - z * se),
+                    "upper": np.exp(b + z * se),
+                }
+            )  # fmt: skip
+    out = pd.DataFrame(rows)
+    out["method"] = "LA-level quasi-Poisson GLM, log-population offset; deviance explained vs null"
+    return out
+
+
+def rates_by_la_third(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    per: float = 10000,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Region rates by LSOA IMD decile within each LA deprivation third (1 = most deprived LAs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, la_third, imd_decile, n, population, rate, lower, upper, method``.
+    """
+    lc = lsoa_cells(cube, year, measures)
+    thirds = la_deprivation(cube, year).set_index("la_code")["la_third"]
+    lc["la_third"] = lc["la_code"].map(thirds)
+    g = lc.groupby(["measure", "la_third", "imd_decile"], as_index=False)[["n", "population"]].sum()
+    g = g[g["population"] > 0].reset_index(drop=True)
+    ci = rate_ci(g["n"], g["population"], confidence, per)
+    g["rate"], g["lower"], g["upper"], g["method"] = (
+        ci["value"], ci["lower"], ci["upper"], ci["method"],
+    )  # fmt: skip
+    g.insert(0, "year", int(year))
+    return g
+
+
+def inverse_intervention(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """The inverse-intervention-law test: LA deprivation effect at equal LSOA deprivation.
+
+    LA effects at equal LSOA decile (:func:`la_effects` with decile factors) are regressed on
+    (i) LA deprivation third (third 1 = most deprived LAs vs third 3) and (ii) the LA's
+    child-weighted mean IMD score per 10 points, with random-effects weights (DerSimonian-Laird
+    tau^2) and Hartung-Knapp t intervals.  A ratio below 1 means children in more deprived LAs
+    are *less* likely to be in the system than equally deprived neighbourhoods elsewhere -
+    the inverse intervention pattern (Bywaters et al. 2015).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, term, estimate, lower, upper, p_value, tau2, n_la, method``.
+    """
+    dep = la_deprivation(cube, year).set_index("la_code")
+    eff = la_effects(cube, year, True, measures)
+    rows = []
+    for m in measures:
+        e = eff[eff["measure"] == m]
+        if len(e) < 4:
+            continue
+        th = dep.loc[e["la_code"], "la_third"].to_numpy()
+        s = dep.loc[e["la_code"], "imd_score_mean"].to_numpy() / 10
+        theta, v = e["theta"].to_numpy(), e["var"].to_numpy()
+        designs = {
+            "LA third 1 vs 3 (most vs least deprived LAs)": np.column_stack(
+                [np.ones(len(e)), th == 1, th == 2]
+            ).astype(float),
+            "per 10 points of LA mean IMD score": np.column_stack([np.ones(len(e)), s - s.mean()]),
+        }
+        for term, z in designs.items():
+            if np.linalg.matrix_rank(z) < z.shape[1]:
+                continue
+            re = random_effects(theta, v, z, confidence)
+            lo, up = re.ci(normalise_confidence(confidence))
+            t = re.beta[1] / re.se[1]
+            rows.append(
+                {
+                    "year": int(year), "measure": m, "term": term,
+                    "estimate": float(np.exp(re.beta[1])), "lower": float(np.exp(lo[1])),
+                    "upper": float(np.exp(up[1])),
+                    "p_value": float(2 * stats.t.sf(abs(t), max(re.df, 1))),
+                    "tau2": re.tau2, "n_la": len(e),
+                }
+            )  # fmt: skip
+    out = pd.DataFrame(rows)
+    out["method"] = (
+        "Random-effects meta-regression of LA effects at equal LSOA decile on LA deprivation "
+        "(DerSimonian-Laird tau2, Hartung-Knapp t interval)"
+    )
+    return out
+

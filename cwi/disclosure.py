@@ -1,0 +1,847 @@
+"""Statistical disclosure control: one suppression pass over every table that will be published.
+
+Every table a renderer (report, LA profile web page, PDF, download) sees goes through
+:func:`protect` (one table) or :func:`protect_family` (several tables that share cells). The pass
+
+1. refuses tables below LA granularity (any LSOA, postcode, child id or date-of-birth column);
+2. applies **primary suppression**: counts from 1 to ``threshold - 1`` become ``[c]``, where the
+   threshold is ``la_total_min`` for LA totals and ``crosstab_min`` for cross-tabulations below
+   LA level; a zero is also ``[c]`` when a line it sits in totals more than 0 but fewer than
+   ``zero_safe_margin`` ("0 of 6 in decile 3" tells the reader where the other 6 are);
+3. applies **secondary suppression** to a fixed point over every additive line (rows, columns,
+   totals, and the same cell wherever it appears in the family): a line with exactly one hidden
+   cell, or whose hidden cells sum to less than ``min(threshold, line total)``, gets its next
+   smallest published cell hidden; then an **attacker check** bounds every primary cell by linear
+   programming over all published values and keeps hiding cells until no primary cell is pinned
+   to an interval narrower than ``min(threshold, smallest line total it sits in)``;
+4. rounds configured rows (e.g. regional totals to the nearest 10) after suppression;
+5. hides dependent columns (rates, confidence limits, percentages) with their count and writes
+   Analysis Function shorthand (``[c]``, ``[z]``, ``[x]``, ``[low]``) into a ``note`` column.
+
+Conventions for the attacker model
+----------------------------------
+* A :class:`Line` whose ``total`` label is ``None`` (or whose total row is missing) is assumed
+  to have its total published elsewhere, so the reader knows it: the conservative choice.
+* Rounded cells are known to the reader only to within their rounding interval.
+* The reader is *not* credited with knowing that ``[c]`` means "under the threshold"; the check
+  asks what the published numbers alone reveal.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+__all__ = [
+    "DisclosureError",
+    "Line",
+    "TableSpec",
+    "assert_family_not_recoverable",
+    "assert_not_recoverable",
+    "format_cell",
+    "protect",
+    "protect_family",
+    "rule_text",
+]
+
+#: Columns that must never reach a published table: below-LA geography, ids, dates of birth.
+FORBIDDEN_COLUMN = re.compile(
+    r"^(lsoa\w*|oa\d*(cd)?|msoa\w*|child_?(pid|id)|la_?child_?id|upn|postcode\w*|home_post|"
+    r"pl_post|pcds?|pcd\d|dob|date_of_birth|person_?birth_?date|mc_dob)$",
+    re.IGNORECASE,
+)
+
+NOTE = "note"
+CONFIDENTIAL = "[c]"
+SYMBOLS = ("[c]", "[z]", "[x]", "[low]")
+_TOL = 1e-6
+
+
+class DisclosureError(ValueError):
+    """A table cannot be published safely (names the table and the line, never a value)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """An additive structure of a table: the cells along one dimension add up to a total.
+
+    Parameters
+    ----------
+    dim : str
+        The dimension that varies along the line, e.g. ``"imd_decile"``; the other dimensions
+        (and the table's constants) identify the line, e.g. one line per ``(la_code, measure)``.
+    total : object, optional
+        Label of the total cell in ``dim`` (e.g. ``"Total"``). ``None``, or a line lacking that
+        row, means the line total is published elsewhere and is treated as known.
+    """
+
+    dim: str
+    total: Any = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one published table is protected.
+
+    Parameters
+    ----------
+    name : str
+        Table name, used in error messages and as the key in :func:`protect_family`.
+    counts : tuple of str
+        Count columns. Each is protected separately; use a long table when counts in different
+        columns add up to each other.
+    dims : tuple of str
+        Dimension columns; together with ``constants`` they identify one cell.
+    lines : tuple of Line
+        Additive lines (a bare string ``"imd_decile"`` means ``Line("imd_decile")``).
+    level : {"la_total", "crosstab"}
+        ``la_total`` uses ``la_total_min``; ``crosstab`` (below LA level) uses ``crosstab_min``.
+    dependents : mapping of str to tuple of str, or tuple of str
+        Columns hidden with their count (rates, limits, percentages). A bare sequence applies to
+        the first count column.
+    round_to : int or str, optional
+        Round published counts to this base, or to ``thresholds[round_to]`` when a string
+        (e.g. ``"round_regional_to"``).
+    round_where : mapping, optional
+        Only rows whose dimension values match all of these are rounded (e.g. the regional
+        total row); ``None`` rounds every row.
+    constants : mapping, optional
+        Dimensions fixed for the whole table, e.g. ``{"la_code": "E06000001"}`` for one LA's
+        profile, so its cells match the same cells in a regional table.
+    aliases : mapping, optional
+        Column name -> name used to match cells across tables in a family.
+    """
+
+    name: str
+    counts: tuple[str, ...]
+    dims: tuple[str, ...]
+    lines: tuple[Line, ...] = ()
+    level: Literal["la_total", "crosstab"] = "crosstab"
+    dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    round_to: int | str | None = None
+    round_where: Mapping[str, Any] | None = None
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        counts = (self.counts,) if isinstance(self.counts, str) else tuple(self.counts)
+        dims = (self.dims,) if isinstance(self.dims, str) else tuple(self.dims)
+        lines = tuple(ln if isinstance(ln, Line) else _as_line(ln) for ln in self.lines)
+        deps = self.dependents
+        if not isinstance(deps, Mapping):
+            deps = {counts[0]: tuple(deps)} if counts else {}
+        deps = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in deps.items()}
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "dims", dims)
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "dependents", deps)
+        if self.level not in ("la_total", "crosstab"):
+            raise DisclosureError(f"{self.name}: level must be 'la_total' or 'crosstab'.")
+        if not counts:
+            raise DisclosureError(f"{self.name}: name at least one count column.")
+        bad = [ln.dim for ln in lines if ln.dim not in dims]
+        if bad:
+            raise DisclosureError(f"{self.name}: line dimension(s) {bad} are not in dims.")
+        unknown = [k for k in deps if k not in counts]
+        if unknown:
+            raise DisclosureError(f"{self.name}: dependents given for non-count column(s) {unknown}.")
+
+    def threshold(self, thresholds: Mapping[str, int]) -> int:
+        """Return the primary threshold: counts ``1 .. threshold - 1`` are confidential."""
+        key = "la_total_min" if self.level == "la_total" else "crosstab_min"
+        return int(thresholds[key])
+
+    def rounding_base(self, thresholds: Mapping[str, int]) -> int | None:
+        """Return the rounding base, or ``None`` when counts are published unrounded."""
+        if self.round_to is None:
+            return None
+        base = int(thresholds[self.round_to]) if isinstance(self.round_to, str) else self.round_to
+        return base if base > 1 else None
+
+
+def _as_line(value: Any) -> Line:
+    if isinstance(value, str):
+        return Line(value)
+    dim, total = value
+    return Line(dim, total)
+
+
+# ---- the cell system shared by protection and the attacker check ---------------------------
+
+
+@dataclass
+class _Appearance:
+    table: str
+    count: str
+    rows: np.ndarray  # positional row numbers in the table
+    gidx: np.ndarray  # global cell index per row
+    rounded: np.ndarray  # bool per row: published value is rounded
+
+
+@dataclass
+class _LineRec:
+    table: str
+    where: str  # human description of the line (dimension values, no counts)
+    members: np.ndarray
+    total: int  # global index of the total cell, -1 when the total is external (known)
+    known_total: float  # true total (NaN when it cannot be computed)
+    threshold: int
+
+
+@dataclass
+class _System:
+    values: np.ndarray  # true values (NaN = not available)
+    threshold: np.ndarray  # strictest primary threshold of the tables holding the cell
+    exact: np.ndarray  # published unrounded in at least one table (when not suppressed)
+    round_base: np.ndarray  # smallest rounding base where only rounded (0 = none)
+    lines: list[_LineRec]
+    appearances: list[_Appearance]
+    labels: list[str]  # human location per cell (table and dimension values)
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _check_table(table: pd.DataFrame, spec: TableSpec) -> None:
+    forbidden = [c for c in table.columns if FORBIDDEN_COLUMN.match(str(c))]
+    if forbidden:
+        raise DisclosureError(
+            f"{spec.name}: column(s) {forbidden} hold LSOA, postcode, child-id or date-of-birth "
+            "data, which must never leave the results store. Aggregate to LA x deprivation "
+            "decile (or coarser) and drop the column before publishing."
+        )
+    needed = [*spec.counts, *spec.dims, *(c for d in spec.dependents.values() for c in d)]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise DisclosureError(f"{spec.name}: table lacks column(s) {missing} named in its spec.")
+    for c in spec.counts:
+        if not pd.api.types.is_numeric_dtype(table[c]):
+            raise DisclosureError(f"{spec.name}: count column {c!r} is not numeric.")
+    if spec.dims and table.duplicated(list(spec.dims)).any():
+        raise DisclosureError(
+            f"{spec.name}: several rows share the same {list(spec.dims)}; each cell must appear "
+            "once. Aggregate the rows or add the missing dimension to the spec."
+        )
+
+
+def _round_mask(table: pd.DataFrame, spec: TableSpec, base: int | None) -> np.ndarray:
+    if base is None:
+        return np.zeros(len(table), dtype=bool)
+    if spec.round_where is None:
+        return np.ones(len(table), dtype=bool)
+    mask = np.ones(len(table), dtype=bool)
+    for col, val in spec.round_where.items():
+        if col in table.columns:
+            mask &= (table[col] == val).to_numpy()
+        elif spec.constants.get(col) != val:
+            mask[:] = False
+    return mask
+
+
+def _build_system(
+    tables: Mapping[str, pd.DataFrame],
+    specs: Mapping[str, TableSpec],
+    thresholds: Mapping[str, int],
+) -> _System:
+    ids: dict[tuple, int] = {}
+    values: list[float] = []
+    thr: list[int] = []
+    exact: list[bool] = []
+    rbase: list[int] = []
+    labels: list[str] = []
+    origin: list[str] = []
+    appearances: list[_Appearance] = []
+    lines: list[_LineRec] = []
+
+    for name, table in tables.items():
+        spec = specs[name]
+        _check_table(table, spec)
+        t = spec.threshold(thresholds)
+        base = spec.rounding_base(thresholds)
+        rmask = _round_mask(table, spec, base)
+        dimvals = [table[d].map(_norm).to_list() for d in spec.dims]
+        const = tuple((spec.aliases.get(k, k), _norm(v)) for k, v in spec.constants.items())
+        dim_names = [spec.aliases.get(d, d) for d in spec.dims]
+        keys = [
+            tuple(sorted(const + tuple(zip(dim_names, row, strict=True))))
+            for row in zip(*dimvals, strict=True)
+        ] if spec.dims else [tuple(sorted(const))] * len(table)
+        for count in spec.counts:
+            qty = spec.aliases.get(count, count)
+            vals = table[count].to_numpy(dtype=float)
+            gidx = np.empty(len(table), dtype=int)
+            for i, key in enumerate(keys):
+                cid = (qty, key)
+                g = ids.get(cid)
+                if g is None:
+                    g = len(values)
+                    ids[cid] = g
+                    values.append(vals[i])
+                    thr.append(t)
+                    exact.append(not rmask[i])
+                    rbase.append(base if rmask[i] else 0)
+                    labels.append(f"{count} at " + ", ".join(f"{k}={v}" for k, v in key))
+                    origin.append(name)
+                else:
+                    old = values[g]
+                    if not (
+                        (math.isnan(old) and math.isnan(vals[i])) or math.isclose(old, vals[i])
+                    ):
+                        raise DisclosureError(
+                            f"{name}: the cell {labels[g]} also appears in {origin[g]} with a "
+                            "different value; tables in a family must be built from the same "
+                            "counts."
+                        )
+                    thr[g] = max(thr[g], t)
+                    if not rmask[i]:
+                        exact[g] = True
+                    elif not exact[g]:
+                        rbase[g] = min(rbase[g], base) if rbase[g] else base
+                gidx[i] = g
+            appearances.append(
+                _Appearance(name, count, np.arange(len(table)), gidx, rmask.copy())
+            )
+            for line in spec.lines:
+                others = [d for d in spec.dims if d != line.dim]
+                pos = spec.dims.index(line.dim)
+                groups: dict[tuple, list[int]] = {}
+                for i in range(len(table)):
+                    gkey = tuple(dimvals[spec.dims.index(d)][i] for d in others)
+                    groups.setdefault(gkey, []).append(i)
+                for gkey, rows in groups.items():
+                    total_rows = [
+                        i for i in rows if line.total is not None
+                        and dimvals[pos][i] == _norm(line.total)
+                    ]
+                    member_rows = [i for i in rows if i not in total_rows]
+                    if not member_rows:
+                        continue
+                    members = gidx[member_rows]
+                    if total_rows:
+                        tot = int(gidx[total_rows[0]])
+                        known = vals[total_rows[0]]
+                    else:
+                        tot = -1
+                        known = float(np.sum(vals[member_rows]))  # NaN if any member unknown
+                    where = ", ".join(
+                        [f"{k}={v}" for k, v in const]
+                        + [f"{d}={v}" for d, v in zip(others, gkey, strict=True)]
+                    )
+                    where = f"{count} along {line.dim}" + (f" for {where}" if where else "")
+                    lines.append(_LineRec(name, where, members, tot, known, t))
+
+    return _System(
+        values=np.asarray(values, dtype=float),
+        threshold=np.asarray(thr, dtype=int),
+        exact=np.asarray(exact, dtype=bool),
+        round_base=np.asarray(rbase, dtype=int),
+        lines=lines,
+        appearances=appearances,
+        labels=labels,
+    )
+
+
+def _line_sum(sys_: _System, line: _LineRec) -> float:
+    if line.total >= 0 and not math.isnan(sys_.values[line.total]):
+        return float(sys_.values[line.total])
+    return float(line.known_total)
+
+
+def _primary(sys_: _System, thresholds: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Return (primary mask, required protection width per cell)."""
+    v = sys_.values
+    margin = int(thresholds["zero_safe_margin"])
+    min_line = np.full(sys_.size, np.inf)
+    zero_risk = np.zeros(sys_.size, dtype=bool)
+    for line in sys_.lines:
+        s = _line_sum(sys_, line)
+        if math.isnan(s):
+            continue
+        min_line[line.members] = np.minimum(min_line[line.members], s)
+        if 0 < s < margin:
+            zero_risk[line.members] = True
+    with np.errstate(invalid="ignore"):
+        small = (v > 0) & (v < sys_.threshold)
+        zeros = (v == 0) & zero_risk
+    primary = small | zeros
+    required = np.minimum(sys_.threshold.astype(float), min_line)
+    return primary, required
+
+
+def _best_candidate(sys_: _System, cells: Iterable[int], hidden: np.ndarray) -> int | None:
+    """Smallest published cell, preferring positive values (hiding a zero protects nothing)."""
+    best: tuple[int, float, int] | None = None
+    for g in cells:
+        g = int(g)
+        val = sys_.values[g]
+        if hidden[g] or math.isnan(val):
+            continue
+        key = (0 if val > 0 else 1, val, g)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]
+
+
+def _heuristic(sys_: _System, hidden: np.ndarray) -> bool:
+    """Secondary suppression by line rules, iterated to a fixed point. Returns True if changed."""
+    changed_any = False
+    v = np.nan_to_num(sys_.values, nan=0.0)
+    while True:
+        changed = False
+        for line in sys_.lines:
+            mem_hidden = hidden[line.members]
+            n_hidden = int(mem_hidden.sum()) + int(line.total >= 0 and hidden[line.total])
+            if n_hidden == 0:
+                continue
+            total_known = line.total < 0 or not hidden[line.total]
+            pick = None
+            if n_hidden == 1:
+                pick = _best_candidate(sys_, line.members, hidden)
+                if pick is None and line.total >= 0:
+                    pick = _best_candidate(sys_, [line.total], hidden)
+            elif total_known:
+                s = _line_sum(sys_, line)
+                target = min(line.threshold, s) if not math.isnan(s) else line.threshold
+                if v[line.members[mem_hidden]].sum() < target - _TOL:
+                    pick = _best_candidate(sys_, line.members, hidden)
+            if pick is not None:
+                hidden[pick] = True
+                changed = changed_any = True
+        if not changed:
+            return changed_any
+
+
+def _components(sys_: _System, variable: np.ndarray) -> list[np.ndarray]:
+    parent = np.arange(sys_.size)
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return int(x)
+
+    for line in sys_.lines:
+        cells = line.members if line.total < 0 else np.append(line.members, line.total)
+        cells = cells[variable[cells]]
+        if len(cells) > 1:
+            root = find(int(cells[0]))
+            for c in cells[1:]:
+                r = find(int(c))
+                if r != root:
+                    parent[r] = root
+    roots: dict[int, list[int]] = {}
+    for g in np.flatnonzero(variable):
+        roots.setdefault(find(int(g)), []).append(int(g))
+    return [np.asarray(c) for c in roots.values()]
+
+
+def _bounds(
+    sys_: _System, hidden: np.ndarray, comp: np.ndarray, targets: Iterable[int]
+) -> dict[int, tuple[float, float]]:
+    """Bound each target cell by LP over the published values of its component."""
+    pos = {int(g): k for k, g in enumerate(comp)}
+    in_comp = np.zeros(sys_.size, dtype=bool)
+    in_comp[comp] = True
+    rows: list[np.ndarray] = []
+    rhs: list[float] = []
+    for line in sys_.lines:
+        cells = line.members if line.total < 0 else np.append(line.members, line.total)
+        if not in_comp[cells].any():
+            continue
+        coef = np.ones(len(cells))
+        if line.total >= 0:
+            coef[-1] = -1.0
+        if line.total < 0:
+            if math.isnan(line.known_total):
+                continue
+            b = line.known_total
+        else:
+            b = 0.0
+        row = np.zeros(len(comp))
+        for c, a in zip(cells, coef, strict=True):
+            c = int(c)
+            if in_comp[c]:
+                row[pos[c]] += a
+            else:  # published exactly (variables of other components never share a line)
+                b -= a * sys_.values[c]
+        rows.append(row)
+        rhs.append(b)
+    bounds = []
+    for g in comp:
+        base = sys_.round_base[g]
+        if hidden[g] or math.isnan(sys_.values[g]) or base == 0:
+            bounds.append((0.0, None))
+        else:
+            r = math.floor(sys_.values[g] / base + 0.5) * base
+            bounds.append((max(0.0, math.ceil(r - base / 2)), math.ceil(r + base / 2) - 1.0))
+    a_eq = np.vstack(rows) if rows else None
+    b_eq = np.asarray(rhs) if rows else None
+    out = {}
+    for g in targets:
+        c = np.zeros(len(comp))
+        c[pos[g]] = 1.0
+        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if lo.status == 2 or hi.status == 2:
+            raise DisclosureError(
+                "The published margins are inconsistent with the cells (infeasible system); "
+                "check that totals were computed from the same counts."
+            )
+        low = lo.fun if lo.status == 0 else 0.0
+        high = -hi.fun if hi.status == 0 else math.inf
+        out[g] = (low, high)
+    return out
+
+
+def _attack(
+    sys_: _System,
+    hidden: np.ndarray,
+    primary: np.ndarray,
+    required: np.ndarray,
+    cache: dict[tuple[int, ...], list[int]] | None = None,
+) -> list[int]:
+    """Return the primary cells an attacker can pin to a too-narrow interval."""
+    variable = hidden | (~sys_.exact & (sys_.round_base > 0)) | np.isnan(sys_.values)
+    failing: list[int] = []
+    for comp in _components(sys_, variable):
+        targets = [int(g) for g in comp if primary[g] and hidden[g]]
+        if not targets:
+            continue
+        key = tuple(int(g) for g in comp) + tuple(int(h) for h in hidden[comp])
+        if cache is not None and key in cache:
+            failing.extend(cache[key])
+            continue
+        bounds = _bounds(sys_, hidden, comp, targets)
+        bad = [g for g, (lo, hi) in bounds.items() if hi - lo < required[g] - _TOL]
+        if cache is not None:
+            cache[key] = bad
+        failing.extend(bad)
+    return failing
+
+
+def _lines_of(sys_: _System) -> dict[int, list[_LineRec]]:
+    out: dict[int, list[_LineRec]] = {}
+    for line in sys_.lines:
+        for g in line.members:
+            out.setdefault(int(g), []).append(line)
+        if line.total >= 0:
+            out.setdefault(line.total, []).append(line)
+    return out
+
+
+def _suppress(sys_: _System, thresholds: Mapping[str, int]) -> np.ndarray:
+    primary, required = _primary(sys_, thresholds)
+    hidden = primary.copy()
+    lines_of = _lines_of(sys_)
+    cache: dict[tuple[int, ...], list[int]] = {}
+    while True:
+        _heuristic(sys_, hidden)
+        failing = _attack(sys_, hidden, primary, required, cache)
+        if not failing:
+            return hidden
+        added = False
+        for g in failing:
+            lines = lines_of.get(g, [])
+            members = [int(m) for ln in lines for m in ln.members]
+            pick = _best_candidate(sys_, members, hidden)
+            if pick is None:
+                pick = _best_candidate(sys_, [ln.total for ln in lines if ln.total >= 0], hidden)
+            if pick is not None:
+                hidden[pick] = True
+                added = True
+        if not added:
+            _raise_recoverable(sys_, failing)
+
+
+def _raise_recoverable(sys_: _System, failing: Sequence[int]) -> None:
+    lines_of = _lines_of(sys_)
+    g = int(failing[0])
+    lines = lines_of.get(g, [])
+    where = "; ".join(f"{ln.table}: {ln.where}" for ln in lines[:3]) or sys_.labels[g]
+    raise DisclosureError(
+        f"A suppressed cell ({sys_.labels[g]}) can be worked out to within fewer than its "
+        f"threshold from the published totals ({where}). {len(failing)} cell(s) affected. "
+        "Publish fewer margins for this table (or combine categories) and rebuild."
+    )
+
+
+def _apply(
+    tables: Mapping[str, pd.DataFrame],
+    specs: Mapping[str, TableSpec],
+    thresholds: Mapping[str, int],
+    sys_: _System,
+    hidden: np.ndarray,
+) -> dict[str, pd.DataFrame]:
+    out = {name: table.copy() for name, table in tables.items()}
+    notes: dict[str, list[list[str]]] = {}
+    for name, table in out.items():
+        if NOTE in table.columns:
+            notes[name] = [
+                [] if (isinstance(x, float) and math.isnan(x)) or x is None or x == ""
+                else str(x).split()
+                for x in table[NOTE]
+            ]
+        else:
+            notes[name] = [[] for _ in range(len(table))]
+    for app in sys_.appearances:
+        table = out[app.table]
+        spec = specs[app.table]
+        base = spec.rounding_base(thresholds)
+        vals = table[app.count].to_numpy(dtype=float).copy()
+        hid = hidden[app.gidx]
+        vals[hid] = np.nan
+        if base is not None:
+            rnd = app.rounded & ~hid & ~np.isnan(vals)
+            vals[rnd] = np.floor(vals[rnd] / base + 0.5) * base
+        table[app.count] = vals
+        for dep in spec.dependents.get(app.count, ()):
+            col = table[dep].astype(float) if pd.api.types.is_numeric_dtype(table[dep]) else table[dep]
+            col = col.mask(pd.Series(hid, index=table.index))
+            table[dep] = col
+        row_notes = notes[app.table]
+        for i in np.flatnonzero(hid):
+            if CONFIDENTIAL not in row_notes[i]:
+                row_notes[i].append(CONFIDENTIAL)
+        orig_nan = np.isnan(tables[app.table][app.count].to_numpy(dtype=float))
+        for i in np.flatnonzero(orig_nan):
+            if not any(s in row_notes[i] for s in SYMBOLS):
+                row_notes[i].append("[x]")
+    for name, table in out.items():
+        table[NOTE] = [" ".join(n) for n in notes[name]]
+    return out
+
+
+def _as_specs(specs: Mapping[str, TableSpec] | Iterable[TableSpec]) -> dict[str, TableSpec]:
+    if isinstance(specs, Mapping):
+        return dict(specs)
+    return {s.name: s for s in specs}
+
+
+def protect_family(
+    tables: Mapping[str, pd.DataFrame],
+    specs: Mapping[str, TableSpec] | Iterable[TableSpec],
+    thresholds: Mapping[str, int],
+) -> dict[str, pd.DataFrame]:
+    """Protect several tables together, hiding a cell everywhere it appears.
+
+    Cells are matched across tables by count column and dimension values (plus each spec's
+    ``constants`` and ``aliases``), e.g. an LA's decile count in its profile and in the regional
+    LA x decile table. Suppression and the attacker check run over the union of all lines, so
+    a reader combining the tables cannot recover a hidden cell either.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Tables keyed by spec name.
+    specs : mapping of str to TableSpec, or iterable of TableSpec
+        One spec per table.
+    thresholds : mapping
+        ``Settings.disclosure``: ``la_total_min``, ``crosstab_min``, ``zero_safe_margin`` and
+        any rounding base a spec names.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Each table with its input columns (hidden counts and dependents set to NaN, rounded
+        counts rounded) plus a ``note`` column of shorthand symbols.
+
+    Raises
+    ------
+    DisclosureError
+        If a table holds LSOA/postcode/id/date-of-birth columns, does not match its spec,
+        disagrees with another table about a shared cell, or cannot be protected.
+    """
+    spec_map = _as_specs(specs)
+    missing = [n for n in tables if n not in spec_map]
+    if missing:
+        raise DisclosureError(f"No TableSpec for table(s) {missing}.")
+    sys_ = _build_system(tables, spec_map, thresholds)
+    hidden = _suppress(sys_, thresholds)
+    return _apply(tables, spec_map, thresholds, sys_, hidden)
+
+
+def protect(table: pd.DataFrame, spec: TableSpec, thresholds: Mapping[str, int]) -> pd.DataFrame:
+    """Protect one table: primary and secondary suppression, rounding, notes.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per cell: the spec's dimension columns, count column(s), dependents and any
+        label columns (carried through unchanged).
+    spec : TableSpec
+        What the counts, dimensions and additive lines are.
+    thresholds : mapping
+        ``Settings.disclosure``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same columns plus ``note``; see :func:`protect_family`.
+
+    Raises
+    ------
+    DisclosureError
+        See :func:`protect_family`; in particular for any ``lsoa_code`` column.
+    """
+    return protect_family({spec.name: table}, {spec.name: spec}, thresholds)[spec.name]
+
+
+# ---- the build-time attacker check ---------------------------------------------------------
+
+
+def assert_family_not_recoverable(
+    originals: Mapping[str, pd.DataFrame],
+    protected: Mapping[str, pd.DataFrame],
+    specs: Mapping[str, TableSpec] | Iterable[TableSpec],
+    thresholds: Mapping[str, int],
+) -> None:
+    """Fail if a reader of all the published tables can pin down any confidential cell.
+
+    Parameters
+    ----------
+    originals, protected : mapping of str to pandas.DataFrame
+        The tables before and after :func:`protect_family` (same row order).
+    specs : mapping or iterable of TableSpec
+        The specs used.
+    thresholds : mapping
+        ``Settings.disclosure``.
+
+    Raises
+    ------
+    DisclosureError
+        Naming the table and line of a cell whose linear-programming bounds, given every
+        published value, are narrower than ``min(threshold, smallest line total)``; or a
+        published count that is itself confidential.
+    """
+    spec_map = _as_specs(specs)
+    sys_ = _build_system(originals, spec_map, thresholds)
+    hidden = np.zeros(sys_.size, dtype=bool)
+    for app in sys_.appearances:
+        pub = protected[app.table][app.count].to_numpy(dtype=float)
+        if len(pub) != len(app.gidx):
+            raise DisclosureError(f"{app.table}: protected table has a different number of rows.")
+        hidden[app.gidx[np.isnan(pub)]] = True
+    primary, required = _primary(sys_, thresholds)
+    shown = primary & ~hidden
+    if shown.any():
+        g = int(np.flatnonzero(shown)[0])
+        raise DisclosureError(
+            f"A confidential count is published unsuppressed ({sys_.labels[g]}); "
+            "run it through cwi.disclosure.protect."
+        )
+    failing = _attack(sys_, hidden, primary, required)
+    if failing:
+        _raise_recoverable(sys_, failing)
+
+
+def assert_not_recoverable(
+    original: pd.DataFrame,
+    protected: pd.DataFrame,
+    spec: TableSpec,
+    thresholds: Mapping[str, int] | None = None,
+) -> None:
+    """Fail if a reader can pin down a suppressed cell of one table from its published margins.
+
+    Parameters
+    ----------
+    original, protected : pandas.DataFrame
+        The table before and after :func:`protect`.
+    spec : TableSpec
+        The spec used.
+    thresholds : mapping, optional
+        ``Settings.disclosure``; read from the settings file when omitted.
+
+    Raises
+    ------
+    DisclosureError
+        See :func:`assert_family_not_recoverable`.
+    """
+    if thresholds is None:
+        from cwi.config import load_settings
+
+        thresholds = load_settings().disclosure
+    assert_family_not_recoverable(
+        {spec.name: original}, {spec.name: protected}, {spec.name: spec}, thresholds
+    )
+
+
+# ---- for renderers -------------------------------------------------------------------------
+
+
+def format_cell(value: Any, note: Any = "", decimals: int = 0) -> str:
+    """Format one published value for a table cell.
+
+    Parameters
+    ----------
+    value : number or None
+        The protected value (NaN when suppressed or not available).
+    note : str
+        The row's ``note`` (e.g. ``"[c]"``).
+    decimals : int
+        Decimal places for numbers; thousands are separated by commas.
+
+    Returns
+    -------
+    str
+        ``"[c]"`` (or the row's other symbol, default ``"[x]"``) for a missing value,
+        otherwise the formatted number.
+    """
+    missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    if missing:
+        tokens = str(note).split() if isinstance(note, str) else []
+        for sym in SYMBOLS:
+            if sym in tokens:
+                return sym
+        return "[x]"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{float(value):,.{decimals}f}"
+    return str(value)
+
+
+def rule_text(thresholds: Mapping[str, int]) -> str:
+    """State the disclosure rule in plain English, for every output's notes.
+
+    Parameters
+    ----------
+    thresholds : mapping
+        ``Settings.disclosure``.
+
+    Returns
+    -------
+    str
+        One paragraph.
+    """
+    la = int(thresholds["la_total_min"])
+    ct = int(thresholds["crosstab_min"])
+    zero = int(thresholds["zero_safe_margin"])
+    parts = [
+        f"To protect children's confidentiality, counts of 1 to {la - 1} children for a local "
+        f"authority, and counts of 1 to {ct - 1} in tables below local-authority level (for "
+        "example by deprivation decile), are shown as [c].",
+        f"A zero is also shown as [c] where its row or column totals fewer than {zero} children.",
+        "Other cells, and the rates and percentages that go with them, are shown as [c] where "
+        "needed so that no hidden count can be worked out from the totals.",
+    ]
+    rnd = int(thresholds.get("round_regional_to", 0) or 0)
+    if rnd > 1:
+        parts.append(
+            f"Regional totals are rounded to the nearest {rnd}, so figures may not add up."
+        )
+    parts.append("[z] means not applicable and [x] means not available.")
+    return " ".join(parts)
