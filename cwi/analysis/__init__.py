@@ -19,11 +19,16 @@ if TYPE_CHECKING:
 __all__ = ["bench_models", "decile_rates", "proportion_ci", "quintile_rates", "rate_ci", "run_all"]
 
 
-def run_all(cube: Cube, settings: Any, england: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def run_all(
+    cube: Cube,
+    settings: Any,
+    england: pd.DataFrame | None = None,
+    neighbours: dict[str, list[str]] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Run every analysis once; see :func:`cwi.analysis.runner.run_all`."""
     from cwi.analysis.runner import run_all as _run_all
 
-    return _run_all(cube, settings, england=england)
+    return _run_all(cube, settings, england=england, neighbours=neighbours)
 
 
 def bench_models(n_lsoa: int = 33000) -> dict[str, float]:

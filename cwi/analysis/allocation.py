@@ -72,7 +72,7 @@ def split_budget(total: float, basis: pd.DataFrame, by: str = "need") -> pd.Data
         raise ValueError("total budget must not be negative.")
     out = basis[["year", "la_code", "la_name", "measure"]].copy()
     for b in BASES:
-        out[f"amount_{b}"] = total * basis[f"share_{b if b != 'caseload' else 'caseload'}"].to_numpy()
+        out[f"amount_{b}"] = total * basis[f"share_{b}"].to_numpy()
     out["amount"] = out[f"amount_{by}"]
     out["difference_vs_population"] = out["amount"] - out["amount_population"]
     out["difference_vs_caseload"] = out["amount"] - out["amount_caseload"]

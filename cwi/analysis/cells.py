@@ -22,6 +22,21 @@ __all__ = ["REGION_CODE", "lsoa_cells", "strata_cells", "ethnic_cells", "la_depr
 REGION_CODE = "REGION"
 
 
+_CACHE: dict[str, object] = {"cube": None, "items": {}}
+
+
+def _cached(name: str, cube: Cube, key: tuple, build) -> pd.DataFrame:
+    """Memoise cell frames for the most recent cube (analyses of one build share them)."""
+    if _CACHE["cube"] is not cube:
+        _CACHE["cube"] = cube
+        _CACHE["items"] = {}
+    items: dict = _CACHE["items"]  # type: ignore[assignment]
+    k = (name, *key)
+    if k not in items:
+        items[k] = build()
+    return items[k].copy()
+
+
 def _lsoa_attrs(cube: Cube) -> pd.DataFrame:
     return cube.lsoa[["lsoa_code", "imd_score", "imd_rank", "imd_decile", "imd_quintile"]]
 
@@ -47,6 +62,10 @@ def lsoa_cells(
         imd_quintile, dep``. Counts whose LSOA has no population row in that LA (e.g. a child
         living outside the region) are dropped: they have no denominator.
     """
+    return _cached("lsoa", cube, (year, tuple(measures)), lambda: _lsoa_cells(cube, year, measures))
+
+
+def _lsoa_cells(cube: Cube, year: int, measures) -> pd.DataFrame:
     pop = cube.population[cube.population["year"] == year]
     pop = pop.groupby(["la_code", "lsoa_code"], as_index=False, observed=True)["population"].sum()
     cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
@@ -90,6 +109,13 @@ def strata_cells(
         ``la_code, imd_decile, *by, measure, n, population, dep`` with every cell that has
         population (zero counts included).
     """
+    return _cached(
+        "strata", cube, (year, tuple(by), tuple(measures)),
+        lambda: _strata_cells(cube, year, by, measures),
+    )  # fmt: skip
+
+
+def _strata_cells(cube: Cube, year: int, by: list[str], measures) -> pd.DataFrame:
     keys = ["la_code", "imd_decile", *by]
     attrs = cube.lsoa[["lsoa_code", "imd_decile"]]
     pop = cube.population[cube.population["year"] == year].merge(attrs, on="lsoa_code")
@@ -119,6 +145,10 @@ def ethnic_cells(
         ``la_code, imd_decile, ethnic_group, measure, n, population, dep``; empty if the cube
         has no ethnic denominators.
     """
+    return _cached("ethnic", cube, (year, tuple(measures)), lambda: _ethnic_cells(cube, year, measures))
+
+
+def _ethnic_cells(cube: Cube, year: int, measures) -> pd.DataFrame:
     keys = ["la_code", "imd_decile", "ethnic_group"]
     attrs = cube.lsoa[["lsoa_code", "imd_decile"]]
     pe = cube.population_ethnicity

@@ -34,9 +34,9 @@ def _mid_ranks(population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _wls_line(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares of y (..., Q) on b with weights a; returns (b0, b1)."""
     bm = np.sum(a * b)
-    ym = np.sum(a * y, axis=-1)
-    b1 = np.sum(a * (b - bm) * (y - ym[..., None]), axis=-1) / np.sum(a * (b - bm) ** 2)
-    return ym - b1 * bm, b1
+    c = a * (b - bm) / np.sum(a * (b - bm) ** 2)  # sum(c) = 0, so y-bar drops out
+    b1 = y @ c
+    return y @ a - b1 * bm, b1
 
 
 def _link(value_type: int):
@@ -120,7 +120,7 @@ def phe_sii(
         out["sii"] = m * b1
         out["rii"] = (b0 + b1) / b0 if m >= 0 else b0 / (b0 + b1)
         out["intercept"] = b0
-    draws = rng.normal(ty, s, size=(repetitions, len(ty)))
+    draws = ty + s * rng.standard_normal((repetitions, len(ty)))
     if transform:
         _, s1 = _wls_line(draws, a, b)
         sims = np.sort(s1)

@@ -1,6 +1,7 @@
 """Q2 identity: who is in the system beyond deprivation - age, sex, ethnicity, disability.
 
-Models are Poisson GLMs with log-population offset fitted with statsmodels on aggregated cells
+Models are Poisson GLMs with log-population offset (IRLS of :mod:`cwi.analysis.models`, equal
+to statsmodels' GLM) on aggregated cells
 (LA x IMD decile x group), with quasi-Poisson (Pearson) standard errors so that extra-Poisson
 variation between cells widens the intervals.  Interaction tests compare nested models by the
 scaled deviance difference (quasi-likelihood ratio, F form: (dD/df)/phi ~ F(df, n - p);
@@ -10,15 +11,12 @@ ethnic group "White".
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from scipy import stats
 
 from cwi.analysis.cells import REGION_CODE, ethnic_cells, strata_cells
+from cwi.analysis.models import grouped_glm
 from cwi.analysis.q1 import group_rates
 from cwi.analysis.rates import normalise_confidence, proportion_ci
 from cwi.cube import Cube
@@ -75,18 +73,59 @@ def identity_rates(
     return group_rates(cells, dimension, cube, year, confidence, per)
 
 
-def _fit(formula: str, data: pd.DataFrame):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return smf.glm(
-            formula, data=data, family=sm.families.Poisson(), offset=np.log(data["population"])
-        ).fit(scale="X2")
+def _dummies(d: pd.DataFrame, col: str, ref: str | None = None) -> pd.DataFrame:
+    levels = sorted(d[col].astype(str).unique())
+    ref = ref if ref in levels else levels[0]
+    vals = d[col].astype(str).to_numpy()
+    return pd.DataFrame(
+        {f"{col}[T.{lv}]": (vals == lv).astype(float) for lv in levels if lv != ref},
+        index=d.index,
+    )
 
 
-def _ratios(fit, prefix: str, z: float) -> pd.DataFrame:
+class _Fit:
+    """The few attributes of a statsmodels GLM result used here (quasi-Poisson)."""
+
+    def __init__(self, x: pd.DataFrame, d: pd.DataFrame):
+        fit = grouped_glm(
+            x.to_numpy(float), d["n"].to_numpy(float),
+            np.log(d["population"].to_numpy(float)), None, "quasipoisson",
+        )  # fmt: skip
+        cov = fit.cov[0]
+        se = np.sqrt(np.diag(cov))
+        self.params = pd.Series(fit.beta[0], index=x.columns)
+        self.bse = pd.Series(se, index=x.columns)
+        self.pvalues = pd.Series(2 * stats.norm.sf(np.abs(fit.beta[0] / se)), index=x.columns)
+        self.deviance = float(fit.deviance[0])
+        self.df_model, self.df_resid = x.shape[1] - 1, float(len(d) - x.shape[1])
+        self.scale = float(fit.pearson[0]) / max(self.df_resid, 1.0)
+        self.cov = pd.DataFrame(cov, index=x.columns, columns=x.columns)
+
+    def bse_of(self, names: list[str]) -> float:
+        """Standard error of the sum of the named coefficients."""
+        c = self.cov.loc[names, names].to_numpy()
+        return float(np.sqrt(c.sum()))
+
+
+def _fit(d: pd.DataFrame, cats: list[str], dep: bool = False, interact: str | None = None) -> _Fit:
+    """Poisson GLM with log-population offset: intercept + factors (+ dep, + factor x dep)."""
+    parts = [pd.DataFrame({"Intercept": 1.0}, index=d.index)]
+    for c in cats:
+        parts.append(_dummies(d, c, REFERENCE.get(c)))
+    if dep:
+        parts.append(pd.DataFrame({"dep": d["dep"].astype(float)}, index=d.index))
+    if interact is not None:
+        dm = _dummies(d, interact, REFERENCE.get(interact))
+        parts.append(dm.mul(d["dep"].astype(float), axis=0).add_suffix(":dep"))
+    x = pd.concat(parts, axis=1)
+    x = x.loc[:, x.abs().sum() > 0]
+    return _Fit(x, d)
+
+
+def _ratios(fit: _Fit, prefix: str, z: float) -> pd.DataFrame:
     rows = []
     for name, b in fit.params.items():
-        if not name.startswith(f"C({prefix}"):
+        if not name.startswith(f"{prefix}[T.") or name.endswith(":dep"):
             continue
         level = name.split("[T.")[-1].rstrip("]")
         se = fit.bse[name]
@@ -97,10 +136,6 @@ def _ratios(fit, prefix: str, z: float) -> pd.DataFrame:
             }
         )  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def _cat(col: str) -> str:
-    return f"C({col}, Treatment(reference='{REFERENCE[col]}'))"
 
 
 def adjusted_rate_ratios(
@@ -128,13 +163,13 @@ def adjusted_rate_ratios(
         d = d[d["sex"].isin(["M", "F"])]
         for dim, other in (("age_band", "sex"), ("sex", "age_band")):
             models = {
-                "unadjusted": f"n ~ {_cat(dim)}",
-                f"adjusted for {other.replace('_', ' ')} and IMD decile": (
-                    f"n ~ {_cat(dim)} + C({other}) + C(imd_decile)"
-                ),
+                "unadjusted": [dim],
+                f"adjusted for {other.replace('_', ' ')} and IMD decile": [
+                    dim, other, "imd_decile"
+                ],
             }
-            for adj, formula in models.items():
-                r = _ratios(_fit(formula, d), dim, z)
+            for adj, cats in models.items():
+                r = _ratios(_fit(d, cats), dim, z)
                 r["dimension"], r["reference"], r["adjustment"] = dim, REFERENCE[dim], adj
                 r["measure"] = m
                 rows.append(r)
@@ -167,8 +202,8 @@ def ethnic_rate_ratios(
     rows = []
     for m in measures:
         d = cells[cells["measure"] == m]
-        un = _ratios(_fit(f"n ~ {_cat('ethnic_group')}", d), "ethnic_group", z)
-        ad = _ratios(_fit(f"n ~ {_cat('ethnic_group')} + C(imd_decile)", d), "ethnic_group", z)
+        un = _ratios(_fit(d, ["ethnic_group"]), "ethnic_group", z)
+        ad = _ratios(_fit(d, ["ethnic_group", "imd_decile"]), "ethnic_group", z)
         j = un.merge(ad, on="group", suffixes=("_un", ""))
         rows.append(
             pd.DataFrame(
@@ -223,8 +258,8 @@ def interaction_tests(
                 d = d[d["sex"].isin(["M", "F"])]
             if d[dim].nunique() < 2:
                 continue
-            small = _fit(f"n ~ C({dim}) + dep", d)
-            full = _fit(f"n ~ C({dim}) * dep", d)
+            small = _fit(d, [dim], dep=True)
+            full = _fit(d, [dim], dep=True, interact=dim)
             ddf = int(full.df_model - small.df_model)
             phi = full.scale
             f = (small.deviance - full.deviance) / ddf / phi
@@ -235,12 +270,15 @@ def interaction_tests(
                     "p_value": float(stats.f.sf(f, ddf, full.df_resid)), "dispersion": phi,
                 }
             )  # fmt: skip
-            sep = _fit(f"n ~ 0 + C({dim}) + C({dim}):dep", d)
-            for name, b in sep.params.items():
-                if ":dep" not in name:
-                    continue
-                level = name.split("[")[-1].split("]")[0]
-                se = sep.bse[name]
+            ref = REFERENCE.get(dim)
+            levels = sorted(d[dim].astype(str).unique())
+            ref = ref if ref in levels else levels[0]
+            for lv in levels:
+                # slope of level lv = dep + (lv x dep interaction), variance from the covariance
+                name = f"{dim}[T.{lv}]:dep"
+                b = full.params["dep"] + (full.params[name] if name in full.params else 0.0)
+                se = full.bse_of(["dep"] + ([name] if name in full.params else []))
+                level = lv
                 grads.append(
                     {
                         "measure": m, "dimension": dim, "group": level,

@@ -84,7 +84,7 @@ def _sl(a: np.ndarray, i: int, j: int) -> np.ndarray:
 class PostcodeIndex:
     """Fast access to the directory: live/terminated postcodes per LSOA, non-English list."""
 
-    pcds: np.ndarray
+    pcs: np.ndarray
     outward: np.ndarray
     inward: np.ndarray
     live_start: np.ndarray

@@ -33,7 +33,9 @@ def _la_type(code: str) -> str:
     return {"E08": "urban", "E09": "urban", "E06": "mixed", "E10": "shire"}.get(code[:3], "mixed")
 
 
-def _population_arrays(finder: _Finder, codes: list[str]) -> tuple[dict[int, np.ndarray], list[str]]:
+def _population_arrays(
+    finder: _Finder, codes: list[str]
+) -> tuple[dict[int, np.ndarray], list[str]]:
     """Mid-year -> (n_lsoa, 91, 2) int arrays from the persons estimates, split by sex."""
     out: dict[int, np.ndarray] = {}
     index = pd.Index(codes)
@@ -86,7 +88,9 @@ def real_geography(settings: Any) -> Any:
     ref = _load_real(settings)
     finder = _Finder(settings)
     geo = real_lsoa_la(settings, finder, _Recorder())
-    lsoas = geo.merge(ref.lsoa[["lsoa_code", "imd_score", "imd_rank", "imd_decile"]], on="lsoa_code")
+    lsoas = geo.merge(
+        ref.lsoa[["lsoa_code", "imd_score", "imd_rank", "imd_decile"]], on="lsoa_code"
+    )
     lsoas = lsoas.sort_values(["la_code", "lsoa_code"]).reset_index(drop=True)
     notes = list(ref.notes)
     # MSOAs from the ONS OA-LSOA-MSOA lookup where present
@@ -97,7 +101,9 @@ def real_geography(settings: Any) -> Any:
 
         from cwi.reference._io import read_csv
 
-        raw = read_csv(oac, "OA to LSOA to MSOA lookup", usecols=["LSOA11CD", "MSOA11CD", "MSOA11NM"])
+        raw = read_csv(
+            oac, "OA to LSOA to MSOA lookup", usecols=["LSOA11CD", "MSOA11CD", "MSOA11NM"]
+        )
         msoa = raw.drop_duplicates("LSOA11CD").set_index("LSOA11CD")
         lsoas["msoa_code"] = lsoas["lsoa_code"].map(msoa["MSOA11CD"]).fillna("")
         lsoas["msoa_name"] = lsoas["lsoa_code"].map(msoa["MSOA11NM"]).fillna("")
@@ -115,7 +121,9 @@ def real_geography(settings: Any) -> Any:
 
         bnd = read_boundaries(ref.boundaries, codes).set_index("lsoa_code").reindex(codes)
         if bnd.geometry.isna().any():
-            raise ReferenceDataError(ref.boundaries, f"lacks {int(bnd.geometry.isna().sum())} of the region's LSOAs")
+            raise ReferenceDataError(
+                ref.boundaries, f"lacks {int(bnd.geometry.isna().sum())} of the region's LSOAs"
+            )
         import geopandas as gpd
 
         gdf = gpd.GeoDataFrame(bnd, geometry="geometry", crs=4326)
@@ -132,7 +140,9 @@ def real_geography(settings: Any) -> Any:
         lsoas["easting"] = lsoas["northing"] = 0
         lsoas["lon"] = lsoas["lat"] = np.nan
         area_km2 = np.ones(len(lsoas))
-        notes.append("Real geography: no boundary file; LSOA points are blank and maps are skipped.")
+        notes.append(
+            "Real geography: no boundary file; LSOA points are blank and maps are skipped."
+        )
     latest = population[max(population)]
     density = latest.sum(axis=(1, 2)) / np.maximum(area_km2, 1e-3)
     lsoas["urban"] = np.round(pd.Series(density).rank(pct=True).to_numpy(), 4)

@@ -69,7 +69,10 @@ def _source(name: str, file: str, data: bytes, required: bool = True) -> Source:
 @pytest.fixture
 def settings(tmp_path):
     return load_settings().with_overrides(
-        data={"reference_dir": str(tmp_path / "refdir"), "reference_cache": str(tmp_path / "cache")}
+        data={
+            "reference_dir": str(tmp_path / "refdir"),
+            "reference_cache": str(tmp_path / "cache"),
+        }
     )
 
 

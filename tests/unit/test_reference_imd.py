@@ -137,7 +137,14 @@ def test_align_bridges_unchanged_split_and_merge():
     lookup = pd.DataFrame(
         {
             "lsoa11_code": ["A00", "A01", "A01", "A02", "A03", *codes[4:]],
-            "lsoa21_code": ["B00", "B01", "B02", "B03", "B03", *[c.replace("A", "B") for c in codes[4:]]],
+            "lsoa21_code": [
+                "B00",
+                "B01",
+                "B02",
+                "B03",
+                "B03",
+                *[c.replace("A", "B") for c in codes[4:]],
+            ],
         }
     )
     out, notes = align_imd_to_edition(imd, "2021", lookup)

@@ -34,7 +34,9 @@ def _write_demo(folder):
             rows = [{"lsoa11_name": "n", "lsoa11_code": c, "total_population": 0, **dict.fromkeys(AGES, base)}
                     for c in CODES]  # fmt: skip
             pd.DataFrame(rows).to_csv(ref / f"population_mid{year}_{sex}.csv", index=False)
-    pd.DataFrame({"lsoa11_code": CODES, "WBRI": 40, "APKN": 10}).to_csv(ref / "population_ethnicity.csv", index=False)
+    pd.DataFrame({"lsoa11_code": CODES, "WBRI": 40, "APKN": 10}).to_csv(
+        ref / "population_ethnicity.csv", index=False
+    )
 
 
 def test_demo_reference_loads_canonical_frames(tmp_path):
@@ -48,7 +50,9 @@ def test_demo_reference_loads_canonical_frames(tmp_path):
                                       "imd_rank", "imd_decile"]  # fmt: skip
     assert ref.lsoa.set_index("lsoa_code").loc["X01000001", "imd_decile"] == 1
     assert list(ref.population.columns) == ["year", "lsoa_code", "age", "sex", "population"]
-    assert set(ref.population["sex"]) == {"M", "F"} and set(ref.population["age"]) == set(range(18))
+    assert set(ref.population["sex"]) == {"M", "F"} and set(ref.population["age"]) == set(
+        range(18)
+    )
     assert sorted(ref.population["year"].unique()) == [2021, 2022, 2023]
     # each year: 4 LSOAs x 18 ages x (3 + 2)
     assert ref.population.groupby("year")["population"].sum().tolist() == [360, 360, 360]
@@ -64,7 +68,9 @@ def test_demo_reference_loads_canonical_frames(tmp_path):
 
 
 def test_demo_reference_missing_folder_and_file(tmp_path):
-    settings = load_settings().with_overrides(data={"source": "demo", "demo_dir": str(tmp_path / "x")})
+    settings = load_settings().with_overrides(
+        data={"source": "demo", "demo_dir": str(tmp_path / "x")}
+    )
     with pytest.raises(ReferenceDataError, match="cwi demo"):
         load_reference(settings)
     _write_demo(tmp_path / "x")

@@ -41,7 +41,9 @@ def test_population_long_frame_children_only(tmp_path):
     assert list(pop.columns) == ["lsoa_code", "age", "sex", "population"]
     assert set(pop["age"]) == set(range(18)) and set(pop["sex"]) == {"F"}
     assert pop.loc[(pop.lsoa_code == "E01000002") & (pop.age == 17), "population"].item() == 28
-    assert pop["population"].sum() == sum(10 + a for a in range(18)) + sum(11 + a for a in range(18))
+    assert pop["population"].sum() == sum(10 + a for a in range(18)) + sum(
+        11 + a for a in range(18)
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,11 @@ def test_lookups_map_districts_to_childrens_services_las(tmp_path):
 
 def test_lsoa_lookup_needs_two_editions(tmp_path):
     (tmp_path / "a.csv").write_text("lsoa11_code,lsoa21_code,change_code\nE1,E2,S\n")
-    assert read_lsoa_lookup(tmp_path / "a.csv").columns.tolist() == ["lsoa11_code", "lsoa21_code", "change_code"]
+    assert read_lsoa_lookup(tmp_path / "a.csv").columns.tolist() == [
+        "lsoa11_code",
+        "lsoa21_code",
+        "change_code",
+    ]
     (tmp_path / "b.csv").write_text("lsoa11_code,x\nE1,E2\n")
     with pytest.raises(ReferenceDataError, match="two LSOA code columns"):
         read_lsoa_lookup(tmp_path / "b.csv")

@@ -1,0 +1,104 @@
+"""Run every analysis once per build: table name -> tidy frame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cwi.analysis import allocation, q1, q2, q3, q4, verdicts
+from cwi.analysis import england as eng_mod
+from cwi.analysis.cells import la_deprivation, lsoa_cells
+from cwi.cube import Cube
+from cwi.schemas import MEASURES
+
+__all__ = ["run_all"]
+
+
+def _get(settings: Any, name: str, default: Any) -> Any:
+    if isinstance(settings, dict):
+        return settings.get(name, default)
+    return getattr(settings, name, default)
+
+
+def run_all(
+    cube: Cube,
+    settings: Any,
+    england_table: pd.DataFrame | None = None,
+    neighbours: dict[str, list[str]] | None = None,
+    england: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Run Q1-Q4, England comparisons, allocation and verdicts.
+
+    Parameters
+    ----------
+    cube : Cube
+        The count cube.
+    settings : Settings or dict
+        Gives ``main_year``, ``years``, ``confidence``, ``rate_per`` (and optionally
+        ``measures``).
+    england_table, england : pandas.DataFrame, optional
+        DfE LA table (``year, la_code, la_name, measure, number, population,
+        rate_per_10000``); either name is accepted.
+    neighbours : dict, optional
+        LA code -> statistical neighbour LA codes.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Private tables (they hold LA x decile counts): pass them through ``cwi.disclosure``
+        before publishing.
+    """
+    dfe = england_table if england_table is not None else england
+    year = int(_get(settings, "main_year", max(cube.years)))
+    years = [int(y) for y in _get(settings, "years", cube.years) if int(y) in cube.years]
+    conf = float(_get(settings, "confidence", 0.95))
+    per = float(_get(settings, "rate_per", 10000))
+    measures = [m for m in _get(settings, "measures", list(MEASURES)) if m in MEASURES]
+    if year not in cube.years:
+        raise ValueError(
+            f"main_year {year} is not in the cube (years {cube.years}); set release.main_year "
+            "in settings.yml to a year the data cover."
+        )
+    t: dict[str, pd.DataFrame] = {}
+    t["q1_decile_rates"] = pd.concat(
+        [q1.decile_rates(cube, y, conf, per, measures) for y in years or [year]], ignore_index=True
+    )
+    t["q1_quintile_rates"] = pd.concat(
+        [q1.quintile_rates(cube, y, conf, per, measures) for y in years or [year]],
+        ignore_index=True,
+    )
+    main = t["q1_decile_rates"][t["q1_decile_rates"]["year"] == year]
+    mainq = t["q1_quintile_rates"][t["q1_quintile_rates"]["year"] == year]
+    cells = lsoa_cells(cube, year, measures)
+    t["q1_rate_ratio"] = pd.concat(
+        [q1.extreme_rate_ratios(main, conf), q1.extreme_rate_ratios(mainq, conf)],
+        ignore_index=True,
+    )
+    t["q1_gradient"] = q1.gradient_irr(cells, cube, year, conf)
+    t["q1_case_shares"] = q1.case_shares(main, conf)
+    t["q1_concentration"] = q1.concentration_indices(main, conf)
+    t["q1_sii_rii"] = q1.sii_rii(main, conf, per)
+    for dim in ("age_band", "sex", "ethnic_group"):
+        t[f"q2_rates_{dim}"] = q2.identity_rates(cube, year, dim, conf, per, measures)
+    t["q2_adjusted"] = q2.adjusted_rate_ratios(cube, year, conf, measures)
+    t["q2_ethnic"] = q2.ethnic_rate_ratios(cube, year, conf, measures)
+    t["q2_interactions"], t["q2_group_gradients"] = q2.interaction_tests(cube, year, conf, measures)
+    t["q2_gender_gap"] = q2.gender_gap_by_decile(cube, year, conf, per, measures)
+    if "CIN" in measures:
+        t["q2_disability"] = q2.disability_by_decile(cube, year, conf)
+    t["q3_standardised"] = q3.standardised_ratios(cube, year, conf, per, measures=measures)
+    t["q3_la_deprivation"] = la_deprivation(cube, year)
+    t["q3_between_la"] = q3.between_la_explained(cube, year, conf, measures)
+    t["q3_multilevel"] = q3.multilevel_variance(cube, year, conf, measures)
+    t["q3_inverse_intervention"] = q3.inverse_intervention(cube, year, conf, measures)
+    t["q3_rates_by_la_third"] = q3.rates_by_la_third(cube, year, conf, per, measures)
+    t["q4_outcomes"] = q4.outcome_gradients(
+        t["q1_gradient"], t["q1_sii_rii"], t["q1_concentration"], cells
+    )
+    t["q4_difference"] = q4.gradient_difference(cells, conf, measures=measures)
+    t["england"] = eng_mod.compare_with_england(cube, dfe, years or [year], conf, per, measures)
+    t["neighbours"] = eng_mod.compare_with_neighbours(cube, dfe, neighbours, year, conf, per, measures)
+    t["allocation"] = allocation.need_shares(t["q3_standardised"])
+    t["verdicts"] = verdicts.verdicts(t)
+    return t
