@@ -104,6 +104,10 @@ class TableSpec:
         Additive lines (a bare string ``"imd_decile"`` means ``Line("imd_decile")``).
     level : {"la_total", "crosstab"}
         ``la_total`` uses ``la_total_min``; ``crosstab`` (below LA level) uses ``crosstab_min``.
+    totals_level : {"la_total", "crosstab"}, optional
+        Level of the total cells of the lines (rows whose line dimension holds the total
+        label), e.g. ``"la_total"`` for the LA total row of an LA x decile table. Defaults to
+        ``level``.
     dependents : mapping of str to tuple of str, or tuple of str
         Columns hidden with their count (rates, limits, percentages). A bare sequence applies to
         the first count column.
@@ -125,6 +129,7 @@ class TableSpec:
     dims: tuple[str, ...]
     lines: tuple[Line, ...] = ()
     level: Literal["la_total", "crosstab"] = "crosstab"
+    totals_level: Literal["la_total", "crosstab"] | None = None
     dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     round_to: int | str | None = None
     round_where: Mapping[str, Any] | None = None
@@ -143,7 +148,11 @@ class TableSpec:
         object.__setattr__(self, "dims", dims)
         object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "dependents", deps)
-        if self.level not in ("la_total", "crosstab"):
+        if self.level not in ("la_total", "crosstab") or self.totals_level not in (
+            None,
+            "la_total",
+            "crosstab",
+        ):
             raise DisclosureError(f"{self.name}: level must be 'la_total' or 'crosstab'.")
         if not counts:
             raise DisclosureError(f"{self.name}: name at least one count column.")
@@ -152,11 +161,14 @@ class TableSpec:
             raise DisclosureError(f"{self.name}: line dimension(s) {bad} are not in dims.")
         unknown = [k for k in deps if k not in counts]
         if unknown:
-            raise DisclosureError(f"{self.name}: dependents given for non-count column(s) {unknown}.")
+            raise DisclosureError(
+                f"{self.name}: dependents given for non-count column(s) {unknown}."
+            )
 
-    def threshold(self, thresholds: Mapping[str, int]) -> int:
+    def threshold(self, thresholds: Mapping[str, int], total: bool = False) -> int:
         """Return the primary threshold: counts ``1 .. threshold - 1`` are confidential."""
-        key = "la_total_min" if self.level == "la_total" else "crosstab_min"
+        level = self.totals_level if total and self.totals_level else self.level
+        key = "la_total_min" if level == "la_total" else "crosstab_min"
         return int(thresholds[key])
 
     def rounding_base(self, thresholds: Mapping[str, int]) -> int | None:
@@ -275,14 +287,23 @@ def _build_system(
         _check_table(table, spec)
         t = spec.threshold(thresholds)
         base = spec.rounding_base(thresholds)
+        is_total = np.zeros(len(table), dtype=bool)
+        for line in spec.lines:
+            if line.total is not None:
+                is_total |= (table[line.dim].map(_norm) == _norm(line.total)).to_numpy()
+        t_row = np.where(is_total, spec.threshold(thresholds, total=True), t)
         rmask = _round_mask(table, spec, base)
         dimvals = [table[d].map(_norm).to_list() for d in spec.dims]
         const = tuple((spec.aliases.get(k, k), _norm(v)) for k, v in spec.constants.items())
         dim_names = [spec.aliases.get(d, d) for d in spec.dims]
-        keys = [
-            tuple(sorted(const + tuple(zip(dim_names, row, strict=True))))
-            for row in zip(*dimvals, strict=True)
-        ] if spec.dims else [tuple(sorted(const))] * len(table)
+        keys = (
+            [
+                tuple(sorted(const + tuple(zip(dim_names, row, strict=True))))
+                for row in zip(*dimvals, strict=True)
+            ]
+            if spec.dims
+            else [tuple(sorted(const))] * len(table)
+        )
         for count in spec.counts:
             qty = spec.aliases.get(count, count)
             vals = table[count].to_numpy(dtype=float)
@@ -294,7 +315,7 @@ def _build_system(
                     g = len(values)
                     ids[cid] = g
                     values.append(vals[i])
-                    thr.append(t)
+                    thr.append(int(t_row[i]))
                     exact.append(not rmask[i])
                     rbase.append(base if rmask[i] else 0)
                     labels.append(f"{count} at " + ", ".join(f"{k}={v}" for k, v in key))
@@ -309,15 +330,13 @@ def _build_system(
                             "different value; tables in a family must be built from the same "
                             "counts."
                         )
-                    thr[g] = max(thr[g], t)
+                    thr[g] = max(thr[g], int(t_row[i]))
                     if not rmask[i]:
                         exact[g] = True
                     elif not exact[g]:
                         rbase[g] = min(rbase[g], base) if rbase[g] else base
                 gidx[i] = g
-            appearances.append(
-                _Appearance(name, count, np.arange(len(table)), gidx, rmask.copy())
-            )
+            appearances.append(_Appearance(name, count, np.arange(len(table)), gidx, rmask.copy()))
             for line in spec.lines:
                 others = [d for d in spec.dims if d != line.dim]
                 pos = spec.dims.index(line.dim)
@@ -327,8 +346,9 @@ def _build_system(
                     groups.setdefault(gkey, []).append(i)
                 for gkey, rows in groups.items():
                     total_rows = [
-                        i for i in rows if line.total is not None
-                        and dimvals[pos][i] == _norm(line.total)
+                        i
+                        for i in rows
+                        if line.total is not None and dimvals[pos][i] == _norm(line.total)
                     ]
                     member_rows = [i for i in rows if i not in total_rows]
                     if not member_rows:
@@ -622,16 +642,43 @@ def _suppress(sys_: _System, thresholds: Mapping[str, int]) -> np.ndarray:
             return hidden
         added = False
         for g in failing:
-            lines = lines_of.get(g, [])
-            members = [int(m) for ln in lines for m in ln.members]
-            pick = _best_candidate(sys_, members, hidden)
-            if pick is None:
-                pick = _best_candidate(sys_, [ln.total for ln in lines if ln.total >= 0], hidden)
+            pick = _widen(sys_, hidden, g, lines_of)
             if pick is not None:
                 hidden[pick] = True
                 added = True
         if not added:
             _raise_recoverable(sys_, failing)
+
+
+def _widen(
+    sys_: _System, hidden: np.ndarray, g: int, lines_of: dict[int, list[_LineRec]]
+) -> int | None:
+    """Choose a published cell to hide so that cell ``g`` gains room.
+
+    First the smallest published cell in ``g``'s own lines (members before totals), then,
+    moving outwards through lines that share hidden cells, the nearest published cell.
+    """
+    seen_cells = {g}
+    frontier = [g]
+    seen_lines: set[int] = set()
+    while frontier:
+        lines = [ln for c in frontier for ln in lines_of.get(c, []) if id(ln) not in seen_lines]
+        seen_lines.update(id(ln) for ln in lines)
+        members = [int(m) for ln in lines for m in ln.members]
+        pick = _best_candidate(sys_, members, hidden)
+        if pick is None:
+            pick = _best_candidate(sys_, [ln.total for ln in lines if ln.total >= 0], hidden)
+        if pick is not None:
+            return pick
+        nxt = []
+        for ln in lines:
+            cells = [int(m) for m in ln.members] + ([ln.total] if ln.total >= 0 else [])
+            for c in cells:
+                if c not in seen_cells and hidden[c]:
+                    seen_cells.add(c)
+                    nxt.append(c)
+        frontier = nxt
+    return None
 
 
 def _raise_recoverable(sys_: _System, failing: Sequence[int]) -> None:
@@ -658,7 +705,8 @@ def _apply(
     for name, table in out.items():
         if NOTE in table.columns:
             notes[name] = [
-                [] if (isinstance(x, float) and math.isnan(x)) or x is None or x == ""
+                []
+                if (isinstance(x, float) and math.isnan(x)) or x is None or x == ""
                 else str(x).split()
                 for x in table[NOTE]
             ]
@@ -676,7 +724,11 @@ def _apply(
             vals[rnd] = np.floor(vals[rnd] / base + 0.5) * base
         table[app.count] = vals
         for dep in spec.dependents.get(app.count, ()):
-            col = table[dep].astype(float) if pd.api.types.is_numeric_dtype(table[dep]) else table[dep]
+            col = (
+                table[dep].astype(float)
+                if pd.api.types.is_numeric_dtype(table[dep])
+                else table[dep]
+            )
             col = col.mask(pd.Series(hid, index=table.index))
             table[dep] = col
         row_notes = notes[app.table]

@@ -30,7 +30,9 @@ def need_shares(standardised: pd.DataFrame) -> pd.DataFrame:
         share_population, share_caseload, need_vs_population, need_vs_caseload, method``
         (the last two are share differences in percentage points).
     """
-    d = standardised[["year", "la_code", "la_name", "measure", "expected", "population", "observed"]].copy()
+    d = standardised[
+        ["year", "la_code", "la_name", "measure", "expected", "population", "observed"]
+    ].copy()
     g = d.groupby(["year", "measure"])
     d["share_need"] = d["expected"] / g["expected"].transform("sum")
     d["share_population"] = d["population"] / g["population"].transform("sum")

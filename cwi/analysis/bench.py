@@ -51,7 +51,10 @@ def bench_models(n_lsoa: int = 33000, n_la: int = 153, seed: int = 1) -> dict[st
     step("q1_case_shares", lambda: q1.case_shares(state["q1_decile_rates"]))
     step("q1_concentration", lambda: q1.concentration_indices(state["q1_decile_rates"]))
     step("q1_sii_rii", lambda: q1.sii_rii(state["q1_decile_rates"]))
-    step("q2_rates", lambda: [q2.identity_rates(cube, year, d) for d in ("age_band", "sex", "ethnic_group")])
+    step(
+        "q2_rates",
+        lambda: [q2.identity_rates(cube, year, d) for d in ("age_band", "sex", "ethnic_group")],
+    )
     step("q2_adjusted", lambda: q2.adjusted_rate_ratios(cube, year))
     step("q2_ethnic", lambda: q2.ethnic_rate_ratios(cube, year))
     step("q2_interactions", lambda: q2.interaction_tests(cube, year))
@@ -60,8 +63,15 @@ def bench_models(n_lsoa: int = 33000, n_la: int = 153, seed: int = 1) -> dict[st
     step("q3_between_la", lambda: q3.between_la_explained(cube, year))
     step("q3_multilevel", lambda: q3.multilevel_variance(cube, year))
     step("q3_inverse_intervention", lambda: q3.inverse_intervention(cube, year))
-    step("q4_outcomes", lambda: q4.outcome_gradients(
-        state["q1_gradient_glms"], state["q1_sii_rii"], state["q1_concentration"], state["cells"]))
+    step(
+        "q4_outcomes",
+        lambda: q4.outcome_gradients(
+            state["q1_gradient_glms"],
+            state["q1_sii_rii"],
+            state["q1_concentration"],
+            state["cells"],
+        ),
+    )
     step("q4_difference", lambda: q4.gradient_difference(state["cells"]))
     step("coverage_simulation_200", lambda: irr_coverage(200))
     out["models_total"] = sum(v for k, v in out.items() if k != "build_cube")

@@ -62,14 +62,18 @@ def lsoa_cells(
         imd_quintile, dep``. Counts whose LSOA has no population row in that LA (e.g. a child
         living outside the region) are dropped: they have no denominator.
     """
-    return _cached("lsoa", cube, (year, tuple(measures)), lambda: _lsoa_cells(cube, year, measures))
+    return _cached(
+        "lsoa", cube, (year, tuple(measures)), lambda: _lsoa_cells(cube, year, measures)
+    )
 
 
 def _lsoa_cells(cube: Cube, year: int, measures) -> pd.DataFrame:
     pop = cube.population[cube.population["year"] == year]
     pop = pop.groupby(["la_code", "lsoa_code"], as_index=False, observed=True)["population"].sum()
     cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
-    cnt = cnt.groupby(["la_code", "lsoa_code", "measure"], as_index=False, observed=True)["n"].sum()
+    cnt = cnt.groupby(["la_code", "lsoa_code", "measure"], as_index=False, observed=True)[
+        "n"
+    ].sum()
     grid = pop.merge(pd.DataFrame({"measure": list(measures)}), how="cross")
     out = grid.merge(cnt, on=["la_code", "lsoa_code", "measure"], how="left")
     out["n"] = out["n"].fillna(0).astype(float)
@@ -145,7 +149,9 @@ def ethnic_cells(
         ``la_code, imd_decile, ethnic_group, measure, n, population, dep``; empty if the cube
         has no ethnic denominators.
     """
-    return _cached("ethnic", cube, (year, tuple(measures)), lambda: _ethnic_cells(cube, year, measures))
+    return _cached(
+        "ethnic", cube, (year, tuple(measures)), lambda: _ethnic_cells(cube, year, measures)
+    )
 
 
 def _ethnic_cells(cube: Cube, year: int, measures) -> pd.DataFrame:

@@ -41,11 +41,13 @@ def england_rates(dfe: pd.DataFrame) -> pd.DataFrame:
             f"DfE LA table lacks columns {missing}; expected {list(DFE_COLUMNS)}. "
             "Check the table passed to compare_with_england."
         )
-    is_eng = (dfe["la_code"] == ENGLAND_CODE) | (dfe["la_name"].astype(str).str.lower() == "england")
+    is_eng = (dfe["la_code"] == ENGLAND_CODE) | (
+        dfe["la_name"].astype(str).str.lower() == "england"
+    )
     eng = dfe[is_eng]
     las = dfe[~is_eng & dfe["la_code"].astype(str).str.match(r"^E0[6-9]")]
     rows = []
-    for (year, m), g in dfe.groupby(["year", "measure"]):
+    for year, m in dfe[["year", "measure"]].drop_duplicates().itertuples(index=False):
         e = eng[(eng["year"] == year) & (eng["measure"] == m)]
         if len(e):
             r = e.iloc[0]
@@ -119,12 +121,23 @@ def compare_with_england(
         if d.empty:
             continue
         rc = rate_ci(d["n"], d["population"], confidence, per)
-        d["rate"], d["rate_lower"], d["rate_upper"] = rc["value"].to_numpy(), rc["lower"].to_numpy(), rc["upper"].to_numpy()
+        d["rate"], d["rate_lower"], d["rate_upper"] = (
+            rc["value"].to_numpy(),
+            rc["lower"].to_numpy(),
+            rc["upper"].to_numpy(),
+        )
         expected = d["england_rate"] * d["population"] / 1e4
         rr = ratio_ci(d["n"], expected, confidence)
-        d["estimate"], d["lower"], d["upper"] = rr["value"].to_numpy(), rr["lower"].to_numpy(), rr["upper"].to_numpy()
+        d["estimate"], d["lower"], d["upper"] = (
+            rr["value"].to_numpy(),
+            rr["lower"].to_numpy(),
+            rr["upper"].to_numpy(),
+        )
         d["significance"] = ratio_significance(d["n"], expected).to_numpy()
-        d["dfe_rate"] = [pub.get((year, a, m), np.nan) for a, m in zip(d["area_code"], d["measure"], strict=True)]
+        d["dfe_rate"] = [
+            pub.get((year, a, m), np.nan)
+            for a, m in zip(d["area_code"], d["measure"], strict=True)
+        ]
         frames.append(d)
     if not frames:
         return pd.DataFrame(columns=cols)
@@ -158,7 +171,9 @@ def compare_with_neighbours(
     d = dfe[dfe["year"] == year]
     rows = []
     for _, r in la.iterrows():
-        nb = d[d["la_code"].isin(neighbours.get(r["la_code"], [])) & (d["measure"] == r["measure"])]
+        nb = d[
+            d["la_code"].isin(neighbours.get(r["la_code"], [])) & (d["measure"] == r["measure"])
+        ]
         if nb.empty or nb["population"].sum() <= 0:
             continue
         rows.append({"la_code": r["la_code"], "measure": r["measure"], "n": r["n"],

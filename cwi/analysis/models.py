@@ -71,11 +71,28 @@ def _irls(
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return _irls_loop(x, y, offset, group, n_groups, alpha_rows, beta0, max_iter, tol)
+
+
+def _irls_loop(
+    x: np.ndarray,
+    y: np.ndarray,
+    offset: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    alpha_rows: np.ndarray | None,
+    beta0: np.ndarray | None,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     n, p = x.shape
     pairs = [(i, j) for i in range(p) for j in range(i, p)]
     if beta0 is None:
         # start: intercept-like from group rate, slopes 0 (log link, first column constant)
-        rate = (_group_sums(y, group, n_groups) + 0.5) / _group_sums(np.exp(offset), group, n_groups)
+        rate = (_group_sums(y, group, n_groups) + 0.5) / _group_sums(
+            np.exp(offset), group, n_groups
+        )
         beta = np.zeros((n_groups, p))
         beta[:, 0] = np.log(rate) / np.where(x[:, 0].mean() != 0, x[:, 0].mean(), 1.0)
     else:
@@ -93,7 +110,7 @@ def _irls(
             info[:, i, j] = s
             info[:, j, i] = s
         score = np.stack([_group_sums(w * x[:, i] * z, group, n_groups) for i in range(p)], 1)
-        new = np.linalg.solve(info + 1e-300 * np.eye(p), score[..., None])[..., 0]
+        new = _solve(info, score)
         step = np.max(np.abs(new - beta)) if new.size else 0.0
         beta = new
         if step < tol:
@@ -106,8 +123,18 @@ def _irls(
         s = _group_sums(w * x[:, i] * x[:, j], group, n_groups)
         info[:, i, j] = s
         info[:, j, i] = s
-    cov = np.linalg.inv(info)
+    try:
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        cov = np.linalg.pinv(info)
     return beta, cov, mu, converged
+
+
+def _solve(info: np.ndarray, score: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(info, score[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # separation or an empty level: minimum-norm step
+        return (np.linalg.pinv(info) @ score[..., None])[..., 0]
 
 
 def grouped_glm(
@@ -150,9 +177,10 @@ def grouped_glm(
     nobs = np.bincount(group, minlength=n_groups).astype(float)
     pearson = _group_sums((y - mu) ** 2 / mu, group, n_groups)
     deviance = _group_sums(_poisson_deviance(y, mu), group, n_groups)
-    mu0 = np.exp(offset) * (
-        _group_sums(y, group, n_groups) / _group_sums(np.exp(offset), group, n_groups)
-    )[group]
+    mu0 = (
+        np.exp(offset)
+        * (_group_sums(y, group, n_groups) / _group_sums(np.exp(offset), group, n_groups))[group]
+    )
     null_dev = _group_sums(_poisson_deviance(y, mu0), group, n_groups)
     alpha = np.zeros(n_groups)
     if family == "quasipoisson":
@@ -313,7 +341,9 @@ def within_cluster_slope(
     s1 = np.bincount(cluster, e * x, n_c)
     s2 = np.bincount(cluster, e * x * x, n_c)
     r = np.where(s0 > 0, yc / np.where(s0 > 0, s0, 1), 0.0)
-    info = np.bincount(c_str, r * (s2 - np.where(s0 > 0, s1**2 / np.where(s0 > 0, s0, 1), 0.0)), n_s)
+    info = np.bincount(
+        c_str, r * (s2 - np.where(s0 > 0, s1**2 / np.where(s0 > 0, s0, 1), 0.0)), n_s
+    )
     mu = e * r[cluster]
     with np.errstate(divide="ignore", invalid="ignore"):
         pear = np.bincount(stratum, np.where(mu > 0, (y - mu) ** 2 / mu, 0.0), n_s)

@@ -293,6 +293,10 @@ def gradient_irr(
     """
     st = _area_groups(cells[cells["population"] > 0])
     key = st[["area_type", "area_code", "measure"]].astype(str).agg("|".join, axis=1)
+    # an area with no cases of a measure, or a single decile, has no gradient: leave it out
+    by = st.groupby(key)
+    ok = (by["n"].transform("sum") > 0) & (by["dep"].transform("nunique") > 1)
+    st, key = st[ok], key[ok]
     codes, uniq = pd.factorize(key)
     x = np.column_stack([np.ones(len(st)), st["dep"].to_numpy(float)])
     z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
@@ -431,19 +435,22 @@ def sii_rii(
     """
     keys = ["year", "area_type", "area_code", "area_name", "measure"]
     rng = np.random.default_rng(seed)
+    r_all = rates.sort_values([*keys, "imd_decile"]).reset_index(drop=True)
+    n_all = r_all["n"].to_numpy(float)
+    ci95 = rate_ci(np.maximum(n_all, 0.5), r_all["population"], 0.95, per)
+    with np.errstate(divide="ignore"):
+        se_all = (np.log(ci95["upper"]) - np.log(ci95["lower"])).to_numpy() / (2 * 1.959964)
+    se_all = np.where(n_all > 0, se_all, np.sqrt(2.0))
+    val_all = per * np.maximum(n_all, 0.5) / r_all["population"].to_numpy(float)
+    dec_all = r_all["imd_decile"].to_numpy()
+    pop_all = r_all["population"].to_numpy(float)
     rows = []
-    for k, g in rates.sort_values("imd_decile").groupby(keys, sort=False):
-        if g["n"].sum() == 0 or len(g) < 2:
+    for k, idx in r_all.groupby(keys, sort=False).indices.items():
+        if n_all[idx].sum() == 0 or len(idx) < 2:
             continue
-        n = g["n"].to_numpy(float)
-        ci95 = rate_ci(np.maximum(n, 0.5), g["population"], 0.95, per)
-        with np.errstate(divide="ignore"):
-            se = (np.log(ci95["upper"]) - np.log(ci95["lower"])) / (2 * 1.959964)
-        se = np.where(n > 0, se, np.sqrt(2.0))
-        value = per * np.maximum(n, 0.5) / g["population"].to_numpy(float)
         r = phe_sii(
-            g["imd_decile"], g["population"], value, se=se, value_type=1, transform=True,
-            multiplier=-1, confidence=confidence, rng=rng,
+            dec_all[idx], pop_all[idx], val_all[idx], se=se_all[idx], value_type=1,
+            transform=True, multiplier=-1, confidence=confidence, rng=rng,
             repetitions=repetitions if k[1] == "region" else la_repetitions,
         )  # fmt: skip
         base = dict(zip(keys, k, strict=True))

@@ -108,7 +108,13 @@ class _Fit:
 
 
 def _fit(d: pd.DataFrame, cats: list[str], dep: bool = False, interact: str | None = None) -> _Fit:
-    """Poisson GLM with log-population offset: intercept + factors (+ dep, + factor x dep)."""
+    """Poisson GLM with log-population offset: intercept + factors (+ dep, + factor x dep).
+
+    Levels with no cases at all are dropped first (their rate ratio is 0 and not estimable).
+    """
+    for c in {*cats, *([interact] if interact else [])}:
+        tot = d.groupby(c, observed=True)["n"].transform("sum")
+        d = d[tot > 0]
     parts = [pd.DataFrame({"Intercept": 1.0}, index=d.index)]
     for c in cats:
         parts.append(_dummies(d, c, REFERENCE.get(c)))
@@ -165,7 +171,9 @@ def adjusted_rate_ratios(
             models = {
                 "unadjusted": [dim],
                 f"adjusted for {other.replace('_', ' ')} and IMD decile": [
-                    dim, other, "imd_decile"
+                    dim,
+                    other,
+                    "imd_decile",
                 ],
             }
             for adj, cats in models.items():
@@ -208,10 +216,16 @@ def ethnic_rate_ratios(
         rows.append(
             pd.DataFrame(
                 {
-                    "measure": m, "ethnic_group": j["group"], "reference": "White",
-                    "unadjusted": j["estimate_un"], "unadjusted_lower": j["lower_un"],
-                    "unadjusted_upper": j["upper_un"], "estimate": j["estimate"],
-                    "lower": j["lower"], "upper": j["upper"], "p_value": j["p_value"],
+                    "measure": m,
+                    "ethnic_group": j["group"],
+                    "reference": "White",
+                    "unadjusted": j["estimate_un"],
+                    "unadjusted_lower": j["lower_un"],
+                    "unadjusted_upper": j["upper_un"],
+                    "estimate": j["estimate"],
+                    "lower": j["lower"],
+                    "upper": j["upper"],
+                    "p_value": j["p_value"],
                 }
             )  # fmt: skip
         )
@@ -230,7 +244,7 @@ def interaction_tests(
     confidence: float = 0.95,
     measures: tuple[str, ...] | list[str] = MEASURES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Does the deprivation gradient differ by age band, sex or ethnic group?
+    """Test whether the deprivation gradient differs by age band, sex or ethnic group.
 
     For each dimension, ``n ~ group + dep`` vs ``n ~ group * dep`` (``dep = 10 - decile``);
     quasi-likelihood ratio F test.  Also the group-specific IRR per decile step.
@@ -276,7 +290,7 @@ def interaction_tests(
             for lv in levels:
                 # slope of level lv = dep + (lv x dep interaction), variance from the covariance
                 name = f"{dim}[T.{lv}]:dep"
-                b = full.params["dep"] + (full.params[name] if name in full.params else 0.0)
+                b = full.params["dep"] + full.params.get(name, 0.0)
                 se = full.bse_of(["dep"] + ([name] if name in full.params else []))
                 level = lv
                 grads.append(
@@ -373,6 +387,3 @@ def disability_by_decile(cube: Cube, year: int, confidence: float = 0.95) -> pd.
     out.insert(0, "year", int(year))
     out["method"] = "Share of CIN with a recorded disability, Wilson score interval"
     return out
-
-
-

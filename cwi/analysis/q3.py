@@ -1,5 +1,4 @@
-"""Q3 within vs between LAs: standardised ratios, funnel limits, multilevel variance, and the
-inverse-intervention-law test.
+"""Q3 within vs between LAs: standardised ratios, funnels, multilevel variance, inverse law.
 
 * Indirect standardisation: each LA's expected count applies the region's rates by IMD decile
   x age band x sex to the LA's children (``calculate_ISRatio``); SR = O/E with exact/Byar's
@@ -116,7 +115,9 @@ def standardised_ratios(
     """
     cells = strata_cells(cube, year, list(strata), measures)
     keys = ["imd_decile", *strata]
-    ref = cells.groupby(["measure", *keys], as_index=False, observed=True)[["n", "population"]].sum()
+    ref = cells.groupby(["measure", *keys], as_index=False, observed=True)[
+        ["n", "population"]
+    ].sum()
     out = []
     for m in measures:
         d = cells[cells["measure"] == m]
@@ -154,13 +155,17 @@ def la_effects(
     """LA log-rate effects (with sampling variance) from a Poisson GLM with LA intercepts.
 
     With ``adjust_decile`` the model has IMD decile factors shared by all LAs: the LA effect
-    is its log rate at equal LSOA deprivation.  Fitted on LA x decile cells (sufficient for
-    the Poisson likelihood); variances are inflated by the LSOA-level Pearson dispersion.
+    is its log rate at equal LSOA deprivation.  The two-factor Poisson model is fitted on
+    LA x decile cells (sufficient statistics) by iterative proportional fitting, which gives
+    the maximum-likelihood estimates of a log-linear model with two factors (Bishop, Fienberg
+    & Holland 1975).  var(theta_j) = phi / O_j (the inverse information of the LA intercept
+    given the decile effects), with phi the LSOA-level Pearson dispersion (at least 1).  LAs
+    with no cases are left out (their log rate is undefined).
 
     Returns
     -------
     pandas.DataFrame
-        ``measure, la_code, theta, var, dispersion``.
+        ``measure, la_code, theta, var, dispersion, observed``.
     """
     lc = lsoa_cells(cube, year, measures)
     lc = lc[lc["population"] > 0]
@@ -168,41 +173,57 @@ def la_effects(
     for m in measures:
         d = lc[lc["measure"] == m]
         cells = d.groupby(["la_code", "imd_decile"], as_index=False)[["n", "population"]].sum()
-        las = sorted(cells["la_code"].unique())
-        la_idx = cells["la_code"].map({c: i for i, c in enumerate(las)}).to_numpy()
-        x_la = np.eye(len(las))[la_idx]
+        la_i, las = pd.factorize(cells["la_code"])
+        dec_i, _ = pd.factorize(cells["imd_decile"])
+        y = cells["n"].to_numpy(float)
+        pop = cells["population"].to_numpy(float)
+        n_la, n_dec = len(las), int(dec_i.max()) + 1
+        y_la = np.bincount(la_i, y, n_la)
+        y_dec = np.bincount(dec_i, y, n_dec)
+        delta = np.zeros(n_dec)
+        alpha = np.log(np.maximum(y_la, 1e-300) / np.bincount(la_i, pop, n_la))
         if adjust_decile:
-            decs = sorted(cells["imd_decile"].unique())
-            ref = decs[-1]
-            x_dec = np.column_stack(
-                [(cells["imd_decile"] == k).to_numpy(float) for k in decs if k != ref]
+            for _ in range(500):
+                alpha = np.log(np.maximum(y_la, 1e-300)) - np.log(
+                    np.bincount(la_i, pop * np.exp(delta[dec_i]), n_la)
+                )
+                new = np.log(np.maximum(y_dec, 1e-300)) - np.log(
+                    np.bincount(dec_i, pop * np.exp(alpha[la_i]), n_dec)
+                )
+                new -= new[0]
+                if np.max(np.abs(new - delta)) < 1e-12:
+                    delta = new
+                    break
+                delta = new
+            alpha = np.log(np.maximum(y_la, 1e-300)) - np.log(
+                np.bincount(la_i, pop * np.exp(delta[dec_i]), n_la)
             )
-            x = np.column_stack([x_la, x_dec]) if x_dec.size else x_la
-        else:
-            x = x_la
-        # grouped_glm needs a first constant column: reparametrise LA 0 as intercept
-        xx = x.copy()
-        xx[:, 0] = 1.0
-        fit = grouped_glm(xx, cells["n"].to_numpy(float), np.log(cells["population"]), None)
-        beta, cov = fit.beta[0], fit.cov[0]
-        k = len(las)
-        # back to one intercept per LA: theta_0 = b0, theta_j = b0 + b_j
-        a = np.zeros((k, x.shape[1]))
-        a[:, 0] = 1.0
-        a[np.arange(1, k), np.arange(1, k)] = 1.0
-        theta = a @ beta
-        var = np.einsum("ij,jk,ik->i", a, cov, a)
-        # LSOA-level dispersion from the fitted cell rates
-        rate = np.exp(xx @ beta)
-        cell_rate = pd.Series(rate, index=pd.MultiIndex.from_frame(cells[["la_code", "imd_decile"]]))
-        mu = d["population"].to_numpy() * cell_rate.reindex(
-            pd.MultiIndex.from_frame(d[["la_code", "imd_decile"]])
-        ).to_numpy()
-        phi = max(1.0, float(np.sum((d["n"].to_numpy() - mu) ** 2 / mu)) / max(len(d) - x.shape[1], 1))
+        cell_rate = pd.Series(
+            np.exp(alpha[la_i] + delta[dec_i]),
+            index=pd.MultiIndex.from_arrays([cells["la_code"], cells["imd_decile"]]),
+        )
+        mu = (
+            d["population"].to_numpy()
+            * cell_rate.reindex(
+                pd.MultiIndex.from_arrays([d["la_code"], d["imd_decile"]])
+            ).to_numpy()
+        )
+        ok = mu > 0
+        n_par = n_la + (n_dec - 1 if adjust_decile else 0)
+        pear = float(np.sum((d["n"].to_numpy()[ok] - mu[ok]) ** 2 / mu[ok]))
+        phi = max(1.0, pear / max(len(d) - n_par, 1))
+        keep = y_la > 0
         frames.append(
             pd.DataFrame(
-                {"measure": m, "la_code": las, "theta": theta, "var": var * phi, "dispersion": phi}
-            )
+                {
+                    "measure": m,
+                    "la_code": np.asarray(las)[keep],
+                    "theta": alpha[keep],
+                    "var": phi / y_la[keep],
+                    "dispersion": phi,
+                    "observed": y_la[keep],
+                }
+            )  # fmt: skip
         )
     return pd.concat(frames, ignore_index=True)
 
@@ -253,7 +274,13 @@ def multilevel_variance(
                     "n_la": len(e),
                 }
             )  # fmt: skip
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "year", "measure", "model", "tau2", "tau2_lower", "tau2_upper", "estimate",
+            "lower", "upper", "n_la",
+        ],
+    )  # fmt: skip
     out["method"] = (
         "Two-stage random-intercept Poisson model: LA effects from a Poisson GLM (quasi-Poisson "
         "variance), DerSimonian-Laird between-LA variance with Q-profile interval; "
@@ -274,8 +301,7 @@ def between_la_explained(
     confidence: float = 0.95,
     measures: tuple[str, ...] | list[str] = MEASURES,
 ) -> pd.DataFrame:
-    """How much of the between-LA variation in rates overall LA deprivation vs the within-LA
-    deprivation mix explains.
+    """Split the between-LA variation into LA deprivation and the within-LA deprivation mix.
 
     LA-level Poisson GLMs of the LA count with log-population offset: null (one regional rate);
     (a) + LA mean IMD score (per 10 points); (a') + share of the LA's LSOAs in decile 1;
@@ -315,6 +341,8 @@ def between_la_explained(
         }  # fmt: skip
         d0 = None
         for label, (x, term) in specs.items():
+            if len(y) <= x.shape[1] or np.linalg.matrix_rank(x) < x.shape[1]:
+                continue  # too few LAs for this model
             fit = grouped_glm(x, y, off, None, "quasipoisson")
             dev = float(fit.deviance[0])
             df = len(y) - x.shape[1]
@@ -354,7 +382,9 @@ def rates_by_la_third(
     lc = lsoa_cells(cube, year, measures)
     thirds = la_deprivation(cube, year).set_index("la_code")["la_third"]
     lc["la_third"] = lc["la_code"].map(thirds)
-    g = lc.groupby(["measure", "la_third", "imd_decile"], as_index=False)[["n", "population"]].sum()
+    g = lc.groupby(["measure", "la_third", "imd_decile"], as_index=False)[
+        ["n", "population"]
+    ].sum()
     g = g[g["population"] > 0].reset_index(drop=True)
     ci = rate_ci(g["n"], g["population"], confidence, per)
     g["rate"], g["lower"], g["upper"], g["method"] = (
@@ -415,10 +445,22 @@ def inverse_intervention(
                     "tau2": re.tau2, "n_la": len(e),
                 }
             )  # fmt: skip
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "year",
+            "measure",
+            "term",
+            "estimate",
+            "lower",
+            "upper",
+            "p_value",
+            "tau2",
+            "n_la",
+        ],
+    )
     out["method"] = (
         "Random-effects meta-regression of LA effects at equal LSOA decile on LA deprivation "
         "(DerSimonian-Laird tau2, Hartung-Knapp t interval)"
     )
     return out
-

@@ -1,4 +1,4 @@
-"""Q4 outcomes compared: is the deprivation gradient steeper for CLA than for CPP and CIN?
+"""Q4 outcomes compared: is the deprivation gradient steeper for CLA than for CPP and CIN.
 
 * :func:`outcome_gradients` gathers, per measure, the region's IRR per decile step (within-LA
   and negative binomial), RII, concentration index and deviance explained by IMD decile.
@@ -52,14 +52,28 @@ def outcome_gradients(
     for model, label in (("within_la", "IRR per step (within LA)"),
                          ("negbin", "IRR per step (negative binomial)")):  # fmt: skip
         g = reg[reg["model"] == model]
-        rows.append(g.assign(statistic=label)[["measure", "statistic", "estimate", "lower", "upper", "method"]])
+        rows.append(
+            g.assign(statistic=label)[
+                ["measure", "statistic", "estimate", "lower", "upper", "method"]
+            ]
+        )
     s = sii[sii["area_code"] == REGION_CODE]
-    rows.append(s.assign(statistic=s["index"])[["measure", "statistic", "estimate", "lower", "upper", "method"]])
+    rows.append(
+        s.assign(statistic=s["index"])[
+            ["measure", "statistic", "estimate", "lower", "upper", "method"]
+        ]
+    )
     c = conc[conc["area_code"] == REGION_CODE]
-    rows.append(c.assign(statistic="concentration index")[["measure", "statistic", "estimate", "lower", "upper", "method"]])
+    rows.append(
+        c.assign(statistic="concentration index")[
+            ["measure", "statistic", "estimate", "lower", "upper", "method"]
+        ]
+    )
     dev = []
     for m, d in cells[cells["population"] > 0].groupby("measure"):
-        x = np.column_stack([np.ones(len(d))] + [(d["imd_decile"] == k).to_numpy(float) for k in range(1, 10)])
+        x = np.column_stack(
+            [np.ones(len(d))] + [(d["imd_decile"] == k).to_numpy(float) for k in range(1, 10)]
+        )
         keep = x.any(axis=0)
         fit = grouped_glm(x[:, keep], d["n"].to_numpy(float), np.log(d["population"]).to_numpy())
         dev.append({"measure": m, "statistic": "deviance explained by decile",
@@ -69,7 +83,9 @@ def outcome_gradients(
     rows.append(pd.DataFrame(dev))
     out = pd.concat(rows, ignore_index=True)
     order = {m: i for i, m in enumerate(MEASURES)}
-    return out.sort_values(["measure"], key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return out.sort_values(["measure"], key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True
+    )
 
 
 def gradient_difference(
@@ -104,7 +120,9 @@ def gradient_difference(
     """
     c = cells[(cells["population"] > 0) & cells["measure"].isin(measures)]
     ms = [m for m in measures if m in set(c["measure"])]
-    agg = c.groupby(["la_code", "imd_decile", "measure"], as_index=False)[["n", "population"]].sum()
+    agg = c.groupby(["la_code", "imd_decile", "measure"], as_index=False)[
+        ["n", "population"]
+    ].sum()
     agg["dep"] = 10 - agg["imd_decile"]
     z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
     # stacked model: separate intercept and slope per measure = one group per measure

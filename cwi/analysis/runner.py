@@ -83,7 +83,9 @@ def run_all(
         t[f"q2_rates_{dim}"] = q2.identity_rates(cube, year, dim, conf, per, measures)
     t["q2_adjusted"] = q2.adjusted_rate_ratios(cube, year, conf, measures)
     t["q2_ethnic"] = q2.ethnic_rate_ratios(cube, year, conf, measures)
-    t["q2_interactions"], t["q2_group_gradients"] = q2.interaction_tests(cube, year, conf, measures)
+    t["q2_interactions"], t["q2_group_gradients"] = q2.interaction_tests(
+        cube, year, conf, measures
+    )
     t["q2_gender_gap"] = q2.gender_gap_by_decile(cube, year, conf, per, measures)
     if "CIN" in measures:
         t["q2_disability"] = q2.disability_by_decile(cube, year, conf)
@@ -98,7 +100,9 @@ def run_all(
     )
     t["q4_difference"] = q4.gradient_difference(cells, conf, measures=measures)
     t["england"] = eng_mod.compare_with_england(cube, dfe, years or [year], conf, per, measures)
-    t["neighbours"] = eng_mod.compare_with_neighbours(cube, dfe, neighbours, year, conf, per, measures)
+    t["neighbours"] = eng_mod.compare_with_neighbours(
+        cube, dfe, neighbours, year, conf, per, measures
+    )
     t["allocation"] = allocation.need_shares(t["q3_standardised"])
     t["verdicts"] = verdicts.verdicts(t)
     return t

@@ -49,7 +49,13 @@ class Truth:
     age_rr: tuple[float, ...] = (1.4, 1.1, 0.9, 1.0, 1.1)
     sex_rr: dict[str, float] = field(default_factory=lambda: {"M": 1.0, "F": 0.9})
     eth_rr: dict[str, float] = field(
-        default_factory=lambda: {"White": 1.0, "Mixed": 1.5, "Asian": 0.6, "Black": 1.3, "Other": 0.9}
+        default_factory=lambda: {
+            "White": 1.0,
+            "Mixed": 1.5,
+            "Asian": 0.6,
+            "Black": 1.3,
+            "Other": 0.9,
+        }
     )
     la_factor: float = 0.85
     la_sd: float = 0.05
@@ -110,7 +116,9 @@ def synthetic_cube(
     eth_share[:, 0] = 1 - minority
     # LA deprivation (child-weighted mean score) and the LA effect
     la_mean = np.bincount(la_of, score * pop_lsoa) / np.bincount(la_of, pop_lsoa)
-    la_effect = np.log(t.la_factor) * (la_mean - la_mean.mean()) / 10 + rng.normal(0, t.la_sd, n_la)
+    la_effect = np.log(t.la_factor) * (la_mean - la_mean.mean()) / 10 + rng.normal(
+        0, t.la_sd, n_la
+    )
     lsoa = pd.DataFrame(
         {
             "lsoa_code": lsoa_codes,
@@ -136,7 +144,9 @@ def synthetic_cube(
     eth_rr = np.array([t.eth_rr[e] for e in _ETHNIC])
     for year in years:
         # population by LSOA x age x sex (fixed split, rounded)
-        p_as = np.rint(pop_lsoa[:, None, None] * _AGE_SHARE[None, :, None] * sex_share[None, None, :])
+        p_as = np.rint(
+            pop_lsoa[:, None, None] * _AGE_SHARE[None, :, None] * sex_share[None, None, :]
+        )
         pop_tot = p_as.sum(axis=(1, 2))
         ii, aa, ss = np.meshgrid(np.arange(n_lsoa), np.arange(5), np.arange(2), indexing="ij")
         pops.append(
@@ -167,10 +177,17 @@ def synthetic_cube(
         g = rng.gamma(1 / t.lsoa_var, t.lsoa_var, n_lsoa) if t.lsoa_var > 0 else np.ones(n_lsoa)
         lsoa_mult = g * np.exp(la_effect[la_of])
         # expected counts: LSOA x age x sex x ethnic
-        pop_ase = p_as[:, :, :, None] * (p_e / np.maximum(p_e.sum(1, keepdims=True), 1))[:, None, None, :]
-        rel = age_rr[None, :, None, None] * sex_rr[None, None, :, None] * eth_rr[None, None, None, :]
+        pop_ase = (
+            p_as[:, :, :, None]
+            * (p_e / np.maximum(p_e.sum(1, keepdims=True), 1))[:, None, None, :]
+        )
+        rel = (
+            age_rr[None, :, None, None] * sex_rr[None, None, :, None] * eth_rr[None, None, None, :]
+        )
         for m in MEASURES:
-            lam = (t.base[m] * t.irr_step[m] ** dep * lsoa_mult)[:, None, None, None] * rel * pop_ase
+            lam = (
+                (t.base[m] * t.irr_step[m] ** dep * lsoa_mult)[:, None, None, None] * rel * pop_ase
+            )
             n = rng.poisson(lam)
             unk = rng.binomial(n, t.unknown_ethnicity)
             n = n - unk
@@ -206,5 +223,7 @@ def synthetic_cube(
         lsoa=lsoa,
         la=la,
     )
-    la_truth = pd.DataFrame({"la_code": la_codes, "imd_score_mean": la_mean, "la_effect": la_effect})
+    la_truth = pd.DataFrame(
+        {"la_code": la_codes, "imd_score_mean": la_mean, "la_effect": la_effect}
+    )
     return cube, la_truth

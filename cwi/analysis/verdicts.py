@@ -43,20 +43,37 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``question, measure, direction, estimate, lower, upper, verdict``.
+        ``question, measure, direction, estimate, lower, upper, verdict, method`` (the method
+        of the estimate the verdict rests on).
     """
     rows = []
     g = tables.get("q1_gradient", pd.DataFrame())
     rr = tables.get("q1_rate_ratio", pd.DataFrame())
     for m in MEASURES:
-        sel = g[(g.get("area_code") == REGION_CODE) & (g.get("model") == "within_la") & (g.get("measure") == m)] if not g.empty else g
+        sel = (
+            g[
+                (g.get("area_code") == REGION_CODE)
+                & (g.get("model") == "within_la")
+                & (g.get("measure") == m)
+            ]
+            if not g.empty
+            else g
+        )
         if sel.empty:
             continue
         r = sel.iloc[0]
         d = direction(r["lower"], r["upper"])
         label = MEASURE_LABELS[m]
         extra = ""
-        x = rr[(rr["area_code"] == REGION_CODE) & (rr["measure"] == m) & (rr["comparison"] == "decile 1 vs 10")] if not rr.empty else rr
+        x = (
+            rr[
+                (rr["area_code"] == REGION_CODE)
+                & (rr["measure"] == m)
+                & (rr["comparison"] == "decile 1 vs 10")
+            ]
+            if not rr.empty
+            else rr
+        )
         if not x.empty:
             extra = (f" Children in the most deprived tenth of neighbourhoods were "
                      f"{_fmt(x.iloc[0]['estimate'], 1)} times as likely to be {label} as children "
@@ -70,7 +87,8 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                        f"(rate ratio per decile step {_ci(r)}).",
         }[d]  # fmt: skip
         rows.append({"question": "Q1", "measure": m, "direction": d, "estimate": r["estimate"],
-                     "lower": r["lower"], "upper": r["upper"], "verdict": text + extra})  # fmt: skip
+                     "lower": r["lower"], "upper": r["upper"], "verdict": text + extra,
+                     "method": r["method"]})  # fmt: skip
     eth = tables.get("q2_ethnic", pd.DataFrame())
     for m in MEASURES:
         e = eth[eth["measure"] == m] if not eth.empty else eth
@@ -93,10 +111,14 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
         rows.append({"question": "Q2", "measure": m, "direction": "up" if parts else "unclear",
                      "estimate": float("nan"), "lower": float("nan"), "upper": float("nan"),
-                     "verdict": text})  # fmt: skip
+                     "verdict": text, "method": e["method"].iloc[0]})  # fmt: skip
     inv = tables.get("q3_inverse_intervention", pd.DataFrame())
     for m in MEASURES:
-        sel = inv[(inv["measure"] == m) & inv["term"].str.startswith("LA third")] if not inv.empty else inv
+        sel = (
+            inv[(inv["measure"] == m) & inv["term"].str.startswith("LA third")]
+            if not inv.empty
+            else inv
+        )
         if sel.empty:
             continue
         r = sel.iloc[0]
@@ -114,11 +136,15 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                        f"deprived thirds of LAs (rate ratio {_ci(r)}).",
         }[d]  # fmt: skip
         rows.append({"question": "Q3", "measure": m, "direction": d, "estimate": r["estimate"],
-                     "lower": r["lower"], "upper": r["upper"], "verdict": text})  # fmt: skip
+                     "lower": r["lower"], "upper": r["upper"], "verdict": text,
+                     "method": r["method"]})  # fmt: skip
     diff = tables.get("q4_difference", pd.DataFrame())
     if not diff.empty:
         for pair in ("CLA vs CPP", "CLA vs CIN"):
-            sel = diff[diff["comparison"].str.startswith(pair) & diff["method"].str.startswith("Bootstrap")]
+            sel = diff[
+                diff["comparison"].str.startswith(pair)
+                & diff["method"].str.startswith("Bootstrap")
+            ]
             if sel.empty:
                 continue
             r = sel.iloc[0]
@@ -134,7 +160,17 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             }[d]  # fmt: skip
             rows.append({"question": "Q4", "measure": pair, "direction": d,
                          "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
-                         "verdict": text})  # fmt: skip
+                         "verdict": text, "method": r["method"]})  # fmt: skip
     return pd.DataFrame(
-        rows, columns=["question", "measure", "direction", "estimate", "lower", "upper", "verdict"]
+        rows,
+        columns=[
+            "question",
+            "measure",
+            "direction",
+            "estimate",
+            "lower",
+            "upper",
+            "verdict",
+            "method",
+        ],
     )

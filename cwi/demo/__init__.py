@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from cwi.demo.geography import Geography, synthesize_geography
-from cwi.demo.model import COMPONENTS, Children, Params, expected_factors, simulate_children
+from cwi.demo.model import (
+    COMPONENTS,
+    Children,
+    Params,
+    expected_factors,
+    simulate_children,
+    third_factor,
+)
 from cwi.demo.postcodes import synthesize_postcodes
 from cwi.demo.records import (
     PostcodeIndex,
@@ -221,8 +228,6 @@ def _r(x: float, nd: int = 6) -> float:
 
 def truth_dict(geo, children, params, seed, years, faults) -> dict:
     """Assemble the truth file: parameters, coefficients, expected rates, faults summary."""
-    import statsmodels.api as sm
-
     model = children.model
     lsoas = geo.lsoas
     la_codes = geo.las["la_code"].tolist()
@@ -251,19 +256,14 @@ def truth_dict(geo, children, params, seed, years, faults) -> dict:
             la: {str(y): _r(1e4 * by[(m, y)][la_idx == j].sum() / pop[y][la_idx == j].sum(), 3) for y in years}
             for j, la in enumerate(la_codes)
         }
-    # inverse intervention: Poisson GLM on expected counts, decile + LA third
+    # inverse intervention: decile-adjusted Poisson MLE on expected counts, LA thirds
     third = model.third[la_idx]
     ii = {}
     for m in measures:
         tot = sum(by[(m, y)] for y in years)
         ptot = sum(pop[y] for y in years)
-        cells = pd.DataFrame({"d": dec, "t": third, "n": tot, "p": ptot}).groupby(["d", "t"], as_index=False).sum()
-        cells = cells[cells["p"] > 0]
-        if cells["t"].nunique() == 3:
-            X = pd.get_dummies(cells[["d", "t"]].astype(str), drop_first=True).astype(float)
-            X = sm.add_constant(X)
-            fit = sm.GLM(cells["n"], X, family=sm.families.Poisson(), offset=np.log(cells["p"])).fit()
-            ii[m] = _r(np.exp(fit.params["t_2"]), 4)
+        f = third_factor(tot, ptot, dec, third)
+        ii[m] = _r(f, 4) if np.isfinite(f) else None
     # ethnic ratios (CLA): adjusted = model factor; crude = expected by group
     from cwi.demo.model import GROUPS, _group_index
 

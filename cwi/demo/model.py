@@ -97,7 +97,7 @@ class Params:
     ceased_cla_per_cla: float = 0.3
     closed_cin_per_cin: float = 0.25
     unborn_per_cin: float = 0.015
-    short_break_per_disabled: float = 0.15
+    short_break_per_disabled: float = 0.10
     uasc_per_cla: float = 0.06
     unknown_ethnicity: float = 0.02
     disabled_share: dict[str, float] = field(
@@ -139,6 +139,30 @@ class Children:
     frames: dict[int, pd.DataFrame]
     model: Model
     expected: pd.DataFrame
+
+
+def third_factor(
+    counts: np.ndarray, pop: np.ndarray, decile: np.ndarray, third: np.ndarray, iters: int = 200
+) -> float:
+    """Rate ratio, least vs most deprived third of LAs, adjusting for decile (Poisson MLE).
+
+    Fits ``E[n] = pop * a[decile] * b[third]`` by iterative proportional fitting (the
+    maximum-likelihood equations of a main-effects Poisson log-linear model match the margins)
+    and returns ``b[2] / b[0]``; NaN if a third is missing.
+    """
+    d_codes, d = np.unique(decile, return_inverse=True)
+    n = np.zeros((len(d_codes), 3))
+    p = np.zeros((len(d_codes), 3))
+    np.add.at(n, (d, third), counts)
+    np.add.at(p, (d, third), pop)
+    if (p.sum(axis=0) == 0).any():
+        return float("nan")
+    a = np.ones(len(d_codes))
+    b = np.ones(3)
+    for _ in range(iters):
+        a = n.sum(axis=1) / np.maximum((p * b[None, :]).sum(axis=1), 1e-300)
+        b = n.sum(axis=0) / np.maximum((p * a[:, None]).sum(axis=0), 1e-300)
+    return float(b[2] / b[0])
 
 
 def _group_index() -> np.ndarray:
@@ -248,6 +272,21 @@ def calibrate(geo: Geography, years: list[int], rng: np.random.Generator, params
         r10 = counts[dec == 10].sum() / pop_tot[dec == 10].sum()
         return r1 / r10
 
+    la_third = third[la_idx]
+
+    def refine_gamma(comp: str, b: float) -> None:
+        """Rescale the LA slope until the decile-adjusted third factor hits its target."""
+        target = params.inverse_intervention[_measure_of(comp)]
+        if gamma[comp] == 0.0:
+            return
+        eps = np.log(la_mult[comp]) + gamma[comp] * s
+        for _ in range(6):
+            got = third_factor(expected_by_lsoa(comp, b), pop_tot, dec, la_third)
+            if not np.isfinite(got) or got <= 1.0:
+                return
+            gamma[comp] *= np.log(target) / np.log(got)
+            la_mult[comp] = np.exp(-gamma[comp] * s + eps)
+
     have = (dec == 1).any() and (dec == 10).any()
     total_pop = pop_tot.sum()
     for comp in ("CLA", "CPP"):
@@ -260,6 +299,14 @@ def calibrate(geo: Geography, years: list[int], rng: np.random.Generator, params
             )
         else:
             beta[comp] = float(np.log(1.31))
+        refine_gamma(comp, beta[comp])
+        if have:
+            beta[comp] = brentq(
+                lambda b, c=comp: np.log(crude_ratio(expected_by_lsoa(c, b)))
+                - np.log(params.ratio_target[c]),
+                -1.0,
+                1.5,
+            )
         raw = expected_by_lsoa(comp, beta[comp]).sum()
         base[comp] = params.rate_target[comp] / 1e4 * total_pop / raw
     beta["CIN_DIS"] = float(np.log(params.cin_disabled_step))
@@ -274,6 +321,9 @@ def calibrate(geo: Geography, years: list[int], rng: np.random.Generator, params
         return np.log(crude_ratio(fixed + nd)) - np.log(params.ratio_target["CIN"])
 
     beta["CIN_ND"] = brentq(cin_ratio, -1.0, 1.5) if have else float(np.log(1.15))
+    refine_gamma("CIN_ND", beta["CIN_ND"])
+    if have:
+        beta["CIN_ND"] = brentq(cin_ratio, -1.0, 1.5)
     base["CIN_ND"] = nd_total / expected_by_lsoa("CIN_ND", beta["CIN_ND"]).sum()
     beta = {k: float(v) for k, v in beta.items()}
     return Model(beta, base, la_mult, la_year, gamma, u, dep, third, list(years))

@@ -62,22 +62,32 @@ def day(date: str) -> int:
     return int(np.datetime64(date, "D").astype(np.int64))
 
 
+_DATE_TABLES: dict[str, np.ndarray] = {}
+_FIRST_DAY = int(np.datetime64("1980-01-01", "D").astype(np.int64))
+_LAST_DAY = int(np.datetime64("2060-12-31", "D").astype(np.int64))
+
+
+def _date_table(style: str) -> np.ndarray:
+    if style not in _DATE_TABLES:
+        iso = np.datetime_as_string(
+            np.arange(_FIRST_DAY, _LAST_DAY + 1).astype("datetime64[D]"), unit="D"
+        ).tolist()
+        if style == "903":
+            iso = [f"{d[8:10]}/{d[5:7]}/{d[0:4]}" for d in iso]
+        _DATE_TABLES[style] = np.array(iso, dtype=object)
+    return _DATE_TABLES[style]
+
+
 def fmt_dates(days: np.ndarray, style: str) -> np.ndarray:
     """Format day numbers as ``dd/mm/YYYY`` (``903``) or ``YYYY-mm-dd`` (``iso``); -1 -> ''."""
     days = np.asarray(days, dtype=np.int64)
-    iso = np.datetime_as_string(days.astype("datetime64[D]"), unit="D").astype("U10")
-    if style == "903":
-        out = np.char.add(
-            np.char.add(np.char.add(np.char.add(_sl(iso, 8, 10), "/"), _sl(iso, 5, 7)), "/"),
-            _sl(iso, 0, 4),
-        )
-    else:
-        out = iso
-    return np.where(days < 0, "", out).astype(object)
-
-
-def _sl(a: np.ndarray, i: int, j: int) -> np.ndarray:
-    return a.view("U1").reshape(len(a), -1)[:, i:j].copy().view(f"U{j - i}").ravel()
+    table = _date_table(style)
+    ok = days >= 0
+    if ok.any() and (days[ok].min() < _FIRST_DAY or days[ok].max() > _LAST_DAY):
+        raise ValueError("Date outside the supported range 1980-2060.")
+    out = np.full(len(days), "", dtype=object)
+    out[ok] = table[days[ok] - _FIRST_DAY]
+    return out
 
 
 @dataclass
@@ -292,9 +302,11 @@ def build_la_year(
     home903_code = np.where(uasc, "PC_BLANK_EXPECTED", home_code).astype(object)
     addr_home = np.where(uasc, pidx.pcs[pidx.live_in(rng, place_lsoa)], home).astype(object)
     addr_code = np.where(uasc, "", home_code).astype(object)
-    upn = np.array(
-        [f"{chr(65 + int(r % 26))}{lea}{int(r) % 10**9:09d}" for r in rng.integers(0, 2**62, n)],
-        dtype=object,
+    letters = np.array(list("ABCDEFGHJKLMNPQRTUVWXYZ"), dtype=object)
+    upn = (
+        letters[rng.integers(0, len(letters), n)]
+        + lea
+        + rng.integers(10**8, 10**9, n).astype(str).astype(object)
     )
     upn = np.where((age >= 4), upn, "")
 

@@ -45,17 +45,27 @@ _DIRECTOR_FIRST = ("Alex", "Sam", "Jordan", "Morgan", "Robin", "Jamie", "Chris",
 _DIRECTOR_LAST = ("Fairweather", "Underhill", "Applegarth", "Nettlefold", "Brightwater", "Oakenshaw", "Pennyfeather", "Quillfield", "Rushbrook", "Stillwater")  # fmt: skip
 
 
-def _field(col: pd.Series | np.ndarray, quote_all: bool = False) -> np.ndarray:
-    """One CSV column as text, quoted where needed (RFC 4180)."""
+_SPECIAL = ('"', ",", "\n", "\r")
+
+
+def _field(col, quote_all: bool = False) -> list[str]:
+    """One CSV column as a list of text, quoted where needed (RFC 4180)."""
     v = np.asarray(col)
-    v = v.astype(object) if v.dtype == object else v.astype(str).astype(object)
-    s = pd.Series(v, dtype=object)
+    if v.dtype.kind in "iu" and len(v) and v.min() >= 0 and v.max() < 1_000_000:
+        table = np.array([str(i) for i in range(int(v.max()) + 1)], dtype=object)
+        vals = table[v].tolist()
+    elif v.dtype == object:
+        vals = v.tolist()
+    else:
+        vals = v.astype(str).tolist()
     if quote_all:
-        return ('"' + s.str.replace('"', '""', regex=False) + '"').to_numpy(object)
-    need = s.str.contains(r'[",\n\r]', regex=True).to_numpy(bool)
-    if need.any():
-        s[need] = '"' + s[need].str.replace('"', '""', regex=False) + '"'
-    return s.to_numpy(object)
+        return ['"' + x.replace('"', '""') + '"' for x in vals]
+    blob = "".join(vals)
+    if any(ch in blob for ch in _SPECIAL):
+        vals = [
+            '"' + x.replace('"', '""') + '"' if any(ch in x for ch in _SPECIAL) else x for x in vals
+        ]
+    return vals
 
 
 def write_csv(
@@ -69,15 +79,9 @@ def write_csv(
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     quoted = quoted or set()
-    head = ",".join(f'"{c}"' if c in quoted else str(_field(np.array([c], dtype=object))[0]) for c in df.columns)
-    if len(df):
-        line = None
-        for c in df.columns:
-            f = _field(df[c].to_numpy(), quote_all=c in quoted)
-            line = f if line is None else line + "," + f
-        body = "\n".join(line.tolist()) + "\n"
-    else:
-        body = ""
+    head = ",".join(f'"{c}"' if c in quoted else _field([c])[0] for c in df.columns)
+    cols = [_field(df[c].to_numpy(), quote_all=c in quoted) for c in df.columns]
+    body = "".join(",".join(row) + "\n" for row in zip(*cols, strict=True))
     path.write_bytes((head + "\n" + body).encode(encoding))
 
 
@@ -216,12 +220,12 @@ def write_contacts(geo: Geography, out: Path) -> None:
 
 def _tags(tag: str, values, optional: bool = False) -> np.ndarray:
     """Vectorised XML element text: ``<tag>v</tag>``, ``<tag/>`` for blanks (or '' if optional)."""
-    v = pd.Series(np.asarray(values, dtype=object), dtype=object)
-    risky = v.str.contains("[&<>]", regex=True).to_numpy(bool)
-    if risky.any():
-        v[risky] = [escape(x) for x in v[risky]]
-    full = (f"<{tag}>" + v + f"</{tag}>").to_numpy(object)
-    blank = v.to_numpy(object) == ""
+    v = np.asarray(values, dtype=object)
+    blob = "".join(v.tolist())
+    if "&" in blob or "<" in blob or ">" in blob:
+        v = np.array([escape(x) for x in v.tolist()], dtype=object)
+    full = f"<{tag}>" + v + f"</{tag}>"
+    blank = v == ""
     return np.where(blank, "" if optional else f"<{tag}/>", full).astype(object)
 
 
@@ -276,11 +280,11 @@ def cin_xml(cin: pd.DataFrame, year: int, lea: str) -> bytes:
         + _tags("ExpectedPersonBirthDate", cin["ExpectedPersonBirthDate"], optional=True)
         + _tags(sex_tag, cin["SexCode"]) + "</ChildIdentifiers>"
     )  # fmt: skip
-    dis = (
-        "<Disability>"
-        + pd.Series(cin["Disabilities"].to_numpy(object)).str.replace("|", "</Disability><Disability>", regex=False)
-        + "</Disability>"
-    ).to_numpy(object)
+    dis = np.array(
+        ["<Disability>" + d.replace("|", "</Disability><Disability>") + "</Disability>"
+         for d in cin["Disabilities"].tolist()],
+        dtype=object,
+    )  # fmt: skip
     chars = "\n  <ChildCharacteristics>" + _tags("Ethnicity", cin["Ethnicity"]) + "<Disabilities>" + dis + "</Disabilities></ChildCharacteristics>"  # fmt: skip
     closed = cin["CINclosureDate"].to_numpy(object) != ""
     closure = np.where(

@@ -14,4 +14,11 @@ from cwi.ingest.bench import bench_linkage
 from cwi.ingest.core import IngestResult, ingest_all, ingest_la
 from cwi.ingest.validate import run_validation, validate_cli
 
-__all__ = ["IngestResult", "bench_linkage", "ingest_all", "ingest_la", "run_validation", "validate_cli"]
+__all__ = [
+    "IngestResult",
+    "bench_linkage",
+    "ingest_all",
+    "ingest_la",
+    "run_validation",
+    "validate_cli",
+]

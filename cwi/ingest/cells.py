@@ -20,22 +20,63 @@ NULL_SPELLINGS = frozenset({"", "NULL", "N/A", "NA", "-", ".", "NONE", "NAN"})
 #: Legacy or label spellings mapped to DfE codes (reported as ETHNIC_ALIAS). Labels are exact,
 #: case-insensitive matches of the DfE code descriptions; nothing else is guessed.
 ETHNIC_ALIASES: dict[str, str] = {
-    "GROM": "WROM", "ACHN": "CHNE", "OOEG": "OOTH",
-    "WHITE BRITISH": "WBRI", "WHITE IRISH": "WIRI", "ANY OTHER WHITE BACKGROUND": "WOTH",
-    "TRAVELLER OF IRISH HERITAGE": "WIRT", "GYPSY/ROMA": "WROM",
-    "WHITE AND BLACK CARIBBEAN": "MWBC", "WHITE AND BLACK AFRICAN": "MWBA",
-    "WHITE AND ASIAN": "MWAS", "ANY OTHER MIXED BACKGROUND": "MOTH", "INDIAN": "AIND",
-    "PAKISTANI": "APKN", "BANGLADESHI": "ABAN", "ANY OTHER ASIAN BACKGROUND": "AOTH",
-    "CARIBBEAN": "BCRB", "AFRICAN": "BAFR", "ANY OTHER BLACK BACKGROUND": "BOTH",
-    "CHINESE": "CHNE", "ANY OTHER ETHNIC GROUP": "OOTH", "REFUSED": "REFU",
+    "GROM": "WROM",
+    "ACHN": "CHNE",
+    "OOEG": "OOTH",
+    "WHITE BRITISH": "WBRI",
+    "WHITE IRISH": "WIRI",
+    "ANY OTHER WHITE BACKGROUND": "WOTH",
+    "TRAVELLER OF IRISH HERITAGE": "WIRT",
+    "GYPSY/ROMA": "WROM",
+    "WHITE AND BLACK CARIBBEAN": "MWBC",
+    "WHITE AND BLACK AFRICAN": "MWBA",
+    "WHITE AND ASIAN": "MWAS",
+    "ANY OTHER MIXED BACKGROUND": "MOTH",
+    "INDIAN": "AIND",
+    "PAKISTANI": "APKN",
+    "BANGLADESHI": "ABAN",
+    "ANY OTHER ASIAN BACKGROUND": "AOTH",
+    "CARIBBEAN": "BCRB",
+    "AFRICAN": "BAFR",
+    "ANY OTHER BLACK BACKGROUND": "BOTH",
+    "CHINESE": "CHNE",
+    "ANY OTHER ETHNIC GROUP": "OOTH",
+    "REFUSED": "REFU",
     "INFORMATION NOT YET OBTAINED": "NOBT",
 }
 
-LEGAL_STATUSES = frozenset({"C1", "C2", "D1", "E1", "V2", "V3", "V4", "L1", "L2", "L3", "J1", "J2", "J3"})
+LEGAL_STATUSES = frozenset(
+    {"C1", "C2", "D1", "E1", "V2", "V3", "V4", "L1", "L2", "L3", "J1", "J2", "J3"}
+)
 SHORT_BREAK_STATUSES = frozenset({"V3", "V4"})
 _PLACE_TO_2025 = {
-    "A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
-    "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1",
+    "A3",
+    "A4",
+    "A5",
+    "A6",
+    "H5",
+    "K1",
+    "K2",
+    "P1",
+    "P2",
+    "P3",
+    "R1",
+    "R2",
+    "R3",
+    "R5",
+    "S1",
+    "T0",
+    "T1",
+    "T2",
+    "T3",
+    "T4",
+    "U1",
+    "U2",
+    "U3",
+    "U4",
+    "U5",
+    "U6",
+    "Z1",
 }
 _PLACE_FROM_2026 = (_PLACE_TO_2025 - {"H5", "P2", "Z1"}) | {"K3", "Z11", "Z12", "Z13", "Z14"}
 
@@ -91,7 +132,9 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     s = clean(values)
     dmy = s.str.extract(r"^(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})$")
-    iso = s.str.extract(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+    iso = s.str.extract(
+        r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+    )
     parts = dmy.fillna(iso)
     nums = parts.apply(pd.to_numeric, errors="coerce")
     ok = nums.notna().all(axis=1) & (nums["y"] >= 1901) & (nums["y"] <= 2100)

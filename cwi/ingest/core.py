@@ -90,9 +90,11 @@ class IngestResult:
         else:
             children["age"] = children["age"].astype("Int64")
             children["age_band"] = pd.Categorical(
-                children["age_band"].astype(object), categories=results[0].children["age_band"].cat.categories
+                children["age_band"].astype(object),
+                categories=results[0].children["age_band"].cat.categories
                 if isinstance(results[0].children["age_band"].dtype, pd.CategoricalDtype)
-                else None, ordered=True,
+                else None,
+                ordered=True,
             )
         return IngestResult(
             children=children,
@@ -130,12 +132,20 @@ class FileLog:
     def add_one(self, row: int, pid: object, column: str, code: str) -> None:
         """Record one finding."""
         self.records.append(
-            {"file": self.src.rel, "row": int(row), "child_pid": pid or "", "column": column, "rule_code": code}
+            {
+                "file": self.src.rel,
+                "row": int(row),
+                "child_pid": pid or "",
+                "column": column,
+                "rule_code": code,
+            }
         )
         if RULES[code].severity == "error" and row > 0:
             self.rejected.add(int(row))
 
-    def add(self, frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str, code: str) -> None:
+    def add(
+        self, frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str, code: str
+    ) -> None:
         """Record ``code`` for every row of ``frame`` selected by ``mask``."""
         mask = np.asarray(pd.Series(mask, index=frame.index).fillna(False), dtype=bool)
         if not mask.any():
@@ -189,7 +199,9 @@ def _ids(
     return frame
 
 
-def _dates(frame: pd.DataFrame, log: FileLog, column: str, out: str, required: bool) -> pd.DataFrame:
+def _dates(
+    frame: pd.DataFrame, log: FileLog, column: str, out: str, required: bool
+) -> pd.DataFrame:
     dates, invalid = cells.parse_dates(frame[column])
     if required:
         invalid = invalid | (cells.clean(frame[column]) == "")
@@ -268,7 +280,9 @@ def _place(frame: pd.DataFrame, log: FileLog, year: int) -> None:
 
 
 def _overlap(frame: pd.DataFrame, log: FileLog) -> None:
-    ok = frame[(frame["_id"] != "") & frame["_start"].notna()].sort_values(["_id", "_start", "_row"])
+    ok = frame[(frame["_id"] != "") & frame["_start"].notna()].sort_values(
+        ["_id", "_start", "_row"]
+    )
     prev_end = ok.groupby("_id")["_end"].shift(1)
     prev_exists = ok.groupby("_id").cumcount() > 0
     overlap = prev_exists & (prev_end.isna() | (prev_end > ok["_start"]))
@@ -295,7 +309,9 @@ def _link_rows(
     frame["_pc_key"] = normalise(frame[column])["key"]
 
 
-def check_episodes(frame: pd.DataFrame, log: FileLog, ctx: Context, uasc: set[str]) -> pd.DataFrame:
+def check_episodes(
+    frame: pd.DataFrame, log: FileLog, ctx: Context, uasc: set[str]
+) -> pd.DataFrame:
     """SSDA903 Episodes: id, duplicates, dates, legal status, placement, postcode linkage."""
     frame = _ids(frame, log, "CHILD", ctx.la_code, ctx.key, report=log.src.fmt == "csv")
     frame = _guard(log, "duplicates", _dedupe, frame, log, ["_id", "DECOM"], "DECOM").copy()
@@ -356,13 +372,20 @@ def check_oc2(frame: pd.DataFrame, log: FileLog, ctx: Context) -> pd.DataFrame:
     def sdq() -> None:
         raw = cells.clean(frame["SDQ_SCORE"])
         num = pd.to_numeric(raw, errors="coerce")
-        log.add(frame, (raw != "") & (num.isna() | (num < 0) | (num > SDQ_MAX)), "SDQ_SCORE", "VALUE_OUT_OF_RANGE")
+        log.add(
+            frame,
+            (raw != "") & (num.isna() | (num < 0) | (num > SDQ_MAX)),
+            "SDQ_SCORE",
+            "VALUE_OUT_OF_RANGE",
+        )
 
     _guard(log, "SDQ_SCORE", sdq)
     return frame
 
 
-def check_cin(tables: dict[str, pd.DataFrame], log: FileLog, ctx: Context) -> dict[str, pd.DataFrame]:
+def check_cin(
+    tables: dict[str, pd.DataFrame], log: FileLog, ctx: Context
+) -> dict[str, pd.DataFrame]:
     """CIN census: child identifiers and characteristics, referrals and plans."""
     kids = _ids(tables["CIN_CHILDREN"], log, "LACHILDID", ctx.la_code, ctx.key)
     pid_by_row = dict(zip(kids["_row"], kids["_pid"], strict=True))
@@ -389,7 +412,9 @@ def check_cin(tables: dict[str, pd.DataFrame], log: FileLog, ctx: Context) -> di
     def disabled() -> None:
         codes = kids["DISABILITIES"].astype(str)
         any_real = codes.str.split("|").map(lambda xs: any(x and x != "NONE" for x in xs))
-        kids["_disabled"] = np.where(any_real, "Y", np.where(kids["HAS_DISABILITIES"] == "1", "N", "U"))
+        kids["_disabled"] = np.where(
+            any_real, "Y", np.where(kids["HAS_DISABILITIES"] == "1", "N", "U")
+        )
 
     kids["_disabled"] = "U"
     _guard(log, "Disabilities", disabled)
@@ -428,7 +453,9 @@ def check_cin(tables: dict[str, pd.DataFrame], log: FileLog, ctx: Context) -> di
 def check_standard(frame: pd.DataFrame, log: FileLog, ctx: Context) -> pd.DataFrame:
     """Standard CSV: one row per child per measure episode (see data/README.md)."""
     frame = _ids(frame, log, "CHILD_ID", ctx.la_code, ctx.key)
-    frame = _guard(log, "duplicates", _dedupe, frame, log, ["_id", "MEASURE", "START_DATE"], "START_DATE").copy()
+    frame = _guard(
+        log, "duplicates", _dedupe, frame, log, ["_id", "MEASURE", "START_DATE"], "START_DATE"
+    ).copy()
     measure = cells.clean(frame["MEASURE"]).str.upper()
     frame["_measure"] = measure
     log.add(frame, ~measure.isin(MEASURES), "MEASURE", "MEASURE_INVALID")
@@ -460,7 +487,9 @@ def check_standard(frame: pd.DataFrame, log: FileLog, ctx: Context) -> pd.DataFr
 # ---- one LA-year ------------------------------------------------------------------------------------
 def _files(folder: Path) -> list[Path]:
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".md"
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".md"
     )
 
 
@@ -546,7 +575,11 @@ def ingest_la(
     if "HEADER" in tables:
         frame, log = tables["HEADER"]
         if "UASC" in frame:
-            uasc |= set(cells.clean_ids(frame.loc[cells.clean(frame["UASC"]).isin({"1", "true", "TRUE"}), "CHILD"])[0])
+            uasc |= set(
+                cells.clean_ids(
+                    frame.loc[cells.clean(frame["UASC"]).isin({"1", "true", "TRUE"}), "CHILD"]
+                )[0]
+            )
     checks: dict[str, Callable[..., Any]] = {
         "HEADER": check_header,
         "EPISODES": lambda f, lg, c: check_episodes(f, lg, c, uasc),
@@ -565,10 +598,19 @@ def ingest_la(
     cin_log = None
     if "CIN_CHILDREN" in tables:
         cin_log = tables["CIN_CHILDREN"][1]
-        out = _guard(cin_log, "cin", check_cin, {k: tables[k][0] for k in ("CIN_CHILDREN", "CIN_REFERRALS", "CIN_PLANS")}, cin_log, ctx)
+        out = _guard(
+            cin_log,
+            "cin",
+            check_cin,
+            {k: tables[k][0] for k in ("CIN_CHILDREN", "CIN_REFERRALS", "CIN_PLANS")},
+            cin_log,
+            ctx,
+        )
         if out is None:
             cin_log.rejected.update(int(r) for r in tables["CIN_CHILDREN"][0]["_row"])
-            out = {k: tables[k][0].iloc[0:0] for k in ("CIN_CHILDREN", "CIN_REFERRALS", "CIN_PLANS")}
+            out = {
+                k: tables[k][0].iloc[0:0] for k in ("CIN_CHILDREN", "CIN_REFERRALS", "CIN_PLANS")
+            }
         for k, v in out.items():
             tables[k] = (v, cin_log)
 
@@ -597,10 +639,16 @@ def ingest_la(
 
     children = _snapshot(accepted, tables, ctx)
     findings_records = [r for lg in logs for r in lg.records]
-    findings = findings_frame(findings_records) if findings_records else pd.DataFrame(columns=list(FINDING_COLUMNS))
+    findings = (
+        findings_frame(findings_records)
+        if findings_records
+        else pd.DataFrame(columns=list(FINDING_COLUMNS))
+    )
     conservation = _conservation(sources, logs, ctx, accepted)
     linkage = _linkage(children, ctx)
-    return IngestResult(children=children, findings=findings, conservation=conservation, linkage=linkage)
+    return IngestResult(
+        children=children, findings=findings, conservation=conservation, linkage=linkage
+    )
 
 
 def _conservation(
@@ -608,20 +656,25 @@ def _conservation(
 ) -> pd.DataFrame:
     rows = []
     for src, log in zip(sources, logs, strict=True):
-        if src.file_rejected:
-            rejected = src.rows_in
-        else:
-            rejected = len({r for r in log.rejected if r > 0})
+        rejected = src.rows_in if src.file_rejected else len({r for r in log.rejected if r > 0})
         acc = src.rows_in - rejected
         if not src.file_rejected and src.tables:
             main = {"SSDA903_XML": "HEADER", "CIN_XML": "CIN_CHILDREN"}.get(src.kind, src.kind)
             if main in accepted:
                 kept = accepted[main]["_row"].nunique()
                 if src.fmt == "csv":
-                    assert kept == acc, f"{src.rel}: {kept} rows kept but {acc} counted as accepted"
+                    assert kept == acc, (
+                        f"{src.rel}: {kept} rows kept but {acc} counted as accepted"
+                    )
         rows.append(
-            {"la_code": ctx.la_code, "year": ctx.year, "file": src.rel, "rows_in": src.rows_in,
-             "accepted": acc, "rejected": rejected}
+            {
+                "la_code": ctx.la_code,
+                "year": ctx.year,
+                "file": src.rel,
+                "rows_in": src.rows_in,
+                "accepted": acc,
+                "rejected": rejected,
+            }
         )
     frame = pd.DataFrame(rows, columns=list(CONSERVATION_COLUMNS))
     assert (frame["rows_in"] == frame["accepted"] + frame["rejected"]).all()
@@ -639,14 +692,22 @@ def _person_columns(frame: pd.DataFrame, ctx: Context, log: FileLog | None) -> p
     return frame.loc[~old]
 
 
-def _snapshot(accepted: dict[str, pd.DataFrame], tables: dict[str, tuple[pd.DataFrame, FileLog]], ctx: Context) -> pd.DataFrame:
+def _snapshot(
+    accepted: dict[str, pd.DataFrame],
+    tables: dict[str, tuple[pd.DataFrame, FileLog]],
+    ctx: Context,
+) -> pd.DataFrame:
     parts: list[pd.DataFrame] = []
     snap = ctx.snapshot
 
     # CLA from SSDA903.
     if "EPISODES" in accepted and "HEADER" in accepted:
         ep = accepted["EPISODES"]
-        ep = ep[~ep["_short_break"].astype(bool) & _open_at(ep["_start"], ep["_end"], snap) & (ep["_id"] != "")]
+        ep = ep[
+            ~ep["_short_break"].astype(bool)
+            & _open_at(ep["_start"], ep["_end"], snap)
+            & (ep["_id"] != "")
+        ]
         ep = ep.sort_values(["_id", "_start", "_row"]).drop_duplicates("_id", keep="last")
         head = accepted["HEADER"].drop_duplicates("_id")
         cla = ep[["_id", "_pid", "_link_reason", "_lsoa"]].merge(
@@ -679,8 +740,15 @@ def _snapshot(accepted: dict[str, pd.DataFrame], tables: dict[str, tuple[pd.Data
     # Standard CSV.
     if "STANDARD" in accepted:
         std = accepted["STANDARD"]
-        std = std[~std["_short_break"].astype(bool) & _open_at(std["_start"], std["_end"], snap) & (std["_id"] != "")]
-        std = std.assign(measure=std["_measure"], disabled=np.where(std["_measure"] == "CIN", std["_disabled"], "U"))
+        std = std[
+            ~std["_short_break"].astype(bool)
+            & _open_at(std["_start"], std["_end"], snap)
+            & (std["_id"] != "")
+        ]
+        std = std.assign(
+            measure=std["_measure"],
+            disabled=np.where(std["_measure"] == "CIN", std["_disabled"], "U"),
+        )
         std = _person_columns(std, ctx, tables["STANDARD"][1])
         parts.append(std)
 
@@ -701,12 +769,16 @@ def _snapshot(accepted: dict[str, pd.DataFrame], tables: dict[str, tuple[pd.Data
             "ethnic_code": ethnic.where(ethnic.notna(), None),
             "ethnic_group": ethnic.map(ETHNIC_CODES).fillna("Unknown").astype(object),
             "disabled": allc["disabled"].fillna("U").astype(object),
-            "lsoa_code": allc["_lsoa"].where(allc["_link_reason"].isin(LINKED_REASONS), None).astype(object),
+            "lsoa_code": allc["_lsoa"]
+            .where(allc["_link_reason"].isin(LINKED_REASONS), None)
+            .astype(object),
             "link_reason": allc["_link_reason"].astype(object),
         }
     )
     order = {m: i for i, m in enumerate(MEASURES)}
-    out = out.sort_values(["measure", "child_pid"], key=lambda s: s.map(order) if s.name == "measure" else s)
+    out = out.sort_values(
+        ["measure", "child_pid"], key=lambda s: s.map(order) if s.name == "measure" else s
+    )
     return out[list(CHILD_SNAPSHOT)].reset_index(drop=True)
 
 
@@ -722,7 +794,10 @@ def _addresses(addr: pd.DataFrame | None, snap: pd.Timestamp) -> pd.DataFrame:
     a = a[a["_day"] == latest]
     conflict = a.groupby("_id")["_pc_key"].transform("nunique") > 1
     a = a.drop_duplicates("_id", keep="first").copy()
-    a.loc[conflict.loc[a.index].to_numpy(dtype=bool), ["_link_reason", "_lsoa"]] = ["ADDRESS_CONFLICT", None]
+    a.loc[conflict.loc[a.index].to_numpy(dtype=bool), ["_link_reason", "_lsoa"]] = [
+        "ADDRESS_CONFLICT",
+        None,
+    ]
     return a[cols]
 
 
@@ -733,8 +808,14 @@ def _linkage(children: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         n = len(sub)
         linked = int(sub["link_reason"].isin(LINKED_REASONS).sum())
         rows.append(
-            {"year": ctx.year, "la_code": ctx.la_code, "measure": measure, "children": n,
-             "linked": linked, "linkage_rate": linked / n if n else np.nan}
+            {
+                "year": ctx.year,
+                "la_code": ctx.la_code,
+                "measure": measure,
+                "children": n,
+                "linked": linked,
+                "linkage_rate": linked / n if n else np.nan,
+            }
         )
     return pd.DataFrame(rows, columns=list(LINKAGE_COLUMNS))
 
@@ -780,7 +861,9 @@ def ingest_all(
     for la_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if la_list and la_dir.name not in la_list:
             continue
-        for year_dir in sorted(p for p in la_dir.iterdir() if p.is_dir() and _YEAR.fullmatch(p.name)):
+        for year_dir in sorted(
+            p for p in la_dir.iterdir() if p.is_dir() and _YEAR.fullmatch(p.name)
+        ):
             year = int(year_dir.name)
             if years is not None and year not in years:
                 continue
@@ -803,6 +886,14 @@ def _edition_check(index: PostcodeIndex, settings: Any) -> pd.DataFrame | None:
         return None
     if wanted and index.lsoa_edition and wanted != index.lsoa_edition:
         return findings_frame(
-            [{"file": "postcode directory", "row": 0, "child_pid": "", "column": "lsoa", "rule_code": "REF_LSOA_EDITION"}]
+            [
+                {
+                    "file": "postcode directory",
+                    "row": 0,
+                    "child_pid": "",
+                    "column": "lsoa",
+                    "rule_code": "REF_LSOA_EDITION",
+                }
+            ]
         )
     return None

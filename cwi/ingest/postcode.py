@@ -16,6 +16,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cwi.ingest.rules import LINKED_REASONS
 
@@ -31,8 +33,36 @@ _SECTOR_COMPACT = r"[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]?"
 _ONS_CODE = re.compile(r"[A-Z]\d{8}")
 
 
+def _match(arr: pa.Array, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(arr, pattern).to_numpy(zero_copy_only=False).astype(bool)
+
+
+_LUT = np.zeros(256, dtype=np.int64)
+_LUT[48:58] = np.arange(1, 11)  # 0-9
+_LUT[65:91] = np.arange(11, 37)  # A-Z
+_POW = 37 ** np.arange(6, -1, -1, dtype=np.int64)
+
+
+def encode_keys(keys: np.ndarray) -> np.ndarray:
+    """Encode compact postcodes (up to 7 of ``0-9A-Z``) as int64 in base 37; -1 when not encodable."""
+    keys = np.asarray(keys, dtype=object)
+    out = np.full(len(keys), -1, dtype=np.int64)
+    if not len(keys):
+        return out
+    arr = pa.array(keys, type=pa.string(), from_pandas=True).fill_null("")
+    ok = _match(arr, "^[0-9A-Z]{1,7}$")
+    if ok.any():
+        raw = np.array(keys[ok].tolist(), dtype="S7")
+        digits = _LUT[raw.view(np.uint8).reshape(-1, 7)]
+        out[ok] = digits @ _POW
+    return out
+
+
 class PostcodeIndex:
     """A postcode directory prepared for fast repeated lookups.
+
+    Postcodes are encoded as integers and sorted once, so a lookup is a binary search
+    (:func:`numpy.searchsorted`) rather than a string hash of millions of rows.
 
     Parameters
     ----------
@@ -42,12 +72,14 @@ class PostcodeIndex:
 
     def __init__(self, directory: pd.DataFrame) -> None:
         frame = directory.drop_duplicates("pcd_key", keep="first")
-        self.index = pd.Index(frame["pcd_key"].to_numpy(dtype=object))
+        codes = encode_keys(frame["pcd_key"].to_numpy(dtype=object))
+        self.order = np.argsort(codes, kind="stable")
+        self.sorted_codes = codes[self.order]
         self.lsoa = frame["lsoa_code"].to_numpy(dtype=object)
-        self.ctry = frame["ctry"].to_numpy(dtype=object)
-        self.laua = frame["laua"].to_numpy(dtype=object)
+        self.ctry = frame["ctry"].fillna("").to_numpy(dtype=object)
+        self.laua = frame["laua"].fillna("").to_numpy(dtype=object)
         self.cty = (
-            frame["cty"].to_numpy(dtype=object)
+            frame["cty"].fillna("").to_numpy(dtype=object)
             if "cty" in frame
             else np.full(len(frame), "", dtype=object)
         )
@@ -57,7 +89,13 @@ class PostcodeIndex:
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """Return directory positions of ``keys`` (compact upper-case), -1 when absent."""
-        return self.index.get_indexer(keys)
+        q = encode_keys(keys)
+        if not len(self.sorted_codes):
+            return np.full(len(q), -1, dtype=np.int64)
+        pos = np.searchsorted(self.sorted_codes, q)
+        pos = np.minimum(pos, len(self.sorted_codes) - 1)
+        found = (self.sorted_codes[pos] == q) & (q >= 0)
+        return np.where(found, self.order[pos], -1)
 
 
 def as_index(postcodes: pd.DataFrame | PostcodeIndex) -> PostcodeIndex:
@@ -83,32 +121,39 @@ def normalise(values: pd.Series) -> pd.DataFrame:
     """
     raw = values.astype(object).where(values.notna(), "")
     codes, uniques = pd.factorize(raw.astype(str), sort=False)
-    u = pd.Series(uniques, dtype=object)
-    t = (
-        u.str.upper()
-        .str.replace(r"[\s\u200b\ufeff]+", " ", regex=True)
-        .str.strip(" .,;:'\"")
+    u = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    t = pc.utf8_upper(u)
+    t = pc.replace_substring_regex(t, r"[\s\p{Zs}\x{200b}\x{feff}]+", " ")
+    t = pc.utf8_trim(t, " .,;:'\"")
+    key = pc.replace_substring(t, " ", "")
+    n = len(u)
+    kind = np.full(n, "invalid", dtype=object)
+    full = _match(key, "^" + _FULL + "$") | _match(key, "^GIR0AA$")
+    spaced = _match(t, " ")
+    district = _match(key, "^" + _DISTRICT + "$") & ~spaced
+    sector = (_match(t, "^" + _SECTOR_SPACED + "$") & spaced) | (
+        _match(key, "^" + _SECTOR_COMPACT + "$") & ~spaced & ~district
     )
-    key = t.str.replace(" ", "", regex=False)
-    kind = np.full(len(u), "invalid", dtype=object)
-    full = key.str.fullmatch(_FULL).to_numpy(dtype=bool) | (key == "GIR0AA").to_numpy()
-    spaced = t.str.contains(" ", regex=False).to_numpy(dtype=bool)
-    district = key.str.fullmatch(_DISTRICT).to_numpy(dtype=bool) & ~spaced
-    sector = (
-        t.str.fullmatch(_SECTOR_SPACED).to_numpy(dtype=bool) & spaced
-    ) | (key.str.fullmatch(_SECTOR_COMPACT).to_numpy(dtype=bool) & ~spaced & ~district)
     kind[sector] = "sector"
     kind[district] = "district"
     kind[full] = "full"
-    kind[key.str.startswith("BFPO").to_numpy(dtype=bool)] = "overseas"
-    kind[key.str.startswith("ZZ99").to_numpy(dtype=bool)] = "placeholder"
-    kind[key.isin(NFA_SPELLINGS).to_numpy() | t.isin({"NO FIXED ABODE"}).to_numpy()] = "nfa"
-    kind[key.isin(NULL_SPELLINGS).to_numpy()] = "blank"
-    canonical = np.where(full, (key.str[:-3] + " " + key.str[-3:]).to_numpy(dtype=object), "")
-    reformatted = full & (u.to_numpy(dtype=object) != canonical)
+    kind[_match(key, "^BFPO")] = "overseas"
+    kind[_match(key, "^ZZ99")] = "placeholder"
+    key_np = np.asarray(key.to_numpy(zero_copy_only=False), dtype=object)
+    t_np = np.asarray(t.to_numpy(zero_copy_only=False), dtype=object)
+    nfa = pc.is_in(key, value_set=pa.array(sorted(NFA_SPELLINGS))).to_numpy(zero_copy_only=False)
+    kind[nfa | (t_np == "NO FIXED ABODE")] = "nfa"
+    kind[
+        pc.is_in(key, value_set=pa.array(sorted(NULL_SPELLINGS))).to_numpy(zero_copy_only=False)
+    ] = "blank"
+    joined = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(key, 0, -3), pc.utf8_slice_codeunits(key, -3), " "
+    )
+    canonical = np.where(full, np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object), "")
+    reformatted = full & (np.asarray(uniques, dtype=object) != canonical)
     return pd.DataFrame(
         {
-            "key": key.to_numpy(dtype=object)[codes],
+            "key": key_np[codes],
             "canonical": canonical[codes],
             "kind": kind[codes],
             "reformatted": reformatted[codes],

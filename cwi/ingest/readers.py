@@ -24,11 +24,25 @@ from lxml import etree
 # ---- known tables -------------------------------------------------------------------------------
 #: Columns of each recognised CSV table (upper case) and the ones the ingest needs.
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "HEADER": (("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"), ("CHILD", "SEX", "DOB", "ETHNIC")),
+    "HEADER": (
+        ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"),
+        ("CHILD", "SEX", "DOB", "ETHNIC"),
+    ),
     "EPISODES": (
         (
-            "CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
-            "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
+            "CHILD",
+            "DECOM",
+            "RNE",
+            "LS",
+            "CIN",
+            "PLACE",
+            "PLACE_PROVIDER",
+            "DEC",
+            "REC",
+            "REASON_PLACE_CHANGE",
+            "HOME_POST",
+            "PL_POST",
+            "URN",
         ),
         ("CHILD", "DECOM", "LS", "DEC", "HOME_POST"),
     ),
@@ -36,15 +50,33 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "REVIEWS": (("CHILD", "DOB", "REVIEW", "REVIEW_CODE"), ("CHILD", "REVIEW")),
     "OC2": (
         (
-            "CHILD", "DOB", "SDQ_SCORE", "SDQ_REASON", "CONVICTED", "HEALTH_CHECK", "IMMUNISATIONS",
-            "TEETH_CHECK", "HEALTH_ASSESSMENT", "SUBSTANCE_MISUSE", "INTERVENTION_RECEIVED",
+            "CHILD",
+            "DOB",
+            "SDQ_SCORE",
+            "SDQ_REASON",
+            "CONVICTED",
+            "HEALTH_CHECK",
+            "IMMUNISATIONS",
+            "TEETH_CHECK",
+            "HEALTH_ASSESSMENT",
+            "SUBSTANCE_MISUSE",
+            "INTERVENTION_RECEIVED",
             "INTERVENTION_OFFERED",
         ),
         ("CHILD", "SDQ_SCORE"),
     ),
     "OC3": (("CHILD", "DOB", "IN_TOUCH", "ACTIV", "ACCOM"), ("CHILD", "IN_TOUCH")),
     "AD1": (
-        ("CHILD", "DOB", "DATE_INT", "DATE_MATCH", "FOSTER_CARE", "NB_ADOPTR", "SEX_ADOPTR", "LS_ADOPTR"),
+        (
+            "CHILD",
+            "DOB",
+            "DATE_INT",
+            "DATE_MATCH",
+            "FOSTER_CARE",
+            "NB_ADOPTR",
+            "SEX_ADOPTR",
+            "LS_ADOPTR",
+        ),
         ("CHILD", "DATE_INT"),
     ),
     "PLACEDADOPTION": (
@@ -53,13 +85,24 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "PREVPERM": (("CHILD", "DOB", "PREV_PERM", "LA_PERM", "DATE_PERM"), ("CHILD", "PREV_PERM")),
     "MISSING": (("CHILD", "DOB", "MISSING", "MIS_START", "MIS_END"), ("CHILD", "MIS_START")),
-    "SWEPISODES": (("CHILD", "DOB", "SW_ID", "SW_DECOM", "SW_DEC", "SW_REASON"), ("CHILD", "SW_DECOM")),
+    "SWEPISODES": (
+        ("CHILD", "DOB", "SW_ID", "SW_DECOM", "SW_DEC", "SW_REASON"),
+        ("CHILD", "SW_DECOM"),
+    ),
     "DOLO": (("CHILD", "DOB", "DOLO_START", "DOLO_END"), ("CHILD", "DOLO_START")),
     "ADDRESSES": (("LACHILDID", "POSTCODE", "AS_AT"), ("LACHILDID", "POSTCODE", "AS_AT")),
     "STANDARD": (
         (
-            "CHILD_ID", "MEASURE", "START_DATE", "END_DATE", "DOB", "SEX", "ETHNICITY", "DISABLED",
-            "LEGAL_STATUS", "POSTCODE",
+            "CHILD_ID",
+            "MEASURE",
+            "START_DATE",
+            "END_DATE",
+            "DOB",
+            "SEX",
+            "ETHNICITY",
+            "DISABLED",
+            "LEGAL_STATUS",
+            "POSTCODE",
         ),
         ("CHILD_ID", "MEASURE", "START_DATE", "DOB", "SEX", "ETHNICITY", "POSTCODE"),
     ),
@@ -203,7 +246,9 @@ def read_csv_file(src: SourceFile, data: bytes) -> None:
             continue
         seen.add(name)
         keep.append(i)
-    frame = pd.DataFrame([[r[i] for i in keep] for r in rows], columns=[names[i] for i in keep], dtype=object)
+    frame = pd.DataFrame(
+        [[r[i] for i in keep] for r in rows], columns=[names[i] for i in keep], dtype=object
+    )
     if frame.empty:
         frame = pd.DataFrame(columns=[names[i] for i in keep], dtype=object)
     for col in TABLES[kind][0]:
@@ -250,16 +295,34 @@ def _fields(el: etree._Element | None, names: tuple[str, ...]) -> dict[str, str]
 
 _903_HEADER = ("CHILDID", "SEX", "DOB", "ETHNIC", "UASC", "UPN")
 _903_EPISODE = (
-    "DECOM", "RNE", "LS", "CIN", "PL", "PL_POST", "HOME_POST", "URN", "PLACE_PROVIDER", "DEC",
-    "REC", "REASON_PLACE_CHANGE",
+    "DECOM",
+    "RNE",
+    "LS",
+    "CIN",
+    "PL",
+    "PL_POST",
+    "HOME_POST",
+    "URN",
+    "PLACE_PROVIDER",
+    "DEC",
+    "REC",
+    "REASON_PLACE_CHANGE",
 )
 
 
-def _read_903_child(el: etree._Element, row: int, headers: list[dict], episodes: list[dict]) -> None:
+def _read_903_child(
+    el: etree._Element, row: int, headers: list[dict], episodes: list[dict]
+) -> None:
     header = _fields(_first(el, "HEADER"), _903_HEADER)
     headers.append(
-        {"CHILD": header["CHILDID"], "SEX": header["SEX"], "DOB": header["DOB"],
-         "ETHNIC": header["ETHNIC"], "UASC": header["UASC"], "_row": row}
+        {
+            "CHILD": header["CHILDID"],
+            "SEX": header["SEX"],
+            "DOB": header["DOB"],
+            "ETHNIC": header["ETHNIC"],
+            "UASC": header["UASC"],
+            "_row": row,
+        }
     )
     for ep in _all(el, "EPISODE"):
         rec = _fields(ep, _903_EPISODE)
@@ -269,7 +332,14 @@ def _read_903_child(el: etree._Element, row: int, headers: list[dict], episodes:
         episodes.append(rec)
 
 
-_CIN_IDS = ("LAchildID", "PersonBirthDate", "ExpectedPersonBirthDate", "GenderCurrent", "Sex", "PersonDeathDate")
+_CIN_IDS = (
+    "LAchildID",
+    "PersonBirthDate",
+    "ExpectedPersonBirthDate",
+    "GenderCurrent",
+    "Sex",
+    "PersonDeathDate",
+)
 
 
 def _read_cin_child(el: etree._Element, row: int, out: dict[str, list[dict]]) -> None:
@@ -281,25 +351,38 @@ def _read_cin_child(el: etree._Element, row: int, out: dict[str, list[dict]]) ->
     sex_vocab = "Sex" if _first(el, "Sex") is not None else "GenderCurrent"
     out["CIN_CHILDREN"].append(
         {
-            "LACHILDID": ids["LAchildID"], "DOB": ids["PersonBirthDate"],
+            "LACHILDID": ids["LAchildID"],
+            "DOB": ids["PersonBirthDate"],
             "EXPECTED_DOB": ids["ExpectedPersonBirthDate"],
-            "SEX": ids["Sex"] if sex_vocab == "Sex" else ids["GenderCurrent"], "SEX_VOCAB": sex_vocab,
-            "DEATH": ids["PersonDeathDate"], "ETHNIC": ethnic,
-            "DISABILITIES": "|".join(c for c in codes if c), "HAS_DISABILITIES": "1" if disab is not None else "",
+            "SEX": ids["Sex"] if sex_vocab == "Sex" else ids["GenderCurrent"],
+            "SEX_VOCAB": sex_vocab,
+            "DEATH": ids["PersonDeathDate"],
+            "ETHNIC": ethnic,
+            "DISABILITIES": "|".join(c for c in codes if c),
+            "HAS_DISABILITIES": "1" if disab is not None else "",
             "_row": row,
         }
     )
     for det in _all(el, "CINdetails"):
         f = _fields(det, ("CINreferralDate", "CINclosureDate"))
         out["CIN_REFERRALS"].append(
-            {"LACHILDID": ids["LAchildID"], "REF_DATE": f["CINreferralDate"],
-             "CLOSE_DATE": f["CINclosureDate"], "_row": row}
+            {
+                "LACHILDID": ids["LAchildID"],
+                "REF_DATE": f["CINreferralDate"],
+                "CLOSE_DATE": f["CINclosureDate"],
+                "_row": row,
+            }
         )
         for plan in _all(det, "ChildProtectionPlans"):
             p = _fields(plan, ("CPPstartDate", "CPPendDate", "NumberOfPreviousCPP"))
             out["CIN_PLANS"].append(
-                {"LACHILDID": ids["LAchildID"], "START": p["CPPstartDate"], "END": p["CPPendDate"],
-                 "PREV_CPP": p["NumberOfPreviousCPP"], "_row": row}
+                {
+                    "LACHILDID": ids["LAchildID"],
+                    "START": p["CPPstartDate"],
+                    "END": p["CPPendDate"],
+                    "PREV_CPP": p["NumberOfPreviousCPP"],
+                    "_row": row,
+                }
             )
 
 
@@ -314,7 +397,10 @@ def read_xml_file(src: SourceFile) -> None:
     ref_year = header_year = None
     try:
         for event, el in etree.iterparse(
-            str(src.path), events=("start", "end"), resolve_entities=False, no_network=True,
+            str(src.path),
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
             huge_tree=True,
         ):
             name = _local(el.tag)
@@ -369,8 +455,17 @@ def read_xml_file(src: SourceFile) -> None:
         src.tables["EPISODES"] = _frame(episodes, TABLES["EPISODES"][0])
     else:
         cols = {
-            "CIN_CHILDREN": ("LACHILDID", "DOB", "EXPECTED_DOB", "SEX", "SEX_VOCAB", "DEATH", "ETHNIC",
-                             "DISABILITIES", "HAS_DISABILITIES"),
+            "CIN_CHILDREN": (
+                "LACHILDID",
+                "DOB",
+                "EXPECTED_DOB",
+                "SEX",
+                "SEX_VOCAB",
+                "DEATH",
+                "ETHNIC",
+                "DISABILITIES",
+                "HAS_DISABILITIES",
+            ),
             "CIN_REFERRALS": ("LACHILDID", "REF_DATE", "CLOSE_DATE"),
             "CIN_PLANS": ("LACHILDID", "START", "END", "PREV_CPP"),
         }

@@ -90,14 +90,20 @@ def print_summary(findings: pd.DataFrame, conservation: pd.DataFrame, console=No
         table.add_column(name, overflow="fold")
     style = {"error": "bold red", "query": "yellow", "info": "dim"}
     for rec in summary_counts(findings).itertuples(index=False):
-        table.add_row(rec.rule_code, rec.severity, f"{rec.n:,}", rec.message, style=style[rec.severity])
+        table.add_row(
+            rec.rule_code, rec.severity, f"{rec.n:,}", rec.message, style=style[rec.severity]
+        )
     console.print(table)
     cons = Table(title="Conservation: rows in = accepted + rejected")
     for name in ("LA", "year", "file", "rows in", "accepted", "rejected"):
         cons.add_column(name)
     for rec in conservation.itertuples(index=False):
         cons.add_row(
-            rec.la_code, str(rec.year), rec.file, f"{rec.rows_in:,}", f"{rec.accepted:,}",
+            rec.la_code,
+            str(rec.year),
+            rec.file,
+            f"{rec.rows_in:,}",
+            f"{rec.accepted:,}",
             f"{rec.rejected:,}",
         )
     console.print(cons)

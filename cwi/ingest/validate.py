@@ -49,7 +49,9 @@ def _year_folders(directory: Path) -> tuple[str, list[tuple[Path, int | None]]]:
     return directory.name, [(directory, year)]
 
 
-def run_validation(directory: Path, settings: Any, postcodes: pd.DataFrame | None = None) -> IngestResult:
+def run_validation(
+    directory: Path, settings: Any, postcodes: pd.DataFrame | None = None
+) -> IngestResult:
     """Ingest one LA's extract folder (all its years) and return the result."""
     from cwi.reference.postcodes import read_postcode_directory
 
@@ -64,15 +66,38 @@ def run_validation(directory: Path, settings: Any, postcodes: pd.DataFrame | Non
         base = folder.parent if flat else folder.parent.parent
         if year is None:
             records = [
-                {"file": f"{la_code}/{p.name}", "row": 0, "child_pid": "", "column": "", "rule_code": "FILE_YEAR_UNKNOWN"}
+                {
+                    "file": f"{la_code}/{p.name}",
+                    "row": 0,
+                    "child_pid": "",
+                    "column": "",
+                    "rule_code": "FILE_YEAR_UNKNOWN",
+                }
                 for p in _files(folder)
             ]
             cons = pd.DataFrame(
-                [{"la_code": la_code, "year": 0, "file": r["file"], "rows_in": 0, "accepted": 0, "rejected": 0} for r in records],
+                [
+                    {
+                        "la_code": la_code,
+                        "year": 0,
+                        "file": r["file"],
+                        "rows_in": 0,
+                        "accepted": 0,
+                        "rejected": 0,
+                    }
+                    for r in records
+                ],
                 columns=["la_code", "year", "file", "rows_in", "accepted", "rejected"],
             )
             empty = IngestResult.empty()
-            results.append(IngestResult(empty.children, findings_frame(records) if records else empty.findings, cons, empty.linkage))
+            results.append(
+                IngestResult(
+                    empty.children,
+                    findings_frame(records) if records else empty.findings,
+                    cons,
+                    empty.linkage,
+                )
+            )
             continue
         results.append(ingest_la(folder, la_code, year, postcodes, settings, key, base=base))
     result = IngestResult.concat(results)
@@ -119,7 +144,9 @@ def validate_cli(directory: Path, report: Path | None, settings: Any) -> int:
     console = Console()
     directory = Path(directory)
     if not directory.is_dir():
-        console.print(f"[red]Not a folder: {directory}. Give one LA's extract folder (see data/README.md).[/red]")
+        console.print(
+            f"[red]Not a folder: {directory}. Give one LA's extract folder (see data/README.md).[/red]"
+        )
         return 2
     try:
         postcodes = read_postcode_directory(postcode_directory_path(settings))
@@ -133,7 +160,11 @@ def validate_cli(directory: Path, report: Path | None, settings: Any) -> int:
     print_summary(result.findings, result.conservation, console)
     for rec in result.linkage.itertuples(index=False):
         if rec.children:
-            console.print(f"{rec.la_code} {rec.year} {rec.measure}: {rec.linked:,} of {rec.children:,} children linked to an LSOA ({rec.linkage_rate:.1%}).")
+            console.print(
+                f"{rec.la_code} {rec.year} {rec.measure}: {rec.linked:,} of {rec.children:,} children linked to an LSOA ({rec.linkage_rate:.1%})."
+            )
     code = exit_code(result.findings, result.conservation)
-    console.print(f"Report written to {report}. Exit code {code} ({['no errors', 'errors found', 'unreadable file'][code]}).")
+    console.print(
+        f"Report written to {report}. Exit code {code} ({['no errors', 'errors found', 'unreadable file'][code]})."
+    )
     return code

@@ -28,7 +28,11 @@ CASES: dict[str, tuple[set[tuple[str, int, str]], dict[str, int], dict[str, int]
     "02_header_variants": (set(), {H: 3, E: 3}, {"CLA": 3}),
     "02_missing_columns": ({(E, 0, "FILE_MISSING_COLUMNS")}, {H: 3, E: 0}, {}),
     "02_duplicate_columns": ({(H, 0, "FILE_DUPLICATE_COLUMNS")}, {H: 3, E: 3}, {"CLA": 3}),
-    "03_unknown_table": ({("other.csv", 0, "FILE_UNKNOWN_TABLE")}, {H: 3, E: 3, "other.csv": 0}, {"CLA": 3}),
+    "03_unknown_table": (
+        {("other.csv", 0, "FILE_UNKNOWN_TABLE")},
+        {H: 3, E: 3, "other.csv": 0},
+        {"CLA": 3},
+    ),
     "03_mixed_csv_xml": (
         {(H, 0, "FILE_DUPLICATE_TABLE"), (E, 0, "FILE_DUPLICATE_TABLE")},
         {"ssda903.xml": 1, H: 0, E: 0},
@@ -39,19 +43,36 @@ CASES: dict[str, tuple[set[tuple[str, int, str]], dict[str, int], dict[str, int]
     "04_header_only": ({(E, 0, "FILE_EMPTY")}, {H: 3, E: 0}, {}),
     "04_blank_rows_field_count": ({(E, 3, "ROW_FIELD_COUNT")}, {H: 3, E: 2}, {"CLA": 2}),
     "05_ids": (
-        {(H, 2, "ID_EXCEL_DAMAGED"), (H, 3, "ID_EXCEL_DAMAGED"), (H, 5, "ID_MISSING"),
-         (H, 6, "ID_INVALID"), (H, 7, "ID_INVALID"), (E, 5, "ROW_ORPHAN")},
+        {
+            (H, 2, "ID_EXCEL_DAMAGED"),
+            (H, 3, "ID_EXCEL_DAMAGED"),
+            (H, 5, "ID_MISSING"),
+            (H, 6, "ID_INVALID"),
+            (H, 7, "ID_INVALID"),
+            (E, 5, "ROW_ORPHAN"),
+        },
         {H: 4, E: 3},
         {"CLA": 3},
     ),
     "06_dates": (
-        {(H, 3, "DATE_INVALID"), (H, 4, "DATE_INVALID"), (H, 5, "DATE_INVALID"), (H, 6, "DATE_INVALID")},
+        {
+            (H, 3, "DATE_INVALID"),
+            (H, 4, "DATE_INVALID"),
+            (H, 5, "DATE_INVALID"),
+            (H, 6, "DATE_INVALID"),
+        },
         {H: 2, E: 4},
         {"CLA": 2},
     ),
     "07_temporal": (
-        {(H, 5, "DOB_FUTURE"), (H, 6, "AGE_OUT_OF_RANGE"), (E, 3, "DATE_ORDER"), (E, 6, "DATE_ORDER"),
-         (C, 4, "DATE_ORDER"), (C, 5, "DATE_ORDER")},
+        {
+            (H, 5, "DOB_FUTURE"),
+            (H, 6, "AGE_OUT_OF_RANGE"),
+            (E, 3, "DATE_ORDER"),
+            (E, 6, "DATE_ORDER"),
+            (C, 4, "DATE_ORDER"),
+            (C, 5, "DATE_ORDER"),
+        },
         {H: 4, E: 3, C: 3, A: 3},
         {"CLA": 2, "CIN": 2, "CPP": 1},
     ),
@@ -72,24 +93,46 @@ CASES: dict[str, tuple[set[tuple[str, int, str]], dict[str, int], dict[str, int]
         {H: 7, E: 7},
         {"CLA": 7},
     ),
-    "13_partial": ({(E, 2, "PC_PARTIAL_SECTOR"), (E, 3, "PC_PARTIAL_DISTRICT")}, {H: 3, E: 3}, {"CLA": 3}),
-    "14_unknown_terminated": ({(E, 2, "PC_UNKNOWN"), (E, 3, "PC_TERMINATED")}, {H: 3, E: 3}, {"CLA": 3}),
+    "13_partial": (
+        {(E, 2, "PC_PARTIAL_SECTOR"), (E, 3, "PC_PARTIAL_DISTRICT")},
+        {H: 3, E: 3},
+        {"CLA": 3},
+    ),
+    "14_unknown_terminated": (
+        {(E, 2, "PC_UNKNOWN"), (E, 3, "PC_TERMINATED")},
+        {H: 3, E: 3},
+        {"CLA": 3},
+    ),
     "15_non_english": (
-        {(E, r, "PC_NON_ENGLISH") for r in (5, 6, 7, 8)} | {(E, 9, "PC_PLACEHOLDER"), (E, 10, "PC_NFA")},
+        {(E, r, "PC_NON_ENGLISH") for r in (5, 6, 7, 8)}
+        | {(E, 9, "PC_PLACEHOLDER"), (E, 10, "PC_NFA")},
         {H: 9, E: 9},
         {"CLA": 9},
     ),
     "16_blank": (
-        {(E, 2, "SHORT_BREAK"), (E, 2, "PC_BLANK_EXPECTED"), (E, 3, "PC_BLANK_EXPECTED"), (E, 4, "PC_BLANK"),
-         (C, 2, "ADDRESS_MISSING")},
+        {
+            (E, 2, "SHORT_BREAK"),
+            (E, 2, "PC_BLANK_EXPECTED"),
+            (E, 3, "PC_BLANK_EXPECTED"),
+            (E, 4, "PC_BLANK"),
+            (C, 2, "ADDRESS_MISSING"),
+        },
         {H: 3, E: 3, C: 3, A: 1, "ssda903_uasc.csv": 1},
         {"CLA": 2, "CIN": 2, "CPP": 1},
     ),
-    "17_home_is_placement": ({(E, 2, "PC_HOME_IS_PLACEMENT"), (E, 2, "PC_OUTSIDE_LA")}, {H: 3, E: 3}, {"CLA": 3}),
+    "17_home_is_placement": (
+        {(E, 2, "PC_HOME_IS_PLACEMENT"), (E, 2, "PC_OUTSIDE_LA")},
+        {H: 3, E: 3},
+        {"CLA": 3},
+    ),
     "18_address_history": ({(A, 7, "ADDRESS_CONFLICT")}, {C: 3, A: 6}, {"CIN": 2, "CPP": 1}),
     "19_duplicates": (
-        {(H, 5, "ROW_DUPLICATE"), (H, 6, "ROW_DUPLICATE_KEY"), ("ssda903_episodes_copy.csv", 0, "FILE_DUPLICATE_TABLE"),
-         (C, 4, "ROW_DUPLICATE_KEY")},
+        {
+            (H, 5, "ROW_DUPLICATE"),
+            (H, 6, "ROW_DUPLICATE_KEY"),
+            ("ssda903_episodes_copy.csv", 0, "FILE_DUPLICATE_TABLE"),
+            (C, 4, "ROW_DUPLICATE_KEY"),
+        },
         {H: 3, E: 3, "ssda903_episodes_copy.csv": 0, C: 3, A: 3},
         {"CLA": 3, "CIN": 2, "CPP": 1},
     ),
@@ -99,7 +142,11 @@ CASES: dict[str, tuple[set[tuple[str, int, str]], dict[str, int], dict[str, int]
     "23_year_mismatch": ({(C, 0, "FILE_YEAR_MISMATCH")}, {C: 3, A: 3}, {"CIN": 2, "CPP": 1}),
     "24_xml_truncated": ({(C, 0, "FILE_XML_MALFORMED")}, {C: 2, A: 3}, {"CIN": 2, "CPP": 1}),
     "24_xml_namespaced_odd": ({(C, 2, "DATE_INVALID")}, {C: 2, A: 3}, {"CIN": 1, "CPP": 1}),
-    "24_not_xml": ({("ssda903.xml", 0, "FILE_XML_MALFORMED")}, {"ssda903.xml": 0, C: 3, A: 3}, {"CIN": 2, "CPP": 1}),
+    "24_not_xml": (
+        {("ssda903.xml", 0, "FILE_XML_MALFORMED")},
+        {"ssda903.xml": 0, C: 3, A: 3},
+        {"CIN": 2, "CPP": 1},
+    ),
     "24_xml_903": (
         {("ssda903.xml", 2, "DATE_INVALID"), ("ssda903.xml", 3, "PC_BLANK_EXPECTED")},
         {"ssda903.xml": 2},
@@ -110,11 +157,19 @@ CASES: dict[str, tuple[set[tuple[str, int, str]], dict[str, int], dict[str, int]
         {C: 4, A: 4, "ssda903_oc2.csv": 2, H: 3, E: 3},
         {"CLA": 3, "CIN": 3, "CPP": 2},
     ),
-    "26_formula": ({(H, 5, "ID_INVALID"), (H, 6, "ID_INVALID"), (H, 6, "ETHNIC_INVALID")}, {H: 3, E: 3}, {"CLA": 3}),
+    "26_formula": (
+        {(H, 5, "ID_INVALID"), (H, 6, "ID_INVALID"), (H, 6, "ETHNIC_INVALID")},
+        {H: 3, E: 3},
+        {"CLA": 3},
+    ),
     "standard_csv": (
-        {("standard.csv", 5, "MEASURE_INVALID"), ("standard.csv", 6, "SHORT_BREAK"),
-         ("standard.csv", 6, "PC_BLANK_EXPECTED"), ("standard.csv", 7, "SEX_INVALID"),
-         ("standard.csv", 7, "DISABLED_INVALID")},
+        {
+            ("standard.csv", 5, "MEASURE_INVALID"),
+            ("standard.csv", 6, "SHORT_BREAK"),
+            ("standard.csv", 6, "PC_BLANK_EXPECTED"),
+            ("standard.csv", 7, "SEX_INVALID"),
+            ("standard.csv", 7, "DISABLED_INVALID"),
+        },
         {"standard.csv": 5},
         {"CLA": 1, "CIN": 2, "CPP": 1},
     ),
@@ -140,21 +195,30 @@ def test_every_case_has_fixture():
     folders = {p.name for p in FIXTURES.iterdir() if p.is_dir()}
     assert folders == set(CASES)
     numbers = {int(c[:2]) for c in CASES if c[:2].isdigit()}
-    assert numbers == set(range(1, 27)) - {20} | {20}  # bad inputs 1-26 (27 is the directory: unit tests)
+    assert numbers == set(range(1, 27)) - {20} | {
+        20
+    }  # bad inputs 1-26 (27 is the directory: unit tests)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input(case, postcodes, settings):
     expected, accepted, measures = CASES[case]
     result = _ingest(case, postcodes, settings)
-    got = {(f.split("/")[-1], int(r), c) for f, r, c in result.findings[["file", "row", "rule_code"]].itertuples(index=False)}
+    got = {
+        (f.split("/")[-1], int(r), c)
+        for f, r, c in result.findings[["file", "row", "rule_code"]].itertuples(index=False)
+    }
     assert got == expected
     cons = result.conservation.assign(file=result.conservation["file"].str.split("/").str[-1])
     assert dict(zip(cons["file"], cons["accepted"], strict=True)) == accepted
     assert (cons["rows_in"] == cons["accepted"] + cons["rejected"]).all()
     assert result.children.groupby("measure").size().to_dict() == measures
     # The report never carries a raw value: messages come from the registry only.
-    assert not result.findings["message"].str.contains(r"XA1|HYPERLINK|\d{2}/\d{2}/\d{4}", regex=True).any()
+    assert (
+        not result.findings["message"]
+        .str.contains(r"XA1|HYPERLINK|\d{2}/\d{2}/\d{4}", regex=True)
+        .any()
+    )
 
 
 def test_snapshot_details(postcodes, settings):
@@ -163,7 +227,9 @@ def test_snapshot_details(postcodes, settings):
     assert set(unborn.loc[unborn["age"].isna(), "sex"]) == {"U"}
     history = _ingest("18_address_history", postcodes, settings).children
     cin = history[history["measure"] == "CIN"].set_index("link_reason")
-    assert cin.loc["PC_OK", "lsoa_code"] == "X01000002"  # the address as at 31 March, not the later one
+    assert (
+        cin.loc["PC_OK", "lsoa_code"] == "X01000002"
+    )  # the address as at 31 March, not the later one
     assert cin.loc["ADDRESS_CONFLICT", "lsoa_code"] is None
     term = _ingest("14_unknown_terminated", postcodes, settings).children
     assert set(term.loc[term["link_reason"] == "PC_TERMINATED", "lsoa_code"]) == {"X01000003"}
@@ -194,7 +260,10 @@ def test_same_id_in_two_las_differs(tmp_path, postcodes, settings):
     assert len(by_la["X06000001"]) == 3
     assert not by_la["X06000001"] & by_la["X06000002"]
     # X06000002's children live in X06000001's postcodes: kept there, but reported
-    assert (result.findings.loc[result.findings["file"].str.startswith("X06000002"), "rule_code"] == "PC_OUTSIDE_LA").sum() == 3
+    assert (
+        result.findings.loc[result.findings["file"].str.startswith("X06000002"), "rule_code"]
+        == "PC_OUTSIDE_LA"
+    ).sum() == 3
 
 
 def test_crashing_rule_is_reported_and_run_continues(monkeypatch, postcodes, settings):
@@ -215,5 +284,7 @@ def test_lsoa_edition_mismatch_is_reported(postcodes, settings):
     s = settings.with_overrides(release={"lsoa_edition": "2021"})
     result = ingest_all(FIXTURES / "01_bom", postcodes, s)
     assert "REF_LSOA_EDITION" in set(result.findings["rule_code"])
-    ok = ingest_all(FIXTURES / "01_bom", postcodes, settings.with_overrides(release={"lsoa_edition": "2011"}))
+    ok = ingest_all(
+        FIXTURES / "01_bom", postcodes, settings.with_overrides(release={"lsoa_edition": "2011"})
+    )
     assert "REF_LSOA_EDITION" not in set(ok.findings["rule_code"])

@@ -17,20 +17,37 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bad_inputs"
 @pytest.fixture()
 def settings(tmp_path):
     return load_settings().with_overrides(
-        data={"private_dir": str(tmp_path / "private"), "postcode_directory": str(FIXTURES / "nspl.csv")},
+        data={
+            "private_dir": str(tmp_path / "private"),
+            "postcode_directory": str(FIXTURES / "nspl.csv"),
+        },
         output={"build_dir": str(tmp_path / "build")},
     )
 
 
 @pytest.mark.parametrize(
     ("case", "code"),
-    [("09_code_format", 0), ("21_orphans", 1), ("01_xlsx", 2), ("24_not_xml", 2), ("24_xml_truncated", 1)],
+    [
+        ("09_code_format", 0),
+        ("21_orphans", 1),
+        ("01_xlsx", 2),
+        ("24_not_xml", 2),
+        ("24_xml_truncated", 1),
+    ],
 )
 def test_exit_codes(case, code, settings, tmp_path, capsys):
     report = tmp_path / "report.csv"
     assert validate_cli(FIXTURES / case / "X06000001" / "2023", report, settings) == code
     frame = pd.read_csv(report, dtype=str, keep_default_na=False)
-    assert list(frame.columns) == ["file", "row", "child_pid", "column", "rule_code", "severity", "message"]
+    assert list(frame.columns) == [
+        "file",
+        "row",
+        "child_pid",
+        "column",
+        "rule_code",
+        "severity",
+        "message",
+    ]
     printed = capsys.readouterr().out
     assert "Validation findings per rule" in printed and "Conservation" in printed
     for rule in set(frame["rule_code"]):

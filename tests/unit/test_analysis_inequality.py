@@ -93,7 +93,9 @@ def test_concentration_index_by_hand():
     assert got["se"] == pytest.approx(np.sqrt(var), rel=1e-12)
     assert got["estimate"] < 0  # cases concentrated in the first (most deprived) group
     # child-level covariance form: C = 2 cov(h, R) / mean(h) with fractional rank R
-    h = np.concatenate([np.r_[np.ones(int(k)), np.zeros(int(p - k))] for k, p in zip(cases, pop)])
+    h = np.concatenate(
+        [np.r_[np.ones(int(k)), np.zeros(int(p - k))] for k, p in zip(cases, pop, strict=True)]
+    )
     rank = np.repeat(r, pop.astype(int))
     assert 2 * np.cov(h, rank, bias=True)[0, 1] / h.mean() == pytest.approx(c, rel=1e-10)
 

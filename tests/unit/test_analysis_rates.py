@@ -136,21 +136,36 @@ def test_phe_proportion_vectors():
     p = _read("phe_proportion.csv")
     ok = p["Numerator"].notna() & p["Denominator"].notna()
     p = p[ok]
-    for conf, lo, up in [(0.95, "lower95_0cl", "upper95_0cl"), (0.998, "lower99_8cl", "upper99_8cl")]:
-        out = rates.proportion_ci(p["Numerator"], p["Denominator"], conf, p["multiplier"].to_numpy())
+    for conf, lo, up in [
+        (0.95, "lower95_0cl", "upper95_0cl"),
+        (0.998, "lower99_8cl", "upper99_8cl"),
+    ]:
+        out = rates.proportion_ci(
+            p["Numerator"], p["Denominator"], conf, p["multiplier"].to_numpy()
+        )
         assert waldo_close(out["value"], p["value"])
         assert waldo_close(out["lower"], p[lo]) and waldo_close(out["upper"], p[up])
 
 
 @needs_vectors
-@pytest.mark.parametrize("rows,kind,scale", [(slice(0, 3), "rate", 1e5), (slice(3, 6), "rate", 1e3),
-                                             (slice(6, 9), "ratio", 1), (slice(9, 12), "ratio", 100)])
+@pytest.mark.parametrize(
+    "rows,kind,scale",
+    [
+        (slice(0, 3), "rate", 1e5),
+        (slice(3, 6), "rate", 1e3),
+        (slice(6, 9), "ratio", 1),
+        (slice(9, 12), "ratio", 100),
+    ],
+)
 def test_indirect_standardisation_vectors(rows, kind, scale):
     data = _read("isr_dsr_input_multiarea.csv")
     ref = _read("isr_refdata.csv").rename(columns={"Age Band": "ageband"})
     exp = _read("isr_expected.csv").iloc[rows].reset_index(drop=True)
     kw = {"multiplier": scale} if kind == "rate" else {"refvalue": scale}
-    for conf, lo, up in [(0.95, "lower95_0cl", "upper95_0cl"), (0.998, "lower99_8cl", "upper99_8cl")]:
+    for conf, lo, up in [
+        (0.95, "lower95_0cl", "upper95_0cl"),
+        (0.998, "lower99_8cl", "upper99_8cl"),
+    ]:
         out = rates.indirect_standardisation(
             data, ["area"], ["ageband"], "count", "pop", ref, "refcount", "refpop", conf, **kw
         )

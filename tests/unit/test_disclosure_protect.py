@@ -61,7 +61,7 @@ def test_crosstab_threshold_is_stricter():
 
 def test_zero_hidden_only_in_small_lines():
     small = pd.DataFrame({"d": [1, 2, 3, "T"], "n": [7, 0, 0, 7]})
-    spec = TableSpec("z", "n", "d", (Line("d", "T"),))
+    spec = TableSpec("z", "n", "d", (Line("d", "T"),), totals_level="la_total")
     out = protect(small, spec, TH)
     assert out.n.iloc[:3].isna().all()  # 7 of 7 in decile 1 would be disclosed by the zeros
     assert out.n.iloc[3] == 7  # the line total stays published
@@ -77,7 +77,9 @@ def test_single_suppressed_cell_recoverable_by_differencing_gets_secondary():
     df = grid(m)
     naive = df.copy()
     naive.loc[(naive.r == "r0") & (naive.c == "c1"), "n"] = np.nan
-    with pytest.raises(DisclosureError, match=r"grid.*n along c for r=r0|grid.*n along r for c=c1"):
+    with pytest.raises(
+        DisclosureError, match=r"grid.*n along c for r=r0|grid.*n along r for c=c1"
+    ):
         assert_not_recoverable(df, naive, GRID_SPEC, TH)
     out = protect(df, GRID_SPEC, TH)
     hidden = out.n.isna()
@@ -137,14 +139,20 @@ def test_regional_rows_rounded_after_suppression():
         {"la_code": ["A", "B", "REGION"], "n": [123, 4, 127], "name": ["a", "b", "r"]}
     )
     spec = TableSpec(
-        "totals", "n", "la_code", (Line("la_code", "REGION"),), level="la_total",
-        round_to="round_regional_to", round_where={"la_code": "REGION"},
+        "totals",
+        "n",
+        "la_code",
+        (Line("la_code", "REGION"),),
+        level="la_total",
+        round_to="round_regional_to",
+        round_where={"la_code": "REGION"},
     )
     out = protect(df, spec, TH)
     assert out.n[2] == 130  # rounded to nearest 10
     assert math.isnan(out.n[1])
-    # 123 would give away B (127 - 123 = 4) if the total were exact; rounding leaves B in 0..8,
-    # narrower than 6 is not the case for 0..8? it is wider (8 >= 6), so A may stay published.
+    # An exact total would give B away (127 - 123); rounded to 130 it leaves B anywhere in
+    # 2..11, wider than the threshold, so A may stay published.
+    assert out.n[0] == 123
     assert_not_recoverable(df, out, spec, TH)
 
 
@@ -174,16 +182,22 @@ def test_family_hides_shared_cell_everywhere():
     m = np.array([[3, 12, 40, 45], [40, 30, 35, 60], [50, 44, 33, 70]])
     regional = _regional(m)
     decile_spec = TableSpec(
-        "regional", "n", ("la_code", "imd_decile"),
+        "regional",
+        "n",
+        ("la_code", "imd_decile"),
         (Line("imd_decile", "Total"), Line("la_code")),
     )
     profiles = {
-        f"profile_{la}": regional[regional.la_code == la].drop(columns="la_code")
-        for la in "ABC"
+        f"profile_{la}": regional[regional.la_code == la].drop(columns="la_code") for la in "ABC"
     }
     specs = [decile_spec] + [
-        TableSpec(name, "n", ("imd_decile",), (Line("imd_decile", "Total"),),
-                  constants={"la_code": name[-1]})
+        TableSpec(
+            name,
+            "n",
+            ("imd_decile",),
+            (Line("imd_decile", "Total"),),
+            constants={"la_code": name[-1]},
+        )
         for name in profiles
     ]
     # Alone, LA B's profile has nothing to hide.
@@ -195,9 +209,7 @@ def test_family_hides_shared_cell_everywhere():
     assert hidden_b, "the decile-1 column needs a second hidden cell"
     prof_b = out["profile_B"]
     assert prof_b[prof_b.n.isna()].imd_decile.tolist() == hidden_b
-    assert_family_not_recoverable(
-        {"regional": regional, **profiles}, out, specs, TH
-    )
+    assert_family_not_recoverable({"regional": regional, **profiles}, out, specs, TH)
 
 
 def test_family_rejects_disagreeing_tables():

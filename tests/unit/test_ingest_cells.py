@@ -34,7 +34,9 @@ def test_parse_dates(raw, expected, invalid):
 
 
 def test_clean_ids():
-    ids, missing, damaged, invalid = cells.clean_ids(pd.Series(["123.0", "1.23E+05", " 42 ", "", "A" * 21, "A-1", "ok7"]))
+    ids, missing, damaged, invalid = cells.clean_ids(
+        pd.Series(["123.0", "1.23E+05", " 42 ", "", "A" * 21, "A-1", "ok7"])
+    )
     assert list(ids[:3]) == ["123", "123000", "42"]
     assert list(missing) == [False, False, False, True, False, False, False]
     assert list(damaged) == [True, True, False, False, False, False, False]
@@ -43,9 +45,18 @@ def test_clean_ids():
 
 @pytest.mark.parametrize(
     ("vocab", "raw", "sex", "invalid"),
-    [("903", "1", "M", False), ("903", "2.0", "F", False), ("903", "3", "U", True), ("903", "", "U", True),
-     ("cin", "0", "U", False), ("cin", "9", "U", False), ("cin", "f", "F", False), ("cin", "X", "U", True),
-     ("standard", "M", "M", False), ("standard", "1", "U", True)],
+    [
+        ("903", "1", "M", False),
+        ("903", "2.0", "F", False),
+        ("903", "3", "U", True),
+        ("903", "", "U", True),
+        ("cin", "0", "U", False),
+        ("cin", "9", "U", False),
+        ("cin", "f", "F", False),
+        ("cin", "X", "U", True),
+        ("standard", "M", "M", False),
+        ("standard", "1", "U", True),
+    ],
 )
 def test_sex_codes(vocab, raw, sex, invalid):
     got, bad = cells.sex_codes(pd.Series([raw]), vocab)
@@ -53,7 +64,9 @@ def test_sex_codes(vocab, raw, sex, invalid):
 
 
 def test_ethnic_codes():
-    code, alias, invalid = cells.ethnic_codes(pd.Series(["wbri", " APKN ", "White British", "GROM", "ACHN", "xyz", "N/A"]))
+    code, alias, invalid = cells.ethnic_codes(
+        pd.Series(["wbri", " APKN ", "White British", "GROM", "ACHN", "xyz", "N/A"])
+    )
     assert list(code) == ["WBRI", "APKN", "WBRI", "WROM", "CHNE", None, None]
     assert list(alias) == [False, False, True, True, True, False, False]
     assert list(invalid) == [False, False, False, False, False, True, True]
@@ -72,7 +85,9 @@ def test_place_codes_change_by_year():
 def test_pseudonyms_keyed_and_namespaced(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_KEY, raising=False)
     key = load_key(tmp_path)
-    assert (tmp_path / "pseudo.key").is_file() and oct((tmp_path / "pseudo.key").stat().st_mode)[-3:] == "600"
+    assert (tmp_path / "pseudo.key").is_file() and oct((tmp_path / "pseudo.key").stat().st_mode)[
+        -3:
+    ] == "600"
     assert load_key(tmp_path) == key  # stable
     ids = pd.Series(["123", "123", None])
     a = pseudonymise(ids, "X06000001", key)
@@ -85,12 +100,14 @@ def test_pseudonyms_keyed_and_namespaced(tmp_path, monkeypatch):
 
 
 def test_safe_csv_write_neutralises_formulas(tmp_path):
-    frame = pd.DataFrame({"a": ["=HYPERLINK(\"x\")", "+cmd", "-1+2", "@SUM(A1)", "fine"], "=col": [1, 2, 3, 4, 5]})
+    frame = pd.DataFrame(
+        {"a": ['=HYPERLINK("x")', "+cmd", "-1+2", "@SUM(A1)", "fine"], "=col": [1, 2, 3, 4, 5]}
+    )
     path = safe_csv_write(frame, tmp_path / "sub" / "r.csv")
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["a", "'=col"]
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+cmd", "'-1+2", "'@SUM(A1)", "fine"]
+    assert [r[0] for r in rows[1:]] == ['\'=HYPERLINK("x")', "'+cmd", "'-1+2", "'@SUM(A1)", "fine"]
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 

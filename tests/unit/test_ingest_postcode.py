@@ -80,9 +80,23 @@ def test_read_real_nspl():
         pytest.skip("shared NSPL sample not available")
     d = read_postcode_directory(HR)
     assert len(d) == 7986
-    assert list(d.columns) == ["pcd_key", "pcds", "lsoa_code", "lsoa_edition", "ctry", "laua", "doterm", "cty"]
+    assert list(d.columns) == [
+        "pcd_key",
+        "pcds",
+        "lsoa_code",
+        "lsoa_edition",
+        "ctry",
+        "laua",
+        "doterm",
+        "cty",
+    ]
     row = d[d["pcd_key"] == "HR11AA"].iloc[0]
-    assert (row["pcds"], row["lsoa_code"], row["lsoa_edition"], row["laua"]) == ("HR1 1AA", "E01014010", "2011", "E06000019")
+    assert (row["pcds"], row["lsoa_code"], row["lsoa_edition"], row["laua"]) == (
+        "HR1 1AA",
+        "E01014010",
+        "2011",
+        "E06000019",
+    )
     assert (d["doterm"] != "").sum() == 7986 - 6466  # terminated postcodes are kept
     assert set(d["ctry"]) >= {"E92000001", "W92000004"}
 
@@ -92,13 +106,19 @@ def test_read_2025_renamed_columns():
     d = read_postcode_directory(FIXTURES / "nspl_2025.csv")
     row = d.iloc[0]
     assert (row["pcd_key"], row["lsoa_code"], row["lsoa_edition"], row["laua"], row["ctry"]) == (
-        "XA11AA", "X01000101", "2021", "X06000001", "E92000001",
+        "XA11AA",
+        "X01000101",
+        "2021",
+        "X06000001",
+        "E92000001",
     )
 
 
 def test_choose_lsoa_edition(tmp_path):
     path = tmp_path / "onspd.csv"
-    path.write_text("pcds,lsoa11,lsoa21,ctry,laua,doterm\nXA1 1AA,X01000001,X01000101,E92000001,X06000001,\n")
+    path.write_text(
+        "pcds,lsoa11,lsoa21,ctry,laua,doterm\nXA1 1AA,X01000001,X01000101,E92000001,X06000001,\n"
+    )
     assert read_postcode_directory(path)["lsoa_code"].iloc[0] == "X01000101"
     assert read_postcode_directory(path, lsoa_edition="2011")["lsoa_code"].iloc[0] == "X01000001"
 

@@ -1,0 +1,620 @@
+"""Leak scanner: check every built output file for identifiers and small counts.
+
+Run at the end of every build (``cwi scan _site``) and by tests. It reads every file under a
+folder -- HTML, JS, JSON, SVG, CSS, XML, TXT/MD, CSV, XLSX, PNG/JPEG metadata, PDF text, links
+and metadata, and the file names themselves -- and reports each *kind* of identifying value it
+finds, with where it was found, **never the value itself** (the report may be pasted into a
+ticket or a CI log).
+
+Kinds of finding
+----------------
+``sentinel``
+    A planted test string (``sentinels`` argument), matched case-insensitively.
+``pseudonymised id``
+    A 64-character hexadecimal string (the HMAC pseudonyms of ``cwi.ingest``). A hex string
+    labelled as a file checksum (``sha256``, ``checksum``, ``digest`` or ``hash`` within the
+    30 characters before it, or a JSON key of that name) is not reported.
+``date of birth``
+    ``dd/mm/yyyy`` (also with ``-`` or ``.``) anywhere. ISO ``yyyy-mm-dd`` only in
+    data-bearing places -- CSV and XLSX cells (including real date cells) and JSON values whose
+    key does not name a build timestamp (``date``, ``created``, ``modified``, ``generated``,
+    ``built``, ``updated``, ``lastmod``, ``time``...): HTML pages, PDFs and images legitimately
+    carry ISO build dates in their metadata. ISO date-times (``2024-01-02T10:00``) are
+    timestamps, not dates of birth. The collection-period dates 31 March and 1 April are never
+    reported: published outputs name the snapshot date.
+``postcode`` / ``postcode sector``
+    Full unit postcodes (``AB1 2CD``, with or without the space) and sectors (``AB1 2``), in
+    upper case, with any area letters (so the demo region's ``X`` areas too). Embedded
+    ``data:`` URIs, long base64 runs and ``#``-prefixed colours are skipped.
+``LSOA code`` / ``output area code``
+    ``E01``/``W01``/``X01`` and ``E00``/``W00`` followed by six digits.
+``small count``
+    In CSV and XLSX downloads, a numeric value from 1 to ``la_total_min - 1`` in a column named
+    ``n``, ``count``, ``number`` (or ``n_...``, ``count_...``, ``..._n``, ``..._count``).
+``unreadable``
+    A file the scanner could not parse (an unchecked file is not a clean file).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import html
+import io
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KINDS", "LeakFinding", "scan_cli", "scan_file", "scan_paths", "scan_text"]
+
+KINDS = (
+    "sentinel",
+    "pseudonymised id",
+    "date of birth",
+    "postcode",
+    "postcode sector",
+    "LSOA code",
+    "output area code",
+    "small count",
+    "unreadable",
+)
+
+TEXT_SUFFIXES = {
+    ".html",
+    ".htm",
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".json",
+    ".geojson",
+    ".svg",
+    ".css",
+    ".xml",
+    ".txt",
+    ".md",
+    ".qmd",
+    ".map",
+    ".yml",
+    ".yaml",
+    ".tsv",
+    ".csv",
+    ".tex",
+    ".log",
+}
+MARKUP_SUFFIXES = {".html", ".htm", ".svg", ".xml"}
+_HEAVY_SUFFIXES = {".pdf", ".xlsx", ".xlsm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff"}
+
+# Patterns start with a narrow character class (no leading look-behind or \b) so the regex
+# engine skips most positions quickly; boundaries are checked in Python on the few matches.
+_HEX64 = re.compile(r"[0-9A-Fa-f]{64}")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_DMY = re.compile(r"(\d\d?)([/.-])(\d\d?)\2((?:19|20)\d\d)\b")
+_ISO = re.compile(r"((?:19|20)\d\d)-([01]\d)-([0-3]\d)\b")
+_POSTCODE = re.compile(r"[A-Z][A-Z]?\d[A-Z\d]? {0,2}\d[A-Z][A-Z]\b")
+_SECTOR = re.compile(r"[A-Z][A-Z]?\d[A-Z\d]? \d\b")
+_LSOA = re.compile(r"([EWX])0([01])\d{6}\b")
+_CHECKSUM_LABEL = re.compile(r"sha-?256|checksum|digest|hash|integrity", re.IGNORECASE)
+_COORDINATE_NEXT = re.compile(r"\s*[A-Za-z]?[-.]?\d")
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp);base64,([A-Za-z0-9+/=\s]+)")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{120,}")
+_COUNT_COLUMN = re.compile(r"^(n|count|number)(_.*)?$|^.*_(n|count)$", re.IGNORECASE)
+_TIMESTAMP_KEY = re.compile(
+    r"date|created|modified|generated|built|updated|lastmod|time|version|released?|published",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class LeakFinding:
+    """One kind of identifying value found in one file.
+
+    Parameters
+    ----------
+    file : Path
+        The file, as found under the scanned root.
+    kind : str
+        One of :data:`KINDS`.
+    detail : str
+        Where and how often (line, page, sheet/cell, metadata field); never the value.
+    """
+
+    file: Path
+    kind: str
+    detail: str
+
+
+def _is_reference_date(day: int, month: int) -> bool:
+    return (day, month) in ((31, 3), (1, 4))
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    try:
+        dt.date(y, m, d)
+    except ValueError:
+        return False
+    return True
+
+
+def _clean(text: str) -> str:
+    text = _DATA_URI.sub(" ", text)
+    return _LONG_TOKEN.sub(" ", text)
+
+
+def scan_text(
+    text: str,
+    sentinels: Iterable[str] = (),
+    iso_dates: bool = False,
+) -> Iterator[tuple[str, int]]:
+    """Yield ``(kind, character offset)`` for every identifying value in a text.
+
+    Parameters
+    ----------
+    text : str
+        Text to scan.
+    sentinels : iterable of str
+        Planted strings to look for (case-insensitive).
+    iso_dates : bool
+        Also report ISO ``yyyy-mm-dd`` dates (data-bearing contexts only).
+
+    Yields
+    ------
+    tuple of (str, int)
+        Kind of value and its offset in ``text``.
+    """
+    lowered = text.lower()
+    for s in sentinels:
+        s = s.strip().lower()
+        if not s:
+            continue
+        start = lowered.find(s)
+        while start >= 0:
+            yield "sentinel", start
+            start = lowered.find(s, start + 1)
+    text = _clean(text)
+    n = len(text)
+
+    def before(m: re.Match[str]) -> str:
+        return text[m.start() - 1] if m.start() > 0 else " "
+
+    def after(m: re.Match[str], k: int = 0) -> str:
+        return text[m.end() + k] if m.end() + k < n else " "
+
+    for m in _HEX64.finditer(text):
+        if before(m) in _HEX or after(m) in _HEX:
+            continue
+        if not _CHECKSUM_LABEL.search(text[max(0, m.start() - 30) : m.start()]):
+            yield "pseudonymised id", m.start()
+    for m in _DMY.finditer(text):
+        if (
+            before(m).isdigit()
+            or before(m) in "/.-"
+            or (after(m) in "/.-" and after(m, 1).isdigit())
+        ):
+            continue
+        d, mo, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        if _valid_date(y, mo, d) and not _is_reference_date(d, mo):
+            yield "date of birth", m.start()
+    if iso_dates:
+        for m in _ISO.finditer(text):
+            if before(m).isdigit() or before(m) == "-" or after(m) == "-":
+                continue
+            if after(m) == "T" and after(m, 1).isdigit():
+                continue  # a timestamp
+            if after(m) == " " and re.match(r"\d\d:", text[m.end() + 1 : m.end() + 4]):
+                continue
+            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            if _valid_date(y, mo, d) and not _is_reference_date(d, mo):
+                yield "date of birth", m.start()
+    for m in _POSTCODE.finditer(text):
+        if not (before(m).isalnum() or before(m) == "#"):
+            yield "postcode", m.start()
+    for m in _SECTOR.finditer(text):
+        if before(m).isalnum() or before(m) == "#":
+            continue
+        if after(m) in ".," and after(m, 1).isdigit():
+            continue  # a decimal number such as "A1 2.5"
+        if _COORDINATE_NEXT.match(text, m.end()):
+            continue  # a drawing command such as SVG path "M0 0 L10 5"
+        yield "postcode sector", m.start()
+    for m in _LSOA.finditer(text):
+        if before(m).isalnum():
+            continue
+        if m.group(2) == "1":
+            yield "LSOA code", m.start()
+        elif m.group(1) != "X":
+            yield "output area code", m.start()
+
+
+class _Collector:
+    """Group hits by kind and location for one file."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.hits: dict[str, list[str]] = {}
+
+    def add(self, kind: str, where: str) -> None:
+        self.hits.setdefault(kind, []).append(where)
+
+    def text(
+        self,
+        text: str,
+        where: str,
+        sentinels: Iterable[str],
+        iso_dates: bool = False,
+        lines: bool = True,
+    ) -> None:
+        for kind, offset in scan_text(text, sentinels, iso_dates):
+            if lines:
+                line = f"line {text.count(chr(10), 0, offset) + 1}"
+                self.add(kind, f"{where} {line}" if where else line)
+            else:
+                self.add(kind, where)
+
+    def findings(self) -> list[LeakFinding]:
+        out = []
+        for kind in KINDS:
+            places = self.hits.get(kind)
+            if not places:
+                continue
+            unique = list(dict.fromkeys(places))
+            shown = ", ".join(unique[:3]) + (
+                f" and {len(unique) - 3} more" if len(unique) > 3 else ""
+            )
+            n = len(places)
+            out.append(
+                LeakFinding(
+                    self.file, kind, f"{n} value{'s' if n > 1 else ''} of this kind: {shown}"
+                )
+            )
+        return out
+
+
+# ---- per-format readers ----------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _scan_markup(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
+    text = _read_text(path)
+    col.text(html.unescape(text), "", sentinels)
+    # Self-contained pages inline their images: check the metadata of each embedded image.
+    for k, m in enumerate(_DATA_IMAGE.finditer(text), start=1):
+        try:
+            blob = base64.b64decode(re.sub(r"\s", "", m.group(1)))
+        except ValueError:
+            continue
+        _scan_image(io.BytesIO(blob), col, sentinels, f"embedded image {k} ")
+
+
+def _walk_json(obj: Any, key: str, path: str, out: list[tuple[str, str, str]]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.append((str(k), "key", f"{path}/{k}"))
+            _walk_json(v, str(k), f"{path}/{k}", out)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _walk_json(v, key, f"{path}/{i}", out)
+    elif isinstance(obj, str):
+        out.append((obj, key, path))
+
+
+def _scan_json(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
+    raw = _read_text(path)
+    col.text(raw, "", sentinels)
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return
+    strings: list[tuple[str, str, str]] = []
+    _walk_json(obj, "", "", strings)
+    for value, key, where in strings:
+        if key == "key" or _TIMESTAMP_KEY.search(key) or not _ISO.search(value):
+            continue
+        for kind, _ in scan_text(value, iso_dates=True):
+            if kind == "date of birth":
+                col.add(kind, f"value at {where or '/'}")
+
+
+def _count_column(name: Any) -> bool:
+    return isinstance(name, str) and bool(_COUNT_COLUMN.match(name.strip()))
+
+
+def _small(value: Any, limit: int) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return 1 <= value < limit
+    if isinstance(value, str):
+        try:
+            number = float(value.replace(",", "").strip())
+        except ValueError:
+            return False
+        return 1 <= number < limit
+    return False
+
+
+def _scan_csv(path: Path, col: _Collector, sentinels: Iterable[str], limit: int) -> None:
+    text = _read_text(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if not rows:
+        return
+    header = rows[0]
+    count_cols = [i for i, h in enumerate(header) if _count_column(h)]
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            name = header[c] if c < len(header) else f"column {c + 1}"
+            for kind, _ in scan_text(value, sentinels, iso_dates=True):
+                col.add(kind, f"row {r}, column '{name}'")
+            if r > 1 and c in count_cols and _small(value, limit):
+                col.add("small count", f"row {r}, column '{name}'")
+
+
+def _scan_xlsx(path: Path, col: _Collector, sentinels: Iterable[str], limit: int) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        props = wb.properties
+        for field in (
+            "creator",
+            "title",
+            "subject",
+            "description",
+            "keywords",
+            "category",
+            "lastModifiedBy",
+            "identifier",
+            "comments",
+        ):
+            value = getattr(props, field, None)
+            if isinstance(value, str):
+                col.text(value, f"document property {field}", sentinels, lines=False)
+        for ws in wb.worksheets:
+            col.text(ws.title, f"sheet name '{ws.title}'", sentinels, lines=False)
+            count_cols: set[int] = set()
+            header_seen = False
+            for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                for c, value in enumerate(row, start=1):
+                    if value is None:
+                        continue
+                    where = f"sheet '{ws.title}' cell {openpyxl.utils.get_column_letter(c)}{r}"
+                    if isinstance(value, (dt.datetime, dt.date)):
+                        if not _is_reference_date(value.day, value.month):
+                            col.add("date of birth", where)
+                        continue
+                    if isinstance(value, str):
+                        for kind, _ in scan_text(value, sentinels, iso_dates=True):
+                            col.add(kind, where)
+                    if header_seen and c in count_cols and _small(value, limit):
+                        col.add("small count", where)
+                if not header_seen and any(isinstance(v, str) for v in row):
+                    found = {c for c, v in enumerate(row, start=1) if _count_column(v)}
+                    if found:
+                        count_cols = found
+                        header_seen = True
+    finally:
+        wb.close()
+
+
+def _scan_image(
+    source: Path | io.BytesIO, col: _Collector, sentinels: Iterable[str], prefix: str = ""
+) -> None:
+    from PIL import Image
+
+    with Image.open(source) as im:
+        info = dict(im.info)
+        text_chunks = dict(getattr(im, "text", {}) or {})
+        exif = im.getexif()
+    for key, value in {**info, **text_chunks}.items():
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="ignore")
+        if isinstance(value, str):
+            col.text(f"{key} {value}", f"{prefix}metadata chunk '{key}'", sentinels, lines=False)
+    for tag, value in exif.items():
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="ignore")
+        if isinstance(value, str):
+            col.text(value, f"{prefix}EXIF tag {tag}", sentinels, lines=False)
+
+
+def _scan_pdf(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    for key, value in (reader.metadata or {}).items():
+        if isinstance(value, str) and not str(key).endswith("Date"):
+            col.text(value, f"metadata {key}", sentinels, lines=False)
+    try:
+        xmp = reader.trailer["/Root"].get("/Metadata")
+        if xmp is not None:
+            data = xmp.get_object().get_data().decode("utf-8", errors="ignore")
+            col.text(data, "XMP metadata", sentinels, lines=False)
+    except Exception:  # noqa: BLE001 - malformed XMP is not a leak; text is still scanned
+        pass
+    for number, page in enumerate(reader.pages, start=1):
+        col.text(page.extract_text() or "", f"page {number}", sentinels, lines=False)
+        annots = page.get("/Annots")
+        for annot in annots.get_object() if annots is not None else []:
+            action = annot.get_object().get("/A")
+            uri = action.get_object().get("/URI") if action is not None else None
+            if isinstance(uri, str):
+                col.text(uri, f"page {number} link", sentinels, lines=False)
+    for name, contents in (reader.attachments or {}).items():
+        col.text(name, "attachment name", sentinels, lines=False)
+        for blob in contents:
+            col.text(blob.decode("utf-8", errors="ignore"), f"attachment '{name}'", sentinels)
+
+
+def scan_file(
+    path: Path,
+    sentinels: Iterable[str] = (),
+    thresholds: Mapping[str, int] | None = None,
+    name: str | None = None,
+) -> list[LeakFinding]:
+    """Scan one file (by its suffix) and its name.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    sentinels : iterable of str
+        Planted strings to look for.
+    thresholds : mapping, optional
+        ``Settings.disclosure`` (``la_total_min`` bounds small counts); defaults to 6.
+    name : str, optional
+        Name to scan as the file's name (defaults to ``path.name``).
+
+    Returns
+    -------
+    list of LeakFinding
+        One per kind found; a file that cannot be read is reported as kind ``unreadable``.
+    """
+    sentinels = [s for s in sentinels if s and s.strip()]
+    limit = int((thresholds or {}).get("la_total_min", 6))
+    col = _Collector(path)
+    col.text(name if name is not None else path.name, "file name", sentinels, lines=False)
+    suffix = path.suffix.lower()
+    readers: dict[str, Callable[[], None]] = {
+        ".json": lambda: _scan_json(path, col, sentinels),
+        ".geojson": lambda: _scan_json(path, col, sentinels),
+        ".csv": lambda: _scan_csv(path, col, sentinels, limit),
+        ".tsv": lambda: _scan_csv(path, col, sentinels, limit),
+        ".xlsx": lambda: _scan_xlsx(path, col, sentinels, limit),
+        ".xlsm": lambda: _scan_xlsx(path, col, sentinels, limit),
+        ".pdf": lambda: _scan_pdf(path, col, sentinels),
+    }
+    try:
+        if suffix in readers:
+            readers[suffix]()
+        elif suffix in MARKUP_SUFFIXES:
+            _scan_markup(path, col, sentinels)
+        elif suffix in TEXT_SUFFIXES:
+            col.text(_read_text(path), "", sentinels)
+        elif suffix in IMAGE_SUFFIXES:
+            _scan_image(path, col, sentinels)
+    except Exception as exc:  # noqa: BLE001 - an unreadable output must fail the scan, not crash it
+        return [
+            *col.findings(),
+            LeakFinding(path, "unreadable", f"could not be read ({type(exc).__name__})"),
+        ]
+    return col.findings()
+
+
+def scan_paths(
+    root: Path,
+    sentinels: Iterable[str] = (),
+    thresholds: Mapping[str, int] | None = None,
+    workers: int | None = None,
+) -> list[LeakFinding]:
+    """Scan every file under ``root`` (or ``root`` itself if it is a file).
+
+    Parameters
+    ----------
+    root : Path
+        Output folder, e.g. ``_site``.
+    sentinels : iterable of str
+        Planted strings (ids, postcodes, dates) that must not appear.
+    thresholds : mapping, optional
+        ``Settings.disclosure``; defaults to the settings file's values.
+    workers : int, optional
+        Processes for PDF and XLSX files (their text extraction dominates the run time);
+        defaults to the number of CPUs. ``1`` scans everything in this process.
+
+    Returns
+    -------
+    list of LeakFinding
+        Sorted by file and kind; empty when the outputs are clean.
+    """
+    root = Path(root)
+    if thresholds is None:
+        from cwi.config import load_settings
+
+        thresholds = load_settings().disclosure
+    thresholds = dict(thresholds)
+    sentinels = list(sentinels)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    names = {p: (p.relative_to(root).as_posix() if p != root else p.name) for p in files}
+    heavy = [p for p in files if p.suffix.lower() in _HEAVY_SUFFIXES]
+    workers = workers or os.cpu_count() or 1
+    results: dict[Path, list[LeakFinding]] = {}
+    if workers > 1 and len(heavy) > 2:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(heavy))) as pool:
+            futures = {
+                p: pool.submit(scan_file, p, sentinels, thresholds, names[p]) for p in heavy
+            }
+            for p in files:
+                if p not in futures:
+                    results[p] = scan_file(p, sentinels, thresholds, names[p])
+            for p, fut in futures.items():
+                results[p] = fut.result()
+    else:
+        for p in files:
+            results[p] = scan_file(p, sentinels, thresholds, names[p])
+    return [f for p in files for f in results[p]]
+
+
+def scan_cli(directory: Path, settings: Any) -> int:
+    """Scan a folder of outputs and print a table of findings (for ``cwi scan``).
+
+    Parameters
+    ----------
+    directory : Path
+        Folder to scan.
+    settings : cwi.config.Settings
+        Release settings (thresholds).
+
+    Returns
+    -------
+    int
+        0 when clean, 1 when anything was found or the folder does not exist.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    directory = Path(directory)
+    if not directory.exists():
+        console.print(
+            f"[red]Nothing to scan: {directory} does not exist.[/red] Build the site first "
+            "(cwi build) or pass the output folder."
+        )
+        return 1
+    findings = scan_paths(directory, thresholds=settings.disclosure)
+    n_files = sum(1 for p in directory.rglob("*") if p.is_file()) if directory.is_dir() else 1
+    if not findings:
+        console.print(f"[green]Leak scan clean:[/green] {n_files} files under {directory}.")
+        return 0
+    table = Table(title=f"Leak scan: {len(findings)} finding(s) under {directory}")
+    table.add_column("file")
+    table.add_column("kind")
+    table.add_column("where")
+    base = directory if directory.is_dir() else directory.parent
+    for f in findings:
+        table.add_row(str(Path(f.file).relative_to(base)), f.kind, f.detail)
+    console.print(table)
+    counts = Counter(f.kind for f in findings)
+    console.print(
+        "[red]The build must not be published.[/red] Remove the values listed ("
+        + ", ".join(f"{k}: {v} file(s)" for k, v in counts.items())
+        + ") from the templates or tables that produced these files, then rebuild."
+    )
+    return 1

@@ -1,0 +1,77 @@
+"""run_all on a synthetic region: every table present, tidy and consistent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cwi.analysis import run_all
+from cwi.analysis.synthetic import synthetic_cube
+from cwi.config import ROOT
+from cwi.cube import Cube
+
+
+@pytest.fixture(scope="module")
+def tables():
+    cube, _ = synthetic_cube(n_la=9, lsoa_per_la=80, years=(2022, 2023), seed=12)
+    settings = {"main_year": 2023, "years": [2022, 2023], "confidence": 0.95, "rate_per": 10000}
+    dfe = pd.DataFrame({"year": [2023] * 3, "la_code": ["E92000001"] * 3, "la_name": ["England"] * 3,
+                        "measure": ["CIN", "CPP", "CLA"], "number": [400000, 50000, 83000],
+                        "population": [12e6] * 3, "rate_per_10000": [333.3, 41.7, 69.2]})  # fmt: skip
+    return cube, run_all(cube, settings, england=dfe)
+
+
+def test_all_tables_present(tables):
+    _, t = tables
+    expected = {
+        "q1_decile_rates", "q1_quintile_rates", "q1_rate_ratio", "q1_gradient", "q1_case_shares",
+        "q1_concentration", "q1_sii_rii", "q2_rates_age_band", "q2_rates_sex",
+        "q2_rates_ethnic_group", "q2_adjusted", "q2_ethnic", "q2_interactions",
+        "q2_group_gradients", "q2_gender_gap", "q2_disability", "q3_standardised",
+        "q3_la_deprivation", "q3_between_la", "q3_multilevel", "q3_inverse_intervention",
+        "q3_rates_by_la_third", "q4_outcomes", "q4_difference", "england", "neighbours",
+        "allocation", "verdicts",
+    }  # fmt: skip
+    assert expected <= set(t)
+    for name in expected - {"neighbours"}:
+        assert isinstance(t[name], pd.DataFrame) and len(t[name]) > 0, name
+
+
+def test_estimate_tables_are_tidy(tables):
+    _, t = tables
+    for name, df in t.items():
+        if {"estimate", "lower", "upper"} <= set(df.columns):
+            assert "method" in df.columns, name
+            ok = df[["estimate", "lower", "upper"]].notna().all(axis=1)
+            assert (df.loc[ok, "lower"] <= df.loc[ok, "estimate"] + 1e-9).all(), name
+            assert (df.loc[ok, "estimate"] <= df.loc[ok, "upper"] + 1e-9).all(), name
+
+
+def test_trend_years_and_verdicts(tables):
+    _, t = tables
+    assert sorted(t["q1_decile_rates"]["year"].unique()) == [2022, 2023]
+    v = t["verdicts"]
+    assert set(v["question"]) == {"Q1", "Q2", "Q3", "Q4"}
+    q1v = v[v["question"] == "Q1"]
+    assert (q1v["direction"] == "up").all()
+    assert q1v["verdict"].str.contains("rise with neighbourhood deprivation").all()
+
+
+def test_bad_main_year_message():
+    cube, _ = synthetic_cube(n_la=2, lsoa_per_la=20, seed=1)
+    with pytest.raises(ValueError, match="main_year 2019 is not in the cube"):
+        run_all(cube, {"main_year": 2019, "years": [2019]})
+
+
+DEMO_CUBE = ROOT / "build" / "private" / "cube"
+
+
+@pytest.mark.skipif(not DEMO_CUBE.is_dir(), reason="demo cube not built (cwi build writes it)")
+def test_run_all_on_demo_cube():
+    from cwi.config import load_settings
+
+    cube = Cube.load(DEMO_CUBE)
+    t = run_all(cube, load_settings())
+    g = t["q1_gradient"]
+    assert np.isfinite(g["estimate"]).all()
