@@ -427,10 +427,12 @@ def _heuristic(sys_: _System, hidden: np.ndarray) -> bool:
         changed = False
         for line in sys_.lines:
             mem_hidden = hidden[line.members]
-            n_hidden = int(mem_hidden.sum()) + int(line.total >= 0 and hidden[line.total])
-            if n_hidden == 0:
+            if not mem_hidden.any() and not (line.total >= 0 and hidden[line.total]):
                 continue
-            total_known = line.total < 0 or not hidden[line.total]
+            # A rounded total is only partly known: the attacker check weighs it.
+            fuzzy_total = line.total >= 0 and (hidden[line.total] or not sys_.exact[line.total])
+            n_hidden = int(mem_hidden.sum()) + int(fuzzy_total)
+            total_known = not fuzzy_total
             pick = None
             if n_hidden == 1:
                 pick = _best_candidate(sys_, line.members, hidden)

@@ -135,7 +135,8 @@ def stage_analysis(state: BuildState) -> None:
     """Run every analysis once on the cube (Q1-Q4, England, allocation)."""
     from cwi.analysis import run_all
 
-    state.raw_tables = dict(run_all(state.need_cube(), state.settings))
+    england = getattr(state.need_reference(), "england", None)
+    state.raw_tables = dict(run_all(state.need_cube(), state.settings, england=england))
     if state.ingest is not None:
         state.raw_tables["linkage"] = state.ingest.linkage
 

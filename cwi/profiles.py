@@ -82,7 +82,7 @@ def build_profile(la_code: str, store: ResultsStore, settings: Settings) -> dict
     la_name = str(la["area_name"].iloc[0])
     region_name = str(region["area_name"].iloc[0]) if not region.empty else "Region"
 
-    deciles = store.table("decile_rates")
+    deciles = store.table("q1_decile_rates")
     deciles = deciles[deciles["year"] == year]
     la_dec = deciles[(deciles["area_type"] == "la") & (deciles["area_code"] == la_code)]
 

@@ -20,38 +20,84 @@ from cwi.disclosure import FORBIDDEN_COLUMN, DisclosureError, Line, TableSpec, p
 REGION = "REGION"
 _RATE_DEPENDENTS = ("rate", "lower", "upper")
 
-#: Published count tables and how they are protected.
+def _rates_spec(name: str, group: str | None, level: str = "crosstab") -> TableSpec:
+    """Spec of a rates table: counts along ``group`` add to the area total, LAs to the region."""
+    dims = ("year", "measure", "area_code") + ((group,) if group else ())
+    lines = ((Line(group),) if group else ()) + (Line("area_code", total=REGION),)
+    return TableSpec(
+        name=name,
+        counts=("n",),
+        dims=dims,
+        lines=lines,
+        level=level,  # type: ignore[arg-type]
+        dependents=_RATE_DEPENDENTS,
+        round_to="round_regional_to" if group is None else None,
+        round_where={"area_code": REGION} if group is None else None,
+    )
+
+
+#: Published count tables and how they are protected (one family: shared cells agree).
 SPECS: dict[str, TableSpec] = {
-    "area_rates": TableSpec(
-        name="area_rates",
+    "area_rates": _rates_spec("area_rates", None, level="la_total"),
+    "q1_decile_rates": _rates_spec("q1_decile_rates", "imd_decile"),
+    "q1_quintile_rates": _rates_spec("q1_quintile_rates", "imd_quintile"),
+    "q2_rates_age_band": _rates_spec("q2_rates_age_band", "age_band"),
+    "q2_rates_sex": _rates_spec("q2_rates_sex", "sex"),
+    "q2_rates_ethnic_group": _rates_spec("q2_rates_ethnic_group", "ethnic_group"),
+    "q2_disability": TableSpec(
+        name="q2_disability",
+        counts=("disabled", "recorded"),
+        dims=("year", "measure", "area_code", "imd_decile"),
+        lines=(Line("imd_decile"),),
+        level="crosstab",
+        dependents={"disabled": ("estimate", "lower", "upper")},
+    ),
+    "q3_standardised": TableSpec(
+        name="q3_standardised",
+        counts=("observed",),
+        dims=("year", "measure", "la_code"),
+        level="la_total",
+        dependents=("crude_rate", "estimate", "lower", "upper"),
+        aliases={"la_code": "area_code", "observed": "n"},
+    ),
+    "q3_rates_by_la_third": TableSpec(
+        name="q3_rates_by_la_third",
+        counts=("n",),
+        dims=("year", "measure", "la_third", "imd_decile"),
+        lines=(Line("imd_decile"), Line("la_third")),
+        level="crosstab",
+        dependents=_RATE_DEPENDENTS,
+    ),
+    "england": TableSpec(
+        name="england",
         counts=("n",),
         dims=("year", "measure", "area_code"),
-        lines=(Line("area_code", total=REGION),),
         level="la_total",
-        dependents=_RATE_DEPENDENTS,
-        round_to="round_regional_to",
-        round_where={"area_code": REGION},
+        dependents=("rate", "rate_lower", "rate_upper", "estimate", "lower", "upper"),
     ),
-    "decile_rates": TableSpec(
-        name="decile_rates",
-        counts=("n",),
-        dims=("year", "measure", "area_code", "imd_decile"),
-        lines=(Line("imd_decile"), Line("area_code", total=REGION)),
-        level="crosstab",
-        dependents=_RATE_DEPENDENTS,
-    ),
-    "quintile_rates": TableSpec(
-        name="quintile_rates",
-        counts=("n",),
-        dims=("year", "measure", "area_code", "imd_quintile"),
-        lines=(Line("imd_quintile"), Line("area_code", total=REGION)),
-        level="crosstab",
-        dependents=_RATE_DEPENDENTS,
+    "allocation": TableSpec(
+        name="allocation",
+        counts=("observed",),
+        dims=("year", "measure", "la_code"),
+        level="la_total",
+        dependents=("share_caseload", "need_vs_caseload"),
+        aliases={"la_code": "area_code", "observed": "n"},
     ),
 }
 
+#: Tables of estimates derived from an area's decile counts: an area's row is shown only where
+#: every decile count of that area and measure is shown (else a hidden count could be solved
+#: from the estimate and the published populations). Count columns listed are dropped.
+DERIVED_FROM_DECILES: dict[str, tuple[str, ...]] = {
+    "q1_rate_ratio": ("n_most", "n_least"),
+    "q1_case_shares": ("cases", "cases_total"),
+    "q1_concentration": (),
+    "q1_sii_rii": (),
+    "q1_gradient": (),
+}
+
 #: Column names that hold counts of children (a table with one needs a spec).
-COUNT_COLUMN = re.compile(r"^(n|n_\w+|count|cases|number|observed|children|linked)$")
+COUNT_COLUMN = re.compile(r"^(n|n_(?!lsoa$|la$)\w+|count|cases|cases_total|number|observed|children|linked|disabled|recorded)$")
 
 #: Tables kept out of the published store (internal diagnostics with file names or ids).
 PRIVATE_TABLES = frozenset({"findings", "validation"})
@@ -66,6 +112,39 @@ def linkage_for_publication(linkage: pd.DataFrame) -> pd.DataFrame:
     """The linkage table reduced to what the profiles state: the share of children linked."""
     out = linkage[["year", "la_code", "measure", "linkage_rate"]].copy()
     out["linkage_rate"] = out["linkage_rate"].round(3)
+    return out
+
+
+def mask_derived(
+    frame: pd.DataFrame, deciles: pd.DataFrame | None, drop: tuple[str, ...]
+) -> pd.DataFrame:
+    """Hide an area's derived estimates where any of its decile counts is hidden.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Estimates with ``year, area_code, measure`` (and ``estimate``, ``lower``, ``upper``).
+    deciles : pandas.DataFrame or None
+        The protected decile table; ``None`` hides every LA row (nothing to check against).
+    drop : tuple of str
+        Count columns removed before publication.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table without ``drop`` columns, hidden rows' numbers set to NaN with note ``[c]``.
+    """
+    out = frame.drop(columns=[c for c in drop if c in frame.columns]).copy()
+    keys = ["year", "area_code", "measure"]
+    if deciles is None:
+        hidden = out["area_code"] != REGION
+    else:
+        bad = deciles[deciles["n"].isna()][keys].drop_duplicates().assign(_hide=True)
+        hidden = out.merge(bad, on=keys, how="left")["_hide"].fillna(False).to_numpy(bool)
+    numeric = [c for c in out.columns if c not in keys and pd.api.types.is_float_dtype(out[c])]
+    out.loc[hidden, numeric] = float("nan")
+    note = out["note"] if "note" in out.columns else pd.Series("", index=out.index)
+    out["note"] = note.where(~pd.Series(hidden, index=out.index), "[c]")
     return out
 
 
@@ -98,6 +177,8 @@ def protect_all(raw: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str
         if name == "linkage":
             out[name] = linkage_for_publication(frame)
             continue
+        if name in DERIVED_FROM_DECILES:
+            frame = mask_derived(frame, out.get("q1_decile_rates"), DERIVED_FROM_DECILES[name])
         forbidden = [c for c in frame.columns if FORBIDDEN_COLUMN.match(str(c))]
         if forbidden:
             raise DisclosureError(f"{name}: column(s) {forbidden} must never be published.")

@@ -27,6 +27,7 @@ from cwi.cube import Cube
 from cwi.schemas import MEASURES
 
 __all__ = [
+    "area_rates",
     "decile_rates",
     "quintile_rates",
     "group_rates",
@@ -167,6 +168,23 @@ def quintile_rates(
     """Rates by national IMD quintile (1 = most deprived 20%); as :func:`decile_rates`."""
     cells = lsoa_cells(cube, year, measures)
     return group_rates(cells, "imd_quintile", cube, year, confidence, per, list(range(1, 6)))
+
+
+def area_rates(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    per: float = 10000,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Overall rates per ``per`` children for the region and each LA (all deciles together).
+
+    Counts are those of the linked children in the cube (the LA's data-quality note gives the
+    share linked). Columns as :func:`decile_rates` without the decile.
+    """
+    cells = lsoa_cells(cube, year, measures).assign(all_areas="all")
+    out = group_rates(cells, "all_areas", cube, year, confidence, per, ["all"])
+    return out.drop(columns="all_areas")
 
 
 # ---- gradient summaries ----------------------------------------------------------------------

@@ -61,6 +61,9 @@ def run_all(
             "in settings.yml to a year the data cover."
         )
     t: dict[str, pd.DataFrame] = {}
+    t["area_rates"] = pd.concat(
+        [q1.area_rates(cube, y, conf, per, measures) for y in years or [year]], ignore_index=True
+    )
     t["q1_decile_rates"] = pd.concat(
         [q1.decile_rates(cube, y, conf, per, measures) for y in years or [year]], ignore_index=True
     )

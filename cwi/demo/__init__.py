@@ -174,7 +174,9 @@ def write_region(
             shutil.rmtree(out / sub)
     out.mkdir(parents=True, exist_ok=True)
     years = sorted(children.frames)
-    pcs = synthesize_postcodes(geography, rng, live=5 if national else 10, terminated=1 if national else 2)
+    pcs = synthesize_postcodes(
+        geography, rng, live=5 if national else 10, terminated=1 if national else 2
+    )
     pidx = PostcodeIndex.build(pcs, len(geography.lsoas))
     write_reference(geography, pcs, years, out)
     write_contacts(geography, out)
@@ -197,7 +199,9 @@ def write_region(
                 encodings[cp[2]] = "cp1252"
                 recs.addresses = _ensure_nbsp(recs.addresses)
             if recs.csv_903:
-                recs.header = damage_ids_and_duplicate(rng, recs.header, "CHILD", allow_duplicates=False)
+                recs.header = damage_ids_and_duplicate(
+                    rng, recs.header, "CHILD", allow_duplicates=False
+                )
                 recs.episodes = damage_ids_and_duplicate(rng, recs.episodes, "CHILD")
             recs.addresses = damage_ids_and_duplicate(rng, recs.addresses, "LAchildID")
             faults += write_la_year(
@@ -212,7 +216,9 @@ def _ensure_nbsp(addresses: pd.DataFrame, n: int = 2) -> pd.DataFrame:
     """Make sure a Windows-1252 file holds non-ASCII text (non-breaking spaces in postcodes)."""
     df = addresses.copy()
     has = df["postcode"].str.contains("\u00a0", regex=False).sum()
-    clean = np.flatnonzero((df["_f"].to_numpy(object) == "") & df["postcode"].str.contains(" ").to_numpy())
+    clean = np.flatnonzero(
+        (df["_f"].to_numpy(object) == "") & df["postcode"].str.contains(" ").to_numpy()
+    )
     for i in clean[: max(0, n - has)]:
         df.loc[i, "postcode"] = reformat(df.loc[i, "postcode"], "nbsp")
         df.loc[i, "_f"] = "PC_REFORMATTED:postcode"
@@ -240,20 +246,34 @@ def truth_dict(geo, children, params, seed, years, faults) -> dict:
     for m, comps in measures.items():
         for y in years:
             sel = exp[(exp["year"] == y) & exp["component"].isin(comps)]
-            by[(m, y)] = sel.groupby("lsoa")["expected"].sum().reindex(range(len(lsoas)), fill_value=0).to_numpy()
+            by[(m, y)] = (
+                sel.groupby("lsoa")["expected"]
+                .sum()
+                .reindex(range(len(lsoas)), fill_value=0)
+                .to_numpy()
+            )
     rates: dict = {"per_decile": {}, "per_la": {}, "per_decile_by_year": {}}
     for m in measures:
         tot = sum(by[(m, y)] for y in years)
         ptot = sum(pop[y] for y in years)
         rates["per_decile"][m] = {
-            str(d): _r(1e4 * tot[dec == d].sum() / ptot[dec == d].sum(), 3) for d in range(1, 11) if (dec == d).any()
+            str(d): _r(1e4 * tot[dec == d].sum() / ptot[dec == d].sum(), 3)
+            for d in range(1, 11)
+            if (dec == d).any()
         }
         rates["per_decile_by_year"][m] = {
-            str(y): {str(d): _r(1e4 * by[(m, y)][dec == d].sum() / pop[y][dec == d].sum(), 3) for d in range(1, 11) if (dec == d).any()}
+            str(y): {
+                str(d): _r(1e4 * by[(m, y)][dec == d].sum() / pop[y][dec == d].sum(), 3)
+                for d in range(1, 11)
+                if (dec == d).any()
+            }
             for y in years
         }
         rates["per_la"][m] = {
-            la: {str(y): _r(1e4 * by[(m, y)][la_idx == j].sum() / pop[y][la_idx == j].sum(), 3) for y in years}
+            la: {
+                str(y): _r(1e4 * by[(m, y)][la_idx == j].sum() / pop[y][la_idx == j].sum(), 3)
+                for y in years
+            }
             for j, la in enumerate(la_codes)
         }
     # inverse intervention: decile-adjusted Poisson MLE on expected counts, LA thirds
@@ -272,9 +292,13 @@ def truth_dict(geo, children, params, seed, years, faults) -> dict:
     p_g = np.zeros(len(GROUPS))
     for t, y in enumerate(years):
         f, g = expected_factors(geo, model, params, "CLA", t)
-        n_g += np.bincount(gi, weights=(f.sum(axis=(1, 2))[:, None] * g).sum(axis=0), minlength=len(GROUPS))
+        n_g += np.bincount(
+            gi, weights=(f.sum(axis=(1, 2))[:, None] * g).sum(axis=0), minlength=len(GROUPS)
+        )
         kids = geo.children(y - 1).sum(axis=(1, 2)).astype(float)
-        p_g += np.bincount(gi, weights=(kids[:, None] * geo.ethnicity).sum(axis=0), minlength=len(GROUPS))
+        p_g += np.bincount(
+            gi, weights=(kids[:, None] * geo.ethnicity).sum(axis=0), minlength=len(GROUPS)
+        )
     crude = {GROUPS[k]: _r(1e4 * n_g[k] / p_g[k], 3) for k in range(5) if p_g[k] > 0}
     d1, d10 = rates["per_decile"]["CLA"].get("1"), rates["per_decile"]["CLA"].get("10")
     return {
@@ -289,7 +313,10 @@ def truth_dict(geo, children, params, seed, years, faults) -> dict:
             "rate_ratio_per_decile_step": {k: _r(np.exp(v)) for k, v in model.beta.items()},
             "base": {k: _r(v, 10) for k, v in model.base.items()},
             "la_slope_gamma": {k: _r(v) for k, v in model.gamma.items()},
-            "la_multiplier": {k: dict(zip(la_codes, [_r(x) for x in v], strict=True)) for k, v in model.la_mult.items()},
+            "la_multiplier": {
+                k: dict(zip(la_codes, [_r(x) for x in v], strict=True))
+                for k, v in model.la_mult.items()
+            },
             "la_third": dict(zip(la_codes, [int(x) for x in model.third], strict=True)),
             "lsoa_effect_gamma_shape": params.lsoa_gamma_shape,
         },
@@ -301,7 +328,9 @@ def truth_dict(geo, children, params, seed, years, faults) -> dict:
             "adjusted_vs_white": params.ethnic_factor,
             "crude_expected_cla_rate": crude,
         },
-        "faults_per_rule": {k: int(v) for k, v in faults["rule_code"].value_counts().sort_index().items()},
+        "faults_per_rule": {
+            k: int(v) for k, v in faults["rule_code"].value_counts().sort_index().items()
+        },
         "notes": (
             "Expected rates are model means given the realised geography and LSOA effects; "
             "they exclude UASC and unborn children. Third 0 = most deprived third of LAs "

@@ -151,7 +151,9 @@ def la_names(n: int) -> list[str]:
 
 def _region_polygon(rng: np.random.Generator, cx: float, cy: float, radius: float):
     angles = np.linspace(0.0, 2 * np.pi, 48, endpoint=False)
-    r = radius * (1.0 + 0.08 * np.sin(3 * angles + rng.uniform(0, 6.28)) + 0.04 * rng.standard_normal(48))
+    r = radius * (
+        1.0 + 0.08 * np.sin(3 * angles + rng.uniform(0, 6.28)) + 0.04 * rng.standard_normal(48)
+    )
     return shapely.Polygon(np.column_stack([cx + r * np.cos(angles), cy + r * np.sin(angles)]))
 
 
@@ -174,8 +176,12 @@ def _points_in(rng: np.random.Generator, poly, n: int, centre, spread: float) ->
     while got < n:
         m = max(4 * (n - got), 64)
         gauss = rng.random(m) < 0.6
-        x = np.where(gauss, centre[0] + spread * rng.standard_normal(m), rng.uniform(minx, maxx, m))
-        y = np.where(gauss, centre[1] + spread * rng.standard_normal(m), rng.uniform(miny, maxy, m))
+        x = np.where(
+            gauss, centre[0] + spread * rng.standard_normal(m), rng.uniform(minx, maxx, m)
+        )
+        y = np.where(
+            gauss, centre[1] + spread * rng.standard_normal(m), rng.uniform(miny, maxy, m)
+        )
         ok = shapely.contains_xy(poly, x, y)
         pts = np.column_stack([x[ok], y[ok]])
         out.append(pts)
@@ -398,13 +404,17 @@ def synthesize_geography(
         cell = la_cells[j]
         c = shapely.get_coordinates(shapely.point_on_surface(cell))[0]
         spread = np.sqrt(cell.area) * (0.18 if kind[j] == "urban" else 0.35)
-        pts = _points_in(rng, cell, n_lsoa[j], seeds[j] if cell.contains(shapely.Point(seeds[j])) else c, spread)
+        pts = _points_in(
+            rng, cell, n_lsoa[j], seeds[j] if cell.contains(shapely.Point(seeds[j])) else c, spread
+        )
         d = np.hypot(pts[:, 0] - seeds[j, 0], pts[:, 1] - seeds[j, 1])
         dn = d / max(d.max(), 1.0)
         z = m[j] + 0.72 * rng.standard_normal(n_lsoa[j])
         if kind[j] == "urban":
             z += 0.45 * (0.5 - dn)
-        urban = np.clip(urban_la[j] + 0.25 * (0.5 - dn) + 0.08 * rng.standard_normal(n_lsoa[j]), 0, 1)
+        urban = np.clip(
+            urban_la[j] + 0.25 * (0.5 - dn) + 0.08 * rng.standard_normal(n_lsoa[j]), 0, 1
+        )
         # order LSOAs spatially (west to east) so names/MSOAs/postcode sectors are contiguous
         order = np.lexsort((pts[:, 1], np.round(pts[:, 0] / 2000)))
         pts, z, urban = pts[order], z[order], urban[order]
@@ -424,7 +434,9 @@ def synthesize_geography(
     ]
     msoa_idx = lsoas.groupby(["la_code", msoa_k], sort=False).ngroup().to_numpy()
     lsoas["msoa_code"] = [f"X02{i + 1:06d}" for i in msoa_idx]
-    lsoas["msoa_name"] = [f"{nm} {mk + 1:03d}" for nm, mk in zip(lsoas["la_name"], msoa_k, strict=True)]
+    lsoas["msoa_name"] = [
+        f"{nm} {mk + 1:03d}" for nm, mk in zip(lsoas["la_name"], msoa_k, strict=True)
+    ]
     lsoas["lad_code"] = lsoas["la_code"]
     lsoas["lad_name"] = lsoas["la_name"]
     rank, decile, n_nat = _ranks_deciles(lsoas["z"].to_numpy(), national)
@@ -439,7 +451,9 @@ def synthesize_geography(
 
     z = lsoas["z"].to_numpy()
     urban = lsoas["urban"].to_numpy()
-    children_total = 372.0 * np.exp(0.08 * z + 0.22 * rng.standard_normal(n)) / np.exp(0.0242 + 0.032)
+    children_total = (
+        372.0 * np.exp(0.08 * z + 0.22 * rng.standard_normal(n)) / np.exp(0.0242 + 0.032)
+    )
     adult_ratio = np.clip(3.3 - 0.35 * z - 0.4 * urban + 0.3 * rng.standard_normal(n), 2.0, 5.0)
     population = synth_population(rng, children_total, adult_ratio, mid_years)
     ethnicity = synth_ethnicity(rng, urban, z)

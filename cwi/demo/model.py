@@ -292,8 +292,9 @@ def calibrate(geo: Geography, years: list[int], rng: np.random.Generator, params
     for comp in ("CLA", "CPP"):
         if have:
             beta[comp] = brentq(
-                lambda b, c=comp: np.log(crude_ratio(expected_by_lsoa(c, b)))
-                - np.log(params.ratio_target[c]),
+                lambda b, c=comp: (
+                    np.log(crude_ratio(expected_by_lsoa(c, b))) - np.log(params.ratio_target[c])
+                ),
                 -1.0,
                 1.5,
             )
@@ -302,8 +303,9 @@ def calibrate(geo: Geography, years: list[int], rng: np.random.Generator, params
         refine_gamma(comp, beta[comp])
         if have:
             beta[comp] = brentq(
-                lambda b, c=comp: np.log(crude_ratio(expected_by_lsoa(c, b)))
-                - np.log(params.ratio_target[c]),
+                lambda b, c=comp: (
+                    np.log(crude_ratio(expected_by_lsoa(c, b))) - np.log(params.ratio_target[c])
+                ),
                 -1.0,
                 1.5,
             )
@@ -400,7 +402,7 @@ def simulate_children(
     exp_rows = []
     for t, y in enumerate(years):
         parts, n_cells = [], 0
-        for k, comp in enumerate(COMPONENTS):
+        for comp in COMPONENTS:
             f, g = expected_factors(geography, model, params, comp, t)
             gsum = g.sum(axis=1)
             lam = f * gsum[:, None, None]
@@ -412,12 +414,12 @@ def simulate_children(
             )  # fmt: skip
             n = rng.poisson(lam.ravel())
             nz = np.flatnonzero(n)
-            l, a, s = np.unravel_index(nz, lam.shape)
-            p = g[l] / np.maximum(gsum[l], 1e-300)[:, None]
+            li0, a, s = np.unravel_index(nz, lam.shape)
+            p = g[li0] / np.maximum(gsum[li0], 1e-300)[:, None]
             split = rng.multinomial(n[nz], p)  # (nz, 20)
             rows, codes = np.nonzero(split)
             reps = split[rows, codes]
-            li, ai, si = (np.repeat(v[rows], reps) for v in (l, a, s))
+            li, ai, si = (np.repeat(v[rows], reps) for v in (li0, a, s))
             parts.append(
                 pd.DataFrame(
                     {"lsoa": li.astype(np.int64), "la": la_idx[li].astype(np.int64),
@@ -427,9 +429,7 @@ def simulate_children(
             )  # fmt: skip
             n_cells += len(nz)
         df = pd.concat(parts, ignore_index=True)
-        by_lsoa = np.stack(
-            [e["expected"].to_numpy() for e in exp_rows[-len(COMPONENTS):]]
-        )
+        by_lsoa = np.stack([e["expected"].to_numpy() for e in exp_rows[-len(COMPONENTS) :]])
         # disability
         dis = (df["status"] == "CIN_DIS").to_numpy()
         for comp, share in params.disabled_share.items():
@@ -445,7 +445,9 @@ def simulate_children(
             rng.random(unk.sum()) < 0.5, ETHNIC_LIST.index("REFU"), ETHNIC_LIST.index("NOBT")
         )
         # unborn children (CIN only): per LSOA
-        cin_lsoa = by_lsoa[[COMPONENTS.index(c) for c in ("CLA", "CPP", "CIN_DIS", "CIN_ND")]].sum(0)
+        cin_lsoa = by_lsoa[[COMPONENTS.index(c) for c in ("CLA", "CPP", "CIN_DIS", "CIN_ND")]].sum(
+            0
+        )
         n_unb = rng.poisson(cin_lsoa * params.unborn_per_cin)
         ul = np.repeat(np.arange(n_l), n_unb)
         eth_unb = np.where(
@@ -462,7 +464,9 @@ def simulate_children(
         xml_la = ~geography.las["csv_903"].to_numpy(bool)
         n_uasc = rng.poisson(cla_la * params.uasc_per_cla * xml_la)
         ua = np.repeat(np.arange(n_la), n_uasc)
-        uasc_codes = np.array([ETHNIC_LIST.index(c) for c in ("AOTH", "BAFR", "OOTH", "BOTH", "MOTH")])
+        uasc_codes = np.array(
+            [ETHNIC_LIST.index(c) for c in ("AOTH", "BAFR", "OOTH", "BOTH", "MOTH")]
+        )
         uasc = pd.DataFrame(
             {"lsoa": -1, "la": ua, "age": rng.integers(14, 18, len(ua)),
              "sex": (rng.random(len(ua)) < 0.08).astype(np.int64),

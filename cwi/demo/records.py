@@ -412,7 +412,9 @@ def build_la_year(
             "REASON_PLACE_CHANGE": "",
             "HOME_POST": "",
             "PL_POST": "",
-            "URN": np.char.add("SC", np.char.zfill(rng.integers(0, 999999, n_sb).astype(str), 6)).astype(object),  # fmt: skip
+            "URN": np.char.add(
+                "SC", np.char.zfill(rng.integers(0, 999999, n_sb).astype(str), 6)
+            ).astype(object),  # fmt: skip
             "_f": np.full(n_sb, "SHORT_BREAK:LS|PC_BLANK_EXPECTED:HOME_POST", dtype=object),
         }
     )
@@ -428,7 +430,9 @@ def build_la_year(
     in903 = np.unique(episodes["_child"].to_numpy())
     hn = len(in903)
     sex903 = np.where(sex[in903] == 0, "1", "2").astype(object)
-    hit_s, bad_s, f_s = _code_faults(rng, hn, SEX_INVALID_RATE, INVALID_SEX_903, "SEX", "SEX_INVALID")
+    hit_s, bad_s, f_s = _code_faults(
+        rng, hn, SEX_INVALID_RATE, INVALID_SEX_903, "SEX", "SEX_INVALID"
+    )
     sex903 = np.where(hit_s, bad_s, sex903)
     eth903 = eth[in903].copy()
     hit_e, bad_e, f_e = _code_faults(rng, hn, ETHNIC_INVALID_RATE, INVALID_ETHNIC_VALUES, "ETHNIC", "ETHNIC_INVALID")  # fmt: skip
@@ -448,7 +452,9 @@ def build_la_year(
         }
     )
     header["_order"] = header["CHILD"].astype(np.int64)
-    header = header.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    header = (
+        header.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    )
 
     # ---- CIN census -------------------------------------------------------------------------------
     ref = np.full(n, -1, dtype=np.int64)
@@ -513,7 +519,9 @@ def build_la_year(
     as_at = start_addr + (rng.random(n) * (T - start_addr + 1)).astype(np.int64)
     as_at = np.where(unborn, ref, np.minimum(as_at, T))
     v, items = render_rows(rng, addr_home, addr_code, "postcode")
-    cur = pd.DataFrame({"_child": np.arange(n), "LAchildID": ids, "postcode": v, "as_at": as_at, "_f": items})
+    cur = pd.DataFrame(
+        {"_child": np.arange(n), "LAchildID": ids, "postcode": v, "as_at": as_at, "_f": items}
+    )
     old = np.flatnonzero((~unborn) & (as_at - dob > 400) & (rng.random(n) < OLD_ADDRESS_RATE))
     span = np.minimum(1500, as_at[old] - dob[old])
     old_at = as_at[old] - 200 - (rng.random(len(old)) * np.maximum(span - 200, 1)).astype(np.int64)
@@ -521,7 +529,9 @@ def build_la_year(
     olsoa = la_lsoas[rng.integers(0, len(la_lsoas), len(old))]
     ov, oc = home_values(rng, pidx, olsoa, term_boost=6.0)
     ov, oitems = render_rows(rng, ov, oc, "postcode")
-    prev = pd.DataFrame({"_child": old, "LAchildID": ids[old], "postcode": ov, "as_at": old_at, "_f": oitems})
+    prev = pd.DataFrame(
+        {"_child": old, "LAchildID": ids[old], "postcode": ov, "as_at": old_at, "_f": oitems}
+    )
     addresses = pd.concat([cur, prev], ignore_index=True)
     addresses["_order"] = addresses["LAchildID"].astype(np.int64)
     addresses = addresses.sort_values(["_order", "as_at"], kind="stable").drop(columns="_order")
@@ -546,7 +556,9 @@ def damage_ids_and_duplicate(
     n = len(df)
     hit = rng.random(n) < ID_DAMAGE_RATE
     df.loc[hit, id_col] = df.loc[hit, id_col] + ".0"
-    df["_f"] = _join(df["_f"].to_numpy(object), np.where(hit, f"ID_EXCEL_DAMAGED:{id_col}", "").astype(object))
+    df["_f"] = _join(
+        df["_f"].to_numpy(object), np.where(hit, f"ID_EXCEL_DAMAGED:{id_col}", "").astype(object)
+    )
     if not allow_duplicates:
         return df
     dup = (df["_f"].to_numpy(object) == "") & (rng.random(n) < DUPLICATE_RATE)

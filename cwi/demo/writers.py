@@ -1,7 +1,7 @@
 """Write the demo region's files: reference data, LA extracts, contacts and the truth.
 
 Everything is written deterministically: text columns only (no float formatting left to chance),
-``\\n`` line ends, sorted keys in JSON, XML serialised by lxml.
+LF line ends, sorted keys in JSON, XML serialised by lxml.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def _field(col, quote_all: bool = False) -> list[str]:
     blob = "".join(vals)
     if any(ch in blob for ch in _SPECIAL):
         vals = [
-            '"' + x.replace('"', '""') + '"' if any(ch in x for ch in _SPECIAL) else x for x in vals
+            '"' + x.replace('"', '""') + '"' if any(ch in x for ch in _SPECIAL) else x
+            for x in vals
         ]
     return vals
 
@@ -71,7 +72,7 @@ def _field(col, quote_all: bool = False) -> list[str]:
 def write_csv(
     df: pd.DataFrame, path: Path, encoding: str = "utf-8", quoted: set[str] | None = None
 ) -> None:
-    """Write a frame of text (or integer) columns as CSV with ``\\n`` line ends.
+    """Write a frame of text (or integer) columns as CSV with newline (LF) line ends.
 
     Faster than :meth:`pandas.DataFrame.to_csv` for wide text frames and byte-stable: every
     value is already text, so no float formatting is involved. ``quoted`` names columns whose
@@ -180,14 +181,19 @@ def write_reference(geo: Geography, pcs: pd.DataFrame, years: list[int], out: Pa
             geo.lsoa_polygons,
             [
                 {"LSOA11CD": c, "LSOA11NM": n, "LAD17CD": la}
-                for c, n, la in zip(lsoas["lsoa_code"], lsoas["lsoa_name"], lsoas["la_code"], strict=True)
+                for c, n, la in zip(
+                    lsoas["lsoa_code"], lsoas["lsoa_name"], lsoas["la_code"], strict=True
+                )
             ],
         )
     if geo.la_polygons is not None:
         _write_geojson(
             ref / "la_boundaries.geojson",
             geo.la_polygons,
-            [{"la_code": c, "la_name": n} for c, n in zip(las["la_code"], las["la_name"], strict=True)],
+            [
+                {"la_code": c, "la_name": n}
+                for c, n in zip(las["la_code"], las["la_name"], strict=True)
+            ],
         )
 
 
@@ -212,7 +218,10 @@ def write_contacts(geo: Geography, out: Path) -> None:
         last = _DIRECTOR_LAST[(i * 3 + i // len(_DIRECTOR_FIRST)) % len(_DIRECTOR_LAST)]
         slug = "".join(ch for ch in name.lower() if ch.isalnum())
         rows.append((code, name, f"{first} {last}", f"dcs@{slug}.example.org"))
-    write_csv(pd.DataFrame(rows, columns=["la_code", "la_name", "director_name", "email"]), out / "contacts.csv")
+    write_csv(
+        pd.DataFrame(rows, columns=["la_code", "la_name", "director_name", "email"]),
+        out / "contacts.csv",
+    )
 
 
 # ---- LA extracts -------------------------------------------------------------------------------
@@ -256,7 +265,9 @@ def ssda903_xml(header: pd.DataFrame, episodes: pd.DataFrame) -> tuple[bytes, di
         + _tags("ETHNIC", header["ETHNIC"]) + _tags("UASC", header["UASC"])
         + "<MOTHER/><MC_DOB/></HEADER>"
     )  # fmt: skip
-    body = [h + ep_by_child.get(c, "") + "\n</CHILD>" for h, c in zip(head, hc.tolist(), strict=True)]
+    body = [
+        h + ep_by_child.get(c, "") + "\n</CHILD>" for h, c in zip(head, hc.tolist(), strict=True)
+    ]
     ordinal = {c: i + 1 for i, c in enumerate(hc.tolist())}
     return _serialise("<EXPSSDA903>" + "".join(body) + "\n</EXPSSDA903>"), ordinal
 
@@ -289,7 +300,8 @@ def cin_xml(cin: pd.DataFrame, year: int, lea: str) -> bytes:
     closed = cin["CINclosureDate"].to_numpy(object) != ""
     closure = np.where(
         closed,
-        _tags("CINclosureDate", cin["CINclosureDate"]) + _tags("ReasonForClosure", cin["ReasonForClosure"]),
+        _tags("CINclosureDate", cin["CINclosureDate"])
+        + _tags("ReasonForClosure", cin["ReasonForClosure"]),
         "",
     )
     has_cpp = cin["CPPstartDate"].to_numpy(object) != ""
@@ -358,7 +370,11 @@ def write_la_year(
     (folder / "cin_census.xml").write_bytes(cin_xml(recs.cin, year, lea))
     faults += _faults_from(recs.cin, f"{rel}/cin_census.xml", la_code, year, lambda idx: idx + 1)
     name = "addresses.csv"
-    write_csv(recs.addresses[["LAchildID", "postcode", "as_at"]], folder / name, encodings.get(name, "utf-8"))
+    write_csv(
+        recs.addresses[["LAchildID", "postcode", "as_at"]],
+        folder / name,
+        encodings.get(name, "utf-8"),
+    )
     faults += _faults_from(recs.addresses, f"{rel}/{name}", la_code, year, csv_rows)
     file_fault(name)
     return faults
@@ -367,7 +383,9 @@ def write_la_year(
 def write_faults(faults: list[tuple], out: Path) -> pd.DataFrame:
     """Write ``truth/faults.csv`` sorted by file and row; return the frame."""
     df = pd.DataFrame(faults, columns=FAULT_COLS)
-    df = df.sort_values(["file", "row", "rule_code", "column"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["file", "row", "rule_code", "column"], kind="stable").reset_index(
+        drop=True
+    )
     write_csv(df, out / "truth" / "faults.csv")
     return df
 
@@ -379,4 +397,11 @@ def write_truth(truth: dict, out: Path) -> None:
     path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-__all__ = ["CHILD_AGES", "write_reference", "write_la_year", "write_faults", "write_truth", "write_contacts"]
+__all__ = [
+    "CHILD_AGES",
+    "write_reference",
+    "write_la_year",
+    "write_faults",
+    "write_truth",
+    "write_contacts",
+]

@@ -50,7 +50,7 @@ def generic_table(frame: pd.DataFrame, max_rows: int = 60) -> str:
 
 
 def _region_deciles(store: ResultsStore, settings: Settings) -> pd.DataFrame:
-    d = store.table("decile_rates")
+    d = store.table("q1_decile_rates")
     return d[(d["year"] == settings.main_year) & (d["area_type"] == "region")]
 
 
@@ -113,7 +113,7 @@ def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
     header = ["IMD decile"] + [h for m in MEASURES for h in (f"{m} rate", f"{m} 95% CI")]
     table = pipe_table(header, rows)
     body = figure_block(f"_generated/figures/{fig_path.name}", fig.as_dict(), table_md=table)
-    return body + _extra_tables(store, ["q1_"], exclude={"decile_rates"})
+    return body + _extra_tables(store, ["q1_"], exclude={"q1_decile_rates"})
 
 
 def _extra_tables(

@@ -109,7 +109,7 @@ def write_la_pages(store: ResultsStore, settings: Settings) -> list[str]:
         shutil.rmtree(fig_dir)
     fig_dir.mkdir(parents=True)
     clear_generated_pages(page_dir)
-    deciles = store.table("decile_rates")
+    deciles = store.table("q1_decile_rates")
     deciles = deciles[deciles["year"] == settings.main_year]
     template = template_env().get_template("la_profile.qmd.j2")
     written = []

@@ -170,7 +170,7 @@ def test_generated_outputs_are_git_ignored(built):
         "data/demo/truth/truth.json",
         "la_profiles/X06000001.qmd",
         "report/_generated/q1_clustering.md",
-        "downloads/decile_rates.csv",
+        "downloads/q1_decile_rates.csv",
         "_variables.yml",
         "x.pdf",
     ]

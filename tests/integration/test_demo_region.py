@@ -20,6 +20,8 @@ from lxml import etree
 from cwi.demo import generate
 from cwi.schemas import ETHNIC_CODES
 
+pytestmark = pytest.mark.slow
+
 YEARS = [2021, 2022, 2023]
 _WS = re.compile(r"\s+")
 
@@ -64,7 +66,15 @@ def _cla_at_31_march(region: Path) -> pd.DataFrame:
                 cid = h.findtext("CHILDID")
                 hrec.append({"CHILD": cid, "ETHNIC": h.findtext("ETHNIC") or ""})
                 for e in child.iter("EPISODE"):
-                    erec.append({"CHILD": cid, **{t: (e.findtext(t) or "") for t in ("DECOM", "DEC", "LS", "HOME_POST")}})
+                    erec.append(
+                        {
+                            "CHILD": cid,
+                            **{
+                                t: (e.findtext(t) or "")
+                                for t in ("DECOM", "DEC", "LS", "HOME_POST")
+                            },
+                        }
+                    )
             hd, ep = pd.DataFrame(hrec), pd.DataFrame(erec)
         for df in (ep, hd):
             df["CHILD"] = df["CHILD"].str.replace(r"\.0$", "", regex=True)
@@ -74,7 +84,17 @@ def _cla_at_31_march(region: Path) -> pd.DataFrame:
         open_ = (decom <= t) & (dec.isna() | (dec > t)) & ~ep["LS"].isin(["V3", "V4"])
         cur = ep[open_].drop_duplicates("CHILD")
         cur = cur.merge(hd.drop_duplicates("CHILD")[["CHILD", "ETHNIC"]], on="CHILD", how="left")
-        rows.append(pd.DataFrame({"la": la, "year": year, "child": cur["CHILD"], "ethnic": cur["ETHNIC"], "key": cur["HOME_POST"].map(_key)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "la": la,
+                    "year": year,
+                    "child": cur["CHILD"],
+                    "ethnic": cur["ETHNIC"],
+                    "key": cur["HOME_POST"].map(_key),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -120,15 +140,21 @@ def test_cla_ratio_most_vs_least_deprived_decile(linked):
 
 def test_inverse_intervention_factor(linked):
     imd = linked["imd"]
-    la_score = imd.groupby("la").apply(lambda g: np.average(g["score"], weights=g["pop"]), include_groups=False)
+    la_score = imd.groupby("la").apply(
+        lambda g: np.average(g["score"], weights=g["pop"]), include_groups=False
+    )
     order = la_score.sort_values(ascending=False).index
     third = {la: min(3 * i // len(order), 2) for i, la in enumerate(order)}
     imd = imd.assign(third=imd["la"].map(third))
     cells = imd.groupby(["decile", "third"], as_index=False)[["cla", "pop"]].sum()
-    X = sm.add_constant(pd.get_dummies(cells[["decile", "third"]].astype(str), drop_first=True).astype(float))
+    X = sm.add_constant(
+        pd.get_dummies(cells[["decile", "third"]].astype(str), drop_first=True).astype(float)
+    )
     fit = sm.GLM(cells["cla"], X, family=sm.families.Poisson(), offset=np.log(cells["pop"])).fit()
     factor = float(np.exp(fit.params["third_2"]))
-    print(f"\n[figure] inverse-intervention factor (least vs most deprived third, equal decile): {factor:.2f}")
+    print(
+        f"\n[figure] inverse-intervention factor (least vs most deprived third, equal decile): {factor:.2f}"
+    )
     assert 1.6 <= factor <= 2.5
 
 
@@ -141,15 +167,28 @@ def test_asian_children_far_lower_after_deprivation_adjustment(linked):
         codes = [c for c, gg in group.items() if gg == g]
         pop = eth[codes].sum(axis=1) * len(YEARS)
         n = cla[cla["group"] == g].groupby("lsoa").size()
-        rows.append(pd.DataFrame({"lsoa": pop.index, "group": g, "pop": pop.to_numpy(), "n": pop.index.map(n).fillna(0)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "lsoa": pop.index,
+                    "group": g,
+                    "pop": pop.to_numpy(),
+                    "n": pop.index.map(n).fillna(0),
+                }
+            )
+        )
     cells = pd.concat(rows).merge(imd[["lsoa", "decile"]], on="lsoa")
     cells = cells.groupby(["decile", "group"], as_index=False)[["n", "pop"]].sum()
     cells = cells[cells["pop"] > 0]
-    X = sm.add_constant(pd.get_dummies(cells[["decile", "group"]].astype(str), drop_first=True).astype(float))
+    X = sm.add_constant(
+        pd.get_dummies(cells[["decile", "group"]].astype(str), drop_first=True).astype(float)
+    )
     fit = sm.GLM(cells["n"], X, family=sm.families.Poisson(), offset=np.log(cells["pop"])).fit()
     adjusted = float(np.exp(fit.params["group_White"] * -1))
-    crude = (cells.groupby("group")["n"].sum() / cells.groupby("group")["pop"].sum())
-    print(f"\n[figure] Asian/White CLA ratio: adjusted {adjusted:.2f}, crude {crude['Asian'] / crude['White']:.2f}")
+    crude = cells.groupby("group")["n"].sum() / cells.groupby("group")["pop"].sum()
+    print(
+        f"\n[figure] Asian/White CLA ratio: adjusted {adjusted:.2f}, crude {crude['Asian'] / crude['White']:.2f}"
+    )
     assert adjusted < 0.4
 
 
@@ -163,7 +202,9 @@ def test_black_children_higher_than_white_only_unadjusted(linked):
     d1 = set(imd.loc[imd["decile"] == 1, "lsoa"])
     in1 = cla["lsoa"].isin(d1)
     e1 = eth.loc[eth.index.isin(d1)]
-    within = {g: ((grp == g) & in1).sum() / (e1[c].sum().sum() * len(YEARS)) for g, c in codes.items()}
+    within = {
+        g: ((grp == g) & in1).sum() / (e1[c].sum().sum() * len(YEARS)) for g, c in codes.items()
+    }
     assert within["Black"] < within["White"]
 
 
@@ -182,14 +223,28 @@ def test_region_shape(region):
         kids += p[[str(a) for a in range(18)]].to_numpy().sum()
     assert 1_150_000 <= kids <= 1_450_000
     nspl = pd.read_csv(region / "reference" / "nspl.csv", dtype=str, keep_default_na=False)
-    real = pd.read_csv(Path(__file__).resolve().parents[3] / "shared/data/public/postcode/NSPL_NOV_2021_UK_TF.csv", nrows=1) if (Path(__file__).resolve().parents[3] / "shared/data/public/postcode/NSPL_NOV_2021_UK_TF.csv").exists() else None
+    real = (
+        pd.read_csv(
+            Path(__file__).resolve().parents[3]
+            / "shared/data/public/postcode/NSPL_NOV_2021_UK_TF.csv",
+            nrows=1,
+        )
+        if (
+            Path(__file__).resolve().parents[3]
+            / "shared/data/public/postcode/NSPL_NOV_2021_UK_TF.csv"
+        ).exists()
+        else None
+    )
     if real is not None:
         assert list(nspl.columns) == list(real.columns)
     assert nspl["pcds"].str.match(r"^X[A-Z]\d{1,2} \d[ABD-HJLNP-UW-Z]{2}$").all()
     assert (nspl["pcd"].str.len() == 7).all() and (nspl["pcd2"].str.len() == 8).all()
     assert (nspl["doterm"] != "").any() and (nspl["ctry"] != "E92000001").any()
     bounds = (region / "reference" / "boundaries.geojson").read_text()
-    assert '"LSOA11CD"' in bounds and (region / "reference" / "boundaries.geojson").stat().st_size < 5_000_000
+    assert (
+        '"LSOA11CD"' in bounds
+        and (region / "reference" / "boundaries.geojson").stat().st_size < 5_000_000
+    )
     contacts = pd.read_csv(region / "contacts.csv")
     assert contacts["email"].str.endswith(".example.org").all()
 
@@ -239,7 +294,9 @@ def test_csv_rows_carry_exactly_the_recorded_faults(region):
             prev = tuple(rec)
             checked += 1
     assert checked > 100_000
-    assert set(faults.loc[faults["rule_code"] == "FILE_ENCODING_BOM", "file"]).pop().endswith(".csv")
+    assert (
+        set(faults.loc[faults["rule_code"] == "FILE_ENCODING_BOM", "file"]).pop().endswith(".csv")
+    )
     bom = region / faults.loc[faults["rule_code"] == "FILE_ENCODING_BOM", "file"].iloc[0]
     assert bom.read_bytes()[:3] == b"\xef\xbb\xbf"
     cp = region / faults.loc[faults["rule_code"] == "FILE_ENCODING_CP1252", "file"].iloc[0]
@@ -278,8 +335,13 @@ def test_xml_files_and_their_faults(region):
             assert (dec >= decom).all()
     xml_f = faults[faults["file"].str.endswith(".xml")]
     assert n_unborn == (faults["rule_code"] == "UNBORN").sum() > 0
-    assert n_blank == ((xml_f["rule_code"] == "PC_BLANK_EXPECTED") & xml_f["file"].str.endswith("ssda903.xml")).sum()
-    assert n_sb == ((xml_f["rule_code"] == "SHORT_BREAK")).sum()
+    assert (
+        n_blank
+        == (
+            (xml_f["rule_code"] == "PC_BLANK_EXPECTED") & xml_f["file"].str.endswith("ssda903.xml")
+        ).sum()
+    )
+    assert n_sb == (xml_f["rule_code"] == "SHORT_BREAK").sum()
     for code in ("PC_REFORMATTED", "PC_PARTIAL_SECTOR", "PC_TERMINATED", "PC_UNKNOWN", "PC_NON_ENGLISH",
                  "PC_PLACEHOLDER", "PC_NFA", "ETHNIC_INVALID", "SEX_INVALID", "ID_EXCEL_DAMAGED",
                  "ROW_DUPLICATE", "SHORT_BREAK", "UNBORN", "PC_BLANK_EXPECTED"):  # fmt: skip

@@ -67,7 +67,9 @@ def test_generate_on_a_given_geography_and_2025_sex_codes(tmp_path):
 
 
 def test_geography_fields():
-    geo = synthesize_geography(np.random.Generator(np.random.PCG64(5)), n_las=6, mid_years=[2020, 2022])
+    geo = synthesize_geography(
+        np.random.Generator(np.random.PCG64(5)), n_las=6, mid_years=[2020, 2022]
+    )
     lsoas = geo.lsoas
     assert lsoas["lsoa_code"].is_unique and lsoas["imd_rank"].is_unique
     assert lsoas["imd_decile"].between(1, 10).all()
