@@ -140,7 +140,7 @@ def mask_derived(
         hidden = out["area_code"] != REGION
     else:
         bad = deciles[deciles["n"].isna()][keys].drop_duplicates().assign(_hide=True)
-        hidden = out.merge(bad, on=keys, how="left")["_hide"].fillna(False).to_numpy(bool)
+        hidden = out.merge(bad, on=keys, how="left")["_hide"].eq(True).to_numpy(bool)
     numeric = [c for c in out.columns if c not in keys and pd.api.types.is_float_dtype(out[c])]
     out.loc[hidden, numeric] = float("nan")
     note = out["note"] if "note" in out.columns else pd.Series("", index=out.index)
@@ -169,10 +169,13 @@ def protect_all(raw: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str
         If a table has below-LA columns, or counts without a spec.
     """
     thresholds = settings.disclosure
-    counted = {name: frame for name, frame in raw.items() if name in SPECS}
+    counted = {name: frame for name, frame in raw.items() if name in SPECS and not frame.empty}
     out = protect_family(counted, {n: SPECS[n] for n in counted}, thresholds) if counted else {}
     for name, frame in raw.items():
-        if name in SPECS or name in PRIVATE_TABLES:
+        if name in counted or name in PRIVATE_TABLES:
+            continue
+        if name in SPECS:  # an empty count table: nothing to protect
+            out[name] = frame
             continue
         if name == "linkage":
             out[name] = linkage_for_publication(frame)
