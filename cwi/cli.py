@@ -26,6 +26,28 @@ SettingsOpt = Annotated[
 ]
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message tells the user what to do: shown without a traceback."""
+    from cwi.config import SettingsError
+    from cwi.disclosure import DisclosureError
+    from cwi.pipeline import BuildError
+    from cwi.reference.errors import ReferenceDataError
+    from cwi.site.render import RenderError
+    from cwi.store import StoreError
+
+    return (BuildError, SettingsError, ReferenceDataError, DisclosureError, RenderError, StoreError)
+
+
+def _run(settings_obj, stages: list[str] | None) -> None:  # noqa: ANN001
+    from cwi.pipeline import run
+
+    try:
+        run(settings_obj, stages=stages)
+    except _user_errors() as exc:
+        typer.secho(f"{type(exc).__name__}: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
 def _settings(path: Path | None):  # noqa: ANN202 - typer helper
     from cwi.config import SettingsError, load_settings
 
@@ -45,25 +67,23 @@ def build(
     ] = None,
 ) -> None:
     """Run the whole flow: inputs, ingest, cube, analysis, disclosure, store, pages, site, PDFs, scan."""
-    from cwi.pipeline import run
-
-    run(_settings(settings), stages=stages.split(",") if stages else None)
+    _run(_settings(settings), stages.split(",") if stages else None)
 
 
 @app.command("pre-render")
 def pre_render(settings: SettingsOpt = None) -> None:
     """Quarto pre-render hook: build the results store and write one page per LA."""
-    from cwi.pipeline import PRE_RENDER, run
+    from cwi.pipeline import PRE_RENDER
 
-    run(_settings(settings), stages=list(PRE_RENDER))
+    _run(_settings(settings), list(PRE_RENDER))
 
 
 @app.command("post-render")
 def post_render(settings: SettingsOpt = None) -> None:
     """Quarto post-render hook: write one A4 PDF per LA and scan the site for leaks."""
-    from cwi.pipeline import POST_RENDER, run
+    from cwi.pipeline import POST_RENDER
 
-    run(_settings(settings), stages=list(POST_RENDER))
+    _run(_settings(settings), list(POST_RENDER))
 
 
 @app.command()

@@ -102,6 +102,7 @@ def stage_ingest(state: BuildState) -> None:
     state.ingest = result
     s.private_dir.mkdir(parents=True, exist_ok=True)
     result.children.to_parquet(s.private_dir / "children.parquet", index=False)
+    result.linkage.to_parquet(s.private_dir / "linkage.parquet", index=False)
     safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
     bad = result.conservation[
         result.conservation["rows_in"]
@@ -137,8 +138,11 @@ def stage_analysis(state: BuildState) -> None:
 
     england = getattr(state.need_reference(), "england", None)
     state.raw_tables = dict(run_all(state.need_cube(), state.settings, england=england))
+    linkage_file = state.settings.private_dir / "linkage.parquet"
     if state.ingest is not None:
         state.raw_tables["linkage"] = state.ingest.linkage
+    elif linkage_file.is_file():
+        state.raw_tables["linkage"] = pd.read_parquet(linkage_file)
 
 
 def stage_disclosure(state: BuildState) -> None:

@@ -92,7 +92,12 @@ def run_all(
     t["q2_gender_gap"] = q2.gender_gap_by_decile(cube, year, conf, per, measures)
     if "CIN" in measures:
         t["q2_disability"] = q2.disability_by_decile(cube, year, conf)
-    t["q3_standardised"] = q3.standardised_ratios(cube, year, conf, per, measures=measures)
+    # Strata: decile x age band. Sex is left out so that every counted child (including sex
+    # not recorded) is observed: the observed count then equals the published LA total, and no
+    # small group can be found by differencing the two tables.
+    t["q3_standardised"] = q3.standardised_ratios(
+        cube, year, conf, per, strata=("age_band",), measures=measures
+    )
     t["q3_la_deprivation"] = la_deprivation(cube, year)
     t["q3_between_la"] = q3.between_la_explained(cube, year, conf, measures)
     t["q3_multilevel"] = q3.multilevel_variance(cube, year, conf, measures)

@@ -360,6 +360,14 @@ def build_la_year(
     urn = np.where(place == "K2", np.char.add("SC", np.char.zfill(rng.integers(0, 999999, len(ep_child)).astype(str), 6)), "XXXXXXX").astype(object)  # fmt: skip
     pl_post = pidx.pcs[pidx.live_in(rng, la_lsoas[rng.integers(0, len(la_lsoas), len(ep_child))])]
     child_of_ep = ci[ep_child]
+    # A placement postcode equal to the home postcode is only plausible when placed with parents
+    # (DfE check 392d); re-draw the rare chance collisions so the demo carries no unrecorded finding.
+    for _ in range(20):
+        clash = np.flatnonzero((pl_post == home903[child_of_ep]) & (place != "P1"))
+        if clash.size == 0:
+            break
+        redraw = la_lsoas[rng.integers(0, len(la_lsoas), clash.size)]
+        pl_post[clash] = pidx.pcs[pidx.live_in(rng, redraw)]
     hp, hp_items = render_rows(rng, home903[child_of_ep], home903_code[child_of_ep], "HOME_POST")
     episodes = pd.DataFrame(
         {
