@@ -16,8 +16,10 @@ Conservation: for each file, ``rows_in == accepted + rejected`` is computed and 
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -824,12 +826,23 @@ def _linkage(children: pd.DataFrame, ctx: Context) -> pd.DataFrame:
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _ingest_job(job: tuple[Path, str, int]) -> IngestResult:
+    """Ingest one LA-year in a forked worker (state inherited through ``_WORKER``)."""
+    year_dir, la_code, year = job
+    w = _WORKER
+    return ingest_la(year_dir, la_code, year, w["index"], w["settings"], w["key"], base=w["base"])
+
+
 def ingest_all(
     root: Path,
     postcodes: pd.DataFrame | PostcodeIndex,
     settings: Any,
     years: list[int] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    workers: int = 2,
 ) -> IngestResult:
     """Ingest every ``<root>/<la_code>/<year>/`` folder.
 
@@ -844,7 +857,9 @@ def ingest_all(
     years : list of int, optional
         Collection years to ingest (default: every year folder found).
     progress : callable, optional
-        Called as ``progress(la_code, year)`` before each LA-year.
+        Called as ``progress(la_code, year)`` for each LA-year.
+    workers : int
+        Processes ingesting LA-years in parallel (1 = in this process).
 
     Returns
     -------
@@ -857,7 +872,7 @@ def ingest_all(
     key = load_key(settings.private_dir)
     index = as_index(postcodes)
     la_list = getattr(settings, "la_list", None)
-    results: list[IngestResult] = []
+    jobs: list[tuple[Path, str, int]] = []
     for la_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if la_list and la_dir.name not in la_list:
             continue
@@ -867,9 +882,25 @@ def ingest_all(
             year = int(year_dir.name)
             if years is not None and year not in years:
                 continue
+            jobs.append((year_dir, la_dir.name, year))
+    results: list[IngestResult] = []
+    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # LA-years are independent; forked workers share the postcode index without pickling it.
+        _WORKER.update(index=index, settings=settings, key=key, base=root)
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                for job, result in zip(jobs, pool.map(_ingest_job, jobs), strict=True):
+                    if progress is not None:
+                        progress(job[1], job[2])
+                    results.append(result)
+        finally:
+            _WORKER.clear()
+    else:
+        for year_dir, la_code, year in jobs:
             if progress is not None:
-                progress(la_dir.name, year)
-            results.append(ingest_la(year_dir, la_dir.name, year, index, settings, key, base=root))
+                progress(la_code, year)
+            results.append(ingest_la(year_dir, la_code, year, index, settings, key, base=root))
     result = IngestResult.concat(results)
     edition_finding = _edition_check(index, settings)
     if edition_finding is not None:

@@ -260,7 +260,10 @@ def read_csv_file(src: SourceFile, data: bytes) -> None:
 
 # ---- XML -------------------------------------------------------------------------------------------
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """Local name of an element tag, without any ``{namespace}`` (comments give "")."""
+    if not isinstance(tag, str):
+        return ""
+    return tag[tag.rfind("}") + 1 :]
 
 
 def _text(el: etree._Element | None) -> str:

@@ -20,6 +20,37 @@ from cwi.schemas import MEASURE_LABELS, MEASURES
 from cwi.site.markdown import figure_block, pipe_table
 from cwi.store import ResultsStore
 
+REGION = "REGION"
+
+#: Headings of the tables shown in the report.
+TABLE_TITLES = {
+    "q1_quintile_rates": "Rates by IMD quintile",
+    "q1_rate_ratio": "Most versus least deprived: rate ratios",
+    "q1_gradient": "Per-decile-step incidence rate ratios",
+    "q1_case_shares": "Share of cases and of children in the most deprived areas",
+    "q1_concentration": "Concentration index",
+    "q1_sii_rii": "Slope and relative index of inequality",
+    "q2_rates_age_band": "Rates by age band",
+    "q2_rates_sex": "Rates by sex",
+    "q2_rates_ethnic_group": "Rates by ethnic group",
+    "q2_adjusted": "Adjusted rate ratios",
+    "q2_ethnic": "Ethnic rate ratios before and after allowing for deprivation",
+    "q2_interactions": "Does the deprivation gradient differ between groups? (likelihood-ratio tests)",
+    "q2_group_gradients": "Deprivation gradient within each group",
+    "q2_gender_gap": "Gender gap by decile",
+    "q2_disability": "Share of children in need recorded as disabled, by decile",
+    "q3_standardised": "Standardised ratios: observed against deprivation-expected",
+    "q3_la_deprivation": "Deprivation of each local authority",
+    "q3_between_la": "How much of the between-LA variation is explained",
+    "q3_multilevel": "Between-LA variance and median rate ratio",
+    "q3_inverse_intervention": "The inverse intervention test",
+    "q3_rates_by_la_third": "Rates by LA deprivation third at equal neighbourhood deprivation",
+    "q4_outcomes": "Deprivation effect by outcome",
+    "q4_difference": "Do the gradients differ between outcomes?",
+    "allocation": "Shares of need, children and caseload",
+    "england": "Comparison with England",
+}
+
 #: Columns shown when a published table is rendered generically, with their decimals.
 _DECIMALS = {"n": 0, "population": 0, "observed": 0, "expected": 1, "number": 0}
 
@@ -30,23 +61,48 @@ def _fmt(value: object, note: object = "", decimals: int = 2) -> str:
     return format_cell(value, note if isinstance(note, str) else "", decimals)
 
 
-def generic_table(frame: pd.DataFrame, max_rows: int = 60) -> str:
-    """Render a published table as a pipe table, formatting numbers and keeping shorthand."""
+_HIDE_COLUMNS = {"note", "method", "area_type", "area_name", "se", "log_irr", "alpha", "year"}
+
+
+def generic_table(frame: pd.DataFrame, max_rows: int = 40) -> str:
+    """Render a published table as a pipe table: region rows, key columns, shorthand kept.
+
+    LA rows live on the LA pages; the report shows the region (where the table has areas).
+    Methods are listed once under the table instead of in a column.
+    """
+    if "area_code" in frame.columns and (frame["area_code"] == REGION).any():
+        frame = frame[frame["area_code"] == REGION]
     frame = frame.head(max_rows)
     notes = frame["note"] if "note" in frame.columns else pd.Series("", index=frame.index)
-    cols = [c for c in frame.columns if c != "note"]
+    cols = [c for c in frame.columns if c not in _HIDE_COLUMNS and c != "area_code"]
     rows = []
     for idx, rec in frame[cols].iterrows():
         rows.append(
             [
-                _fmt(rec[c], notes.loc[idx], _DECIMALS.get(c, 0 if c.endswith("_n") else 2))
-                if not isinstance(rec[c], str)
-                else rec[c]
+                ("" if pd.isna(rec[c]) else rec[c])
+                if frame[c].dtype == object or isinstance(rec[c], str)
+                else _fmt(rec[c], notes.loc[idx], _DECIMALS.get(c, 0 if c.endswith("_n") else 2))
                 for c in cols
             ]
         )
     align = "".join("l" if frame[c].dtype == object else "r" for c in cols)
-    return pipe_table([c.replace("_", " ") for c in cols], rows, align=align)
+    table = pipe_table([c.replace("_", " ") for c in cols], rows, align=align)
+    if "method" in frame.columns:
+        methods = [m for m in dict.fromkeys(frame["method"].dropna().astype(str))]
+        if methods:
+            table += "\nMethod: " + "; ".join(methods) + ".\n"
+    return table
+
+
+def verdicts_md(store: ResultsStore, question: str) -> str:
+    """The generated plain-English verdicts for one research question, as a list."""
+    if not store.has_table("verdicts"):
+        return ""
+    v = store.table("verdicts")
+    v = v[v["question"] == question]
+    if v.empty:
+        return ""
+    return "## What the numbers say\n\n" + "".join(f"- {t}\n" for t in v["verdict"].dropna()) + "\n"
 
 
 def _region_deciles(store: ResultsStore, settings: Settings) -> pd.DataFrame:
@@ -113,7 +169,8 @@ def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
     header = ["IMD decile"] + [h for m in MEASURES for h in (f"{m} rate", f"{m} 95% CI")]
     table = pipe_table(header, rows)
     body = figure_block(f"_generated/figures/{fig_path.name}", fig.as_dict(), table_md=table)
-    return body + _extra_tables(store, ["q1_"], exclude={"q1_decile_rates"})
+    extra = _extra_tables(store, ["q1_"], exclude={"q1_decile_rates"})
+    return verdicts_md(store, "Q1") + "## Rates by decile\n\n" + body + ("\n## Tables\n" + extra if extra else "")
 
 
 def _extra_tables(
@@ -130,10 +187,15 @@ def _extra_tables(
     return "\n".join(parts)
 
 
-def _chapter_tables(prefixes: list[str]) -> Callable[[ResultsStore, Settings, Path], str]:
+def _chapter_tables(
+    prefixes: list[str], question: str | None = None
+) -> Callable[[ResultsStore, Settings, Path], str]:
     def chapter(store: ResultsStore, settings: Settings, out: Path) -> str:
         body = _extra_tables(store, prefixes)
-        return body or "_The analysis tables for this chapter are not in this build._\n"
+        if body:
+            body = "## Tables\n" + body
+        verdicts = verdicts_md(store, question) if question else ""
+        return (verdicts + body) or "_The analysis tables for this chapter are not in this build._\n"
 
     return chapter
 
@@ -158,9 +220,9 @@ def chapter_methods(store: ResultsStore, settings: Settings, out: Path) -> str:
 CHAPTERS: dict[str, Callable[[ResultsStore, Settings, Path], str]] = {
     "index": chapter_index,
     "q1_clustering": chapter_q1,
-    "q2_identity": _chapter_tables(["q2_"]),
-    "q3_within_between": _chapter_tables(["q3_"]),
-    "q4_outcomes": _chapter_tables(["q4_"]),
+    "q2_identity": _chapter_tables(["q2_"], "Q2"),
+    "q3_within_between": _chapter_tables(["q3_"], "Q3"),
+    "q4_outcomes": _chapter_tables(["q4_"], "Q4"),
     "implications": _chapter_tables(["allocation", "england"]),
     "methods": chapter_methods,
 }

@@ -9,6 +9,7 @@ Page sources carry no executable code: numbers are text and figures are PNG file
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,16 @@ def la_decile_chart(
     region = deciles[deciles["area_type"] == "region"].assign(series=context["region_name"])
     frame = pd.concat([la, region], ignore_index=True)
     frame = frame[frame["measure"].isin(MEASURES)]
-    steep = _gradient_phrase(region)
+    la_phrase, region_phrase = _gradient_phrase(la), _gradient_phrase(region)
+    if la_phrase == region_phrase:
+        title = f"In {context['la_name']}, as in the region, rates {la_phrase}"
+    else:
+        title = f"In {context['la_name']} rates {la_phrase}; in the region they {region_phrase}"
+    steep = la_phrase
     fig = decile_rates_chart(
         frame,
         out,
-        title=f"In {context['la_name']}, as in the region, rates {steep}",
+        title=title,
         subtitle=(
             f"Rate per 10,000 children aged 0-17 by IMD decile, {context['la_name']} and "
             f"{context['region_name']}, {context['snapshot']}"
@@ -71,11 +77,15 @@ def la_decile_chart(
     return fig.as_dict()
 
 
-def _gradient_phrase(region: pd.DataFrame) -> str:
-    """Describe the regional CLA gradient from the numbers (most vs least deprived decile)."""
-    cla = region[region["measure"] == "CLA"].set_index("imd_decile")["rate"]
-    if 1 in cla and 10 in cla and pd.notna(cla[1]) and pd.notna(cla[10]) and cla[10] > 0:
-        ratio = cla[1] / cla[10]
+def _gradient_phrase(area: pd.DataFrame) -> str:
+    """Describe an area's CLA gradient from its published rates.
+
+    Compares the most and the least deprived deciles that have a published, non-zero-population
+    rate (an LA may have no children in some deciles, or hidden cells).
+    """
+    cla = area[area["measure"] == "CLA"].dropna(subset=["rate"]).sort_values("imd_decile")
+    if len(cla) >= 2 and cla["rate"].iloc[-1] > 0:
+        ratio = cla["rate"].iloc[0] / cla["rate"].iloc[-1]
         if ratio >= 1.5:
             return "are highest in the most deprived neighbourhoods"
         if ratio <= 1 / 1.5:
@@ -100,34 +110,46 @@ def decile_table_md(context: dict[str, Any]) -> str:
     return pipe_table(header, rows)
 
 
-def write_la_pages(store: ResultsStore, settings: Settings) -> list[str]:
-    """Write every LA's context (store) and page source (``la_profiles/<code>.qmd``)."""
+def write_la_page(code: str, settings: Settings) -> str:
+    """Write one LA's context (into the store), chart and page source; return its code."""
     root = settings.root
     page_dir = root / "la_profiles"
+    fig_dir = page_dir / "_generated" / "figures"
+    store = ResultsStore(settings)
+    deciles = store.table("q1_decile_rates")
+    deciles = deciles[deciles["year"] == settings.main_year]
+    context = build_profile(code, store, settings)
+    fig = la_decile_chart(code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"])
+    fig["path"] = Path(fig["path"]).resolve().relative_to(root.resolve()).as_posix()
+    context["figures"] = [fig]
+    store.write_profile(code, context)
+    table = decile_table_md(context)
+    figure_md = figure_block(relative_figure_path(root / fig["path"], page_dir), fig, table_md=table)
+    page = template_env().get_template("la_profile.qmd.j2").render(
+        **context, figure_md=figure_md, decile_table=table
+    )
+    (page_dir / f"{code}.qmd").write_text(page, encoding="utf-8")
+    return code
+
+
+def write_la_pages(store: ResultsStore, settings: Settings, workers: int = 2) -> list[str]:
+    """Write every LA's context (store) and page source (``la_profiles/<code>.qmd``).
+
+    LAs are independent, so they are drawn in ``workers`` processes (charts dominate the time).
+    """
+    page_dir = settings.root / "la_profiles"
     fig_dir = page_dir / "_generated" / "figures"
     if fig_dir.exists():
         shutil.rmtree(fig_dir)
     fig_dir.mkdir(parents=True)
     clear_generated_pages(page_dir)
-    deciles = store.table("q1_decile_rates")
-    deciles = deciles[deciles["year"] == settings.main_year]
-    template = template_env().get_template("la_profile.qmd.j2")
-    written = []
-    for code, _name in track(la_codes(store, settings), description="LA pages", transient=True):
-        context = build_profile(code, store, settings)
-        fig = la_decile_chart(
-            code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"]
-        )
-        fig["path"] = Path(fig["path"]).resolve().relative_to(root.resolve()).as_posix()
-        context["figures"] = [fig]
-        store.write_profile(code, context)
-        table = decile_table_md(context)
-        figure_md = figure_block(
-            relative_figure_path(root / fig["path"], page_dir), fig, table_md=table
-        )
-        page = template.render(**context, figure_md=figure_md, decile_table=table)
-        (page_dir / f"{code}.qmd").write_text(page, encoding="utf-8")
-        written.append(code)
+    codes = [code for code, _name in la_codes(store, settings)]
+    if workers > 1 and len(codes) > 2:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            jobs = pool.map(write_la_page, codes, [settings] * len(codes))
+            written = list(track(jobs, total=len(codes), description="LA pages", transient=True))
+    else:
+        written = [write_la_page(code, settings) for code in codes]
     _write_la_index(store, settings, page_dir)
     return written
 

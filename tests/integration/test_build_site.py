@@ -68,10 +68,11 @@ def test_each_pdf_is_a4_multipage_with_embedded_fonts_and_the_web_numbers(built)
         fonts = _fonts(reader)
         assert fonts, "no fonts found"
         assert all(embedded for embedded in fonts.values()), f"{code}: fonts not embedded {fonts}"
-        assert any("DejaVu" in name for name in fonts), fonts
+        assert all("DejaVu-Sans" in name or "DejaVuSans" in name for name in fonts), fonts
         text = pdf_text(site / "pdf" / f"{code}.pdf")
         web = html_text(site / "la_profiles" / f"{code}.html")
         assert context["la_name"] in text and context["la_name"] in web
+        assert f"Page 1 of {len(reader.pages)}" in text  # @page margin boxes rendered
         for h in context["headline"]:
             # The same rate strings appear on the web page and in the PDF text layer.
             assert h["rate"] in text, (code, h)
