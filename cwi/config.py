@@ -156,6 +156,13 @@ class Settings:
         return self._path("output", "results_dir")
 
     @property
+    def templates_dir(self) -> Path:
+        """Jinja2 templates and stylesheets (LA page, print page, site shell)."""
+        if "templates_dir" not in self.raw["output"]:
+            return self.root / "templates"
+        return self._path("output", "templates_dir")
+
+    @property
     def site_dir(self) -> Path:
         """Rendered website."""
         return self._path("output", "site_dir")

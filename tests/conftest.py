@@ -8,6 +8,8 @@ every build (they are git-ignored).
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import subprocess
@@ -51,9 +53,69 @@ def build_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+SENTINEL_ID = "SNTL7Q4Z9X"
+
+
+def plant_sentinels(demo: Path, year: int) -> list[str]:
+    """Give one looked-after child a distinctive id; return the id, its DOB and home postcodes.
+
+    The child's rows stay valid, so the child goes through the whole flow; none of the returned
+    strings may appear in any output.
+    """
+    for header in sorted(demo.glob(f"la/*/{year}/ssda903_header.csv")):
+        raw = header.read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            continue
+        try:
+            raw.decode("ascii")
+        except UnicodeDecodeError:
+            continue
+        episodes = header.with_name("ssda903_episodes.csv")
+        h_rows = list(csv.reader(io.StringIO(raw.decode("ascii"))))
+        e_rows = list(csv.reader(io.StringIO(episodes.read_text(encoding="utf-8-sig"))))
+        hc, ec = h_rows[0], e_rows[0]
+        child_i, dob_i = hc.index("CHILD"), hc.index("DOB")
+        home_i, child_e = ec.index("HOME_POST"), ec.index("CHILD")
+        for row in h_rows[1:]:
+            posts = [e[home_i] for e in e_rows[1:] if e[child_e] == row[child_i]]
+            if not posts or not all(len(p.replace(" ", "")) >= 6 for p in posts):
+                continue
+            old, dob = row[child_i], row[dob_i]
+            for r in h_rows[1:]:
+                if r[child_i] == old:
+                    r[child_i] = SENTINEL_ID
+            for e in e_rows[1:]:
+                if e[child_e] == old:
+                    e[child_e] = SENTINEL_ID
+            for path, rows in ((header, h_rows), (episodes, e_rows)):
+                buf = io.StringIO()
+                csv.writer(buf, lineterminator="\r\n").writerows(rows)
+                path.write_text(buf.getvalue(), encoding="utf-8")
+            d, m, y = dob.split("/")
+            found = {SENTINEL_ID, dob, f"{y}-{m}-{d}"}
+            for p in posts:
+                found |= {p.strip().upper(), p.replace(" ", "").upper()}
+            return sorted(found)
+    raise AssertionError("no plain-ASCII SSDA903 CSV in the demo region to plant sentinels in")
+
+
 @pytest.fixture(scope="session")
 def built(build_dirs: dict[str, Path]) -> dict[str, Path]:
-    """Run a full demo build via the Quarto hook commands; return its folders."""
+    """Run a full demo build via the Quarto hook commands; return its folders.
+
+    The demo region is copied and a sentinel child planted in it first, so the same build also
+    serves the no-leak tests.
+    """
+    from cwi.inputs import ensure_demo_inputs
+
+    project = load_settings()
+    ensure_demo_inputs(project)
+    demo = build_dirs["base"] / "demo"
+    shutil.copytree(project.demo_dir, demo)
+    sentinels = plant_sentinels(demo, project.main_year)
+    build_dirs["private"].mkdir(parents=True, exist_ok=True)
+    (build_dirs["private"] / "sentinels.txt").write_text("\n".join(sentinels), encoding="utf-8")
+    build_dirs["sentinels"] = sentinels  # type: ignore[assignment]
     override = {
         "output": {
             "build_dir": str(build_dirs["base"] / "build"),
@@ -61,7 +123,7 @@ def built(build_dirs: dict[str, Path]) -> dict[str, Path]:
             "site_dir": str(build_dirs["site"]),
             "pdf_dir": str(build_dirs["site"] / "pdf"),
         },
-        "data": {"private_dir": str(build_dirs["private"])},
+        "data": {"private_dir": str(build_dirs["private"]), "demo_dir": str(demo)},
     }
     build_dirs["settings"].write_text(yaml.safe_dump(override), encoding="utf-8")
     env = env_with_venv() | {"CWI_SETTINGS": str(build_dirs["settings"])}

@@ -102,7 +102,9 @@ def verdicts_md(store: ResultsStore, question: str) -> str:
     v = v[v["question"] == question]
     if v.empty:
         return ""
-    return "## What the numbers say\n\n" + "".join(f"- {t}\n" for t in v["verdict"].dropna()) + "\n"
+    return (
+        "## What the numbers say\n\n" + "".join(f"- {t}\n" for t in v["verdict"].dropna()) + "\n"
+    )
 
 
 def _region_deciles(store: ResultsStore, settings: Settings) -> pd.DataFrame:
@@ -170,7 +172,12 @@ def chapter_q1(store: ResultsStore, settings: Settings, out: Path) -> str:
     table = pipe_table(header, rows)
     body = figure_block(f"_generated/figures/{fig_path.name}", fig.as_dict(), table_md=table)
     extra = _extra_tables(store, ["q1_"], exclude={"q1_decile_rates"})
-    return verdicts_md(store, "Q1") + "## Rates by decile\n\n" + body + ("\n## Tables\n" + extra if extra else "")
+    return (
+        verdicts_md(store, "Q1")
+        + "## Rates by decile\n\n"
+        + body
+        + ("\n## Tables\n" + extra if extra else "")
+    )
 
 
 def _extra_tables(
@@ -195,7 +202,9 @@ def _chapter_tables(
         if body:
             body = "## Tables\n" + body
         verdicts = verdicts_md(store, question) if question else ""
-        return (verdicts + body) or "_The analysis tables for this chapter are not in this build._\n"
+        return (
+            verdicts + body
+        ) or "_The analysis tables for this chapter are not in this build._\n"
 
     return chapter
 

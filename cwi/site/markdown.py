@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -56,14 +57,14 @@ def figure_block(path: str, fig: dict[str, str], table_md: str | None = None) ->
     return f"::: {{.panel-tabset}}\n\n## Chart\n\n{words}\n## Table\n\n{table_md}\n:::\n"
 
 
-def template_env() -> Environment:
+def template_env(folder: Path | None = None) -> Environment:
     """Jinja2 environment over ``templates/`` with delimiters that leave Quarto syntax alone.
 
     ``[[ var ]]`` and ``[% block %]`` are used, so Quarto shortcodes ``{{< ... >}}`` and pandoc
     attributes ``{...}`` pass through untouched.
     """
     return Environment(
-        loader=FileSystemLoader(ROOT / "templates"),
+        loader=FileSystemLoader(folder or ROOT / "templates"),
         variable_start_string="[[",
         variable_end_string="]]",
         block_start_string="[%",
@@ -76,10 +77,10 @@ def template_env() -> Environment:
     )
 
 
-def html_env() -> Environment:
+def html_env(folder: Path | None = None) -> Environment:
     """Jinja2 environment for HTML templates (print page, site shell), autoescaped."""
     return Environment(
-        loader=FileSystemLoader(ROOT / "templates"),
+        loader=FileSystemLoader(folder or ROOT / "templates"),
         undefined=StrictUndefined,
         autoescape=True,
         keep_trailing_newline=True,

@@ -119,14 +119,20 @@ def write_la_page(code: str, settings: Settings) -> str:
     deciles = store.table("q1_decile_rates")
     deciles = deciles[deciles["year"] == settings.main_year]
     context = build_profile(code, store, settings)
-    fig = la_decile_chart(code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"])
+    fig = la_decile_chart(
+        code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"]
+    )
     fig["path"] = Path(fig["path"]).resolve().relative_to(root.resolve()).as_posix()
     context["figures"] = [fig]
     store.write_profile(code, context)
     table = decile_table_md(context)
-    figure_md = figure_block(relative_figure_path(root / fig["path"], page_dir), fig, table_md=table)
-    page = template_env().get_template("la_profile.qmd.j2").render(
-        **context, figure_md=figure_md, decile_table=table
+    figure_md = figure_block(
+        relative_figure_path(root / fig["path"], page_dir), fig, table_md=table
+    )
+    page = (
+        template_env(settings.templates_dir)
+        .get_template("la_profile.qmd.j2")
+        .render(**context, figure_md=figure_md, decile_table=table)
     )
     (page_dir / f"{code}.qmd").write_text(page, encoding="utf-8")
     return code

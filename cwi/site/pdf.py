@@ -23,18 +23,22 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def print_css(root: Path) -> str:
+def print_css(templates: Path) -> str:
     """The print stylesheet (DejaVu fonts named everywhere, including margin boxes)."""
-    return (root / "templates" / "print.css").read_text(encoding="utf-8")
+    return (templates / "print.css").read_text(encoding="utf-8")
 
 
-def profile_html(context: dict[str, Any], root: Path) -> str:
+def profile_html(context: dict[str, Any], root: Path, templates: Path | None = None) -> str:
     """The print page of one LA as HTML (figures as file URIs)."""
     figures = [{**f, "uri": (root / f["path"]).resolve().as_uri()} for f in context["figures"]]
     return (
-        html_env()
+        html_env(templates)
         .get_template("la_profile_print.html.j2")
-        .render(**{**context, "figures": figures}, measures=MEASURES, css=print_css(root))
+        .render(
+            **{**context, "figures": figures},
+            measures=MEASURES,
+            css=print_css(templates or root / "templates"),
+        )
     )
 
 
@@ -69,7 +73,7 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
         context = store.profile(code)
         jobs.append(
             (
-                profile_html(context, settings.root),
+                profile_html(context, settings.root, settings.templates_dir),
                 str(settings.root),
                 str(out_dir / f"{code}.pdf"),
             )
@@ -111,7 +115,7 @@ def report_html(settings: Settings) -> str:
         body = pypandoc.convert_text(md, "html5", format="markdown", extra_args=["--wrap=none"])
         body = _absolute_images(body, base)
         parts.append(f'<section class="page-break"><h1>{page.title}</h1>{body}</section>')
-    css = print_css(settings.root)
+    css = print_css(settings.templates_dir)
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
         f"<title>{settings.title}</title><style>{css}</style></head><body>"

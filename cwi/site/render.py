@@ -188,10 +188,10 @@ def render_site(settings: Settings) -> list[Path]:
     project, pages, _ = load_pages(settings)
     nav = navigation(project, pages)
     website = project.get("website", {})
-    shell = html_env().get_template("site_page.html.j2")
+    shell = html_env(settings.templates_dir).get_template("site_page.html.j2")
     site.mkdir(parents=True, exist_ok=True)
     (site / "site_libs").mkdir(exist_ok=True)
-    shutil.copy2(root / "templates" / "site.css", site / "site_libs" / "site.css")
+    shutil.copy2(settings.templates_dir / "site.css", site / "site_libs" / "site.css")
     written = []
     for page in pages:
         try:

@@ -1,0 +1,82 @@
+"""Disclosure control on a whole build: no sentinel leaks, no small published count, leaks fail."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+import yaml
+
+from cwi.config import ROOT
+from cwi.leaks import scan_paths
+from tests.conftest import cwi_command, env_with_venv
+
+pytestmark = pytest.mark.slow
+
+
+def test_sentinel_child_was_ingested(built):
+    """The planted child went through the flow (else the no-leak test proves nothing)."""
+    children = pd.read_parquet(built["private"] / "children.parquet")
+    assert len(children) > 10_000
+    # The pseudonym replaced the id: the raw sentinel id is nowhere in the private snapshot.
+    assert not children["child_pid"].astype(str).str.contains(built["sentinels"][-1]).any()
+
+
+def test_no_planted_identifier_appears_in_any_output(built):
+    sentinels = built["sentinels"]
+    assert len(sentinels) >= 4  # id, DOB (two forms), postcode (two forms)
+    assert scan_paths(built["site"], sentinels=sentinels) == []
+    roots = [built["site"], built["results"], built["base"] / "build" / "build.log"]
+    for root in roots:
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        for path in files:
+            if path.suffix == ".pdf":
+                continue  # PDF text is compressed: covered by scan_paths above
+            data = path.read_bytes()
+            for s in sentinels:
+                assert s.encode() not in data, f"{s!r} found in {path}"
+
+
+def test_published_tables_have_no_small_counts(built):
+    thresholds = yaml.safe_load((ROOT / "settings.yml").read_text())["disclosure"]
+    for path in (built["site"] / "downloads").glob("*.csv"):
+        frame = pd.read_csv(path)
+        for col in [c for c in frame.columns if c in ("n", "observed", "disabled", "recorded")]:
+            values = pd.to_numeric(frame[col], errors="coerce").dropna()
+            small = values[(values > 0) & (values < thresholds["la_total_min"])]
+            assert small.empty, f"{path.name}:{col} publishes counts under the threshold"
+        assert not any(c.startswith("lsoa") for c in frame.columns), path.name
+
+
+def test_a_leaky_template_fails_the_build_naming_the_file(built, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    page = templates / "la_profile_print.html.j2"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "<h1>{{ la_name }}</h1>", "<h1>{{ la_name }}</h1><p>Home XA1 2BD, area X01000017</p>"
+        ),
+        encoding="utf-8",
+    )
+    site = tmp_path / "site"
+    override = yaml.safe_load(built["settings"].read_text())
+    override["output"].update(
+        templates_dir=str(templates), site_dir=str(site), pdf_dir=str(site / "pdf")
+    )
+    settings_file = tmp_path / "leaky.yml"
+    settings_file.write_text(yaml.safe_dump(override))
+    proc = subprocess.run(
+        cwi_command() + ["build", "--stages", "pdf,scan"],
+        cwd=ROOT,
+        env=env_with_venv() | {"CWI_SETTINGS": str(settings_file)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "Leak scan found" in out
+    assert "X06000001.pdf" in out
+    assert "postcode" in out and "LSOA" in out.upper()
