@@ -35,7 +35,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from cwi.site.render import RenderError
     from cwi.store import StoreError
 
-    return (BuildError, SettingsError, ReferenceDataError, DisclosureError, RenderError, StoreError)
+    return (
+        BuildError,
+        SettingsError,
+        ReferenceDataError,
+        DisclosureError,
+        RenderError,
+        StoreError,
+    )
 
 
 def _run(settings_obj, stages: list[str] | None) -> None:  # noqa: ANN001

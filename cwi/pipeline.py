@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -201,8 +202,8 @@ def stage_scan(state: BuildState) -> None:
     sentinels = private.read_text(encoding="utf-8").split() if private.is_file() else []
     findings = scan_paths(state.settings.site_dir, sentinels=sentinels)
     if findings:
-        for f in findings[:50]:
-            console.print(f"[red]LEAK[/red] {f.file}: {f.kind} ({f.detail})")
+        for f in findings[:50]:  # plain lines: file names must never be wrapped or cut
+            sys.stderr.write(f"LEAK {f.file}: {f.kind} ({f.detail})\n")
         raise BuildError(
             f"Leak scan found {len(findings)} problem(s) in {state.settings.site_dir}; "
             "nothing may be published until they are fixed."

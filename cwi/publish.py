@@ -20,6 +20,7 @@ from cwi.disclosure import FORBIDDEN_COLUMN, DisclosureError, Line, TableSpec, p
 REGION = "REGION"
 _RATE_DEPENDENTS = ("rate", "lower", "upper")
 
+
 def _rates_spec(name: str, group: str | None, level: str = "crosstab") -> TableSpec:
     """Spec of a rates table: counts along ``group`` add to the area total, LAs to the region."""
     dims = ("year", "measure", "area_code") + ((group,) if group else ())
@@ -97,7 +98,9 @@ DERIVED_FROM_DECILES: dict[str, tuple[str, ...]] = {
 }
 
 #: Column names that hold counts of children (a table with one needs a spec).
-COUNT_COLUMN = re.compile(r"^(n|n_(?!lsoa$|la$)\w+|count|cases|cases_total|number|observed|children|linked|disabled|recorded)$")
+COUNT_COLUMN = re.compile(
+    r"^(n|n_(?!lsoa$|la$)\w+|count|cases|cases_total|number|observed|children|linked|disabled|recorded)$"
+)
 
 #: Tables kept out of the published store (internal diagnostics with file names or ids).
 PRIVATE_TABLES = frozenset({"findings", "validation"})
@@ -172,8 +175,8 @@ def protect_all(raw: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str
     counted = {name: frame for name, frame in raw.items() if name in SPECS and not frame.empty}
     out = protect_family(counted, {n: SPECS[n] for n in counted}, thresholds) if counted else {}
     for name, frame in raw.items():
-        if name in counted or name in PRIVATE_TABLES:
-            continue
+        if name in counted or name in PRIVATE_TABLES or frame.columns.empty:
+            continue  # (a table with no columns, e.g. no neighbour list given, is not published)
         if name in SPECS:  # an empty count table: nothing to protect
             out[name] = frame
             continue

@@ -213,7 +213,10 @@ def la_deprivation(cube: Cube, year: int) -> pd.DataFrame:
             "share_children_decile1": g["w_d1"] / g["population"],
         }
     ).reset_index()
-    order = out["imd_score_mean"].rank(ascending=False, method="first")
+    if out["imd_score_mean"].notna().all():
+        order = out["imd_score_mean"].rank(ascending=False, method="first")
+    else:  # an IMD vintage without scores (IoD2019 File 1): rank 1 = most deprived
+        order = out["imd_rank_mean"].rank(ascending=True, method="first")
     out["la_third"] = np.ceil(3 * order / len(out)).astype(int).clip(1, 3)
     out = out.merge(cube.la[["la_code", "la_name"]], on="la_code", how="left")
     return out[

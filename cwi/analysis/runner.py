@@ -15,6 +15,15 @@ from cwi.schemas import MEASURES
 __all__ = ["run_all"]
 
 
+def _require_denominator(cube: Cube, dim: str) -> str:
+    """Return ``dim`` if the cube has child populations by it, else say why not."""
+    if dim == "sex" and not {"M", "F"} <= set(cube.population["sex"].astype(str)):
+        raise ValueError("the population source has persons only (no split by sex)")
+    if dim == "ethnic_group" and cube.population_ethnicity.empty:
+        raise ValueError("no child population by ethnic group for these LSOAs")
+    return dim
+
+
 def _get(settings: Any, name: str, default: Any) -> Any:
     if isinstance(settings, dict):
         return settings.get(name, default)
@@ -74,43 +83,83 @@ def run_all(
     main = t["q1_decile_rates"][t["q1_decile_rates"]["year"] == year]
     mainq = t["q1_quintile_rates"][t["q1_quintile_rates"]["year"] == year]
     cells = lsoa_cells(cube, year, measures)
-    t["q1_rate_ratio"] = pd.concat(
-        [q1.extreme_rate_ratios(main, conf), q1.extreme_rate_ratios(mainq, conf)],
-        ignore_index=True,
+    notes: list[dict[str, str]] = []
+
+    def attempt(names: str | tuple[str, ...], compute: Any) -> None:
+        """Run one analysis; if the data cannot support it, record why and go on.
+
+        The rates above are the backbone and may not fail; a model that cannot be fitted on
+        these data (e.g. ethnic rates without ethnic denominators) leaves its table out and
+        says so in ``analysis_notes``, shown in the report's methods chapter.
+        """
+        try:
+            result = compute()
+        except Exception as exc:  # noqa: BLE001 - reported, never silent
+            for name in (names,) if isinstance(names, str) else names:
+                notes.append({"table": name, "reason": f"{type(exc).__name__}: {exc}"[:300]})
+            return
+        if isinstance(names, str):
+            t[names] = result
+        else:
+            t.update(dict(zip(names, result, strict=True)))
+
+    attempt(
+        "q1_rate_ratio",
+        lambda: pd.concat(
+            [q1.extreme_rate_ratios(main, conf), q1.extreme_rate_ratios(mainq, conf)],
+            ignore_index=True,
+        ),
     )
-    t["q1_gradient"] = q1.gradient_irr(cells, cube, year, conf)
-    t["q1_case_shares"] = q1.case_shares(main, conf)
-    t["q1_concentration"] = q1.concentration_indices(main, conf)
-    t["q1_sii_rii"] = q1.sii_rii(main, conf, per)
+    attempt("q1_gradient", lambda: q1.gradient_irr(cells, cube, year, conf))
+    attempt("q1_case_shares", lambda: q1.case_shares(main, conf))
+    attempt("q1_concentration", lambda: q1.concentration_indices(main, conf))
+    attempt("q1_sii_rii", lambda: q1.sii_rii(main, conf, per))
     for dim in ("age_band", "sex", "ethnic_group"):
-        t[f"q2_rates_{dim}"] = q2.identity_rates(cube, year, dim, conf, per, measures)
-    t["q2_adjusted"] = q2.adjusted_rate_ratios(cube, year, conf, measures)
-    t["q2_ethnic"] = q2.ethnic_rate_ratios(cube, year, conf, measures)
-    t["q2_interactions"], t["q2_group_gradients"] = q2.interaction_tests(
-        cube, year, conf, measures
+        attempt(
+            f"q2_rates_{dim}",
+            lambda dim=dim: q2.identity_rates(
+                cube, year, _require_denominator(cube, dim), conf, per, measures
+            ),
+        )
+    attempt("q2_adjusted", lambda: q2.adjusted_rate_ratios(cube, year, conf, measures))
+    attempt("q2_ethnic", lambda: q2.ethnic_rate_ratios(cube, year, conf, measures))
+    attempt(
+        ("q2_interactions", "q2_group_gradients"),
+        lambda: q2.interaction_tests(cube, year, conf, measures),
     )
-    t["q2_gender_gap"] = q2.gender_gap_by_decile(cube, year, conf, per, measures)
+    attempt("q2_gender_gap", lambda: q2.gender_gap_by_decile(cube, year, conf, per, measures))
     if "CIN" in measures:
-        t["q2_disability"] = q2.disability_by_decile(cube, year, conf)
+        attempt("q2_disability", lambda: q2.disability_by_decile(cube, year, conf))
     # Strata: decile x age band. Sex is left out so that every counted child (including sex
     # not recorded) is observed: the observed count then equals the published LA total, and no
     # small group can be found by differencing the two tables.
-    t["q3_standardised"] = q3.standardised_ratios(
-        cube, year, conf, per, strata=("age_band",), measures=measures
+    attempt(
+        "q3_standardised",
+        lambda: q3.standardised_ratios(
+            cube, year, conf, per, strata=("age_band",), measures=measures
+        ),
     )
-    t["q3_la_deprivation"] = la_deprivation(cube, year)
-    t["q3_between_la"] = q3.between_la_explained(cube, year, conf, measures)
-    t["q3_multilevel"] = q3.multilevel_variance(cube, year, conf, measures)
-    t["q3_inverse_intervention"] = q3.inverse_intervention(cube, year, conf, measures)
-    t["q3_rates_by_la_third"] = q3.rates_by_la_third(cube, year, conf, per, measures)
-    t["q4_outcomes"] = q4.outcome_gradients(
-        t["q1_gradient"], t["q1_sii_rii"], t["q1_concentration"], cells
+    attempt("q3_la_deprivation", lambda: la_deprivation(cube, year))
+    attempt("q3_between_la", lambda: q3.between_la_explained(cube, year, conf, measures))
+    attempt("q3_multilevel", lambda: q3.multilevel_variance(cube, year, conf, measures))
+    attempt("q3_inverse_intervention", lambda: q3.inverse_intervention(cube, year, conf, measures))
+    attempt("q3_rates_by_la_third", lambda: q3.rates_by_la_third(cube, year, conf, per, measures))
+    attempt(
+        "q4_outcomes",
+        lambda: q4.outcome_gradients(
+            t["q1_gradient"], t["q1_sii_rii"], t["q1_concentration"], cells
+        ),
     )
-    t["q4_difference"] = q4.gradient_difference(cells, conf, measures=measures)
-    t["england"] = eng_mod.compare_with_england(cube, dfe, years or [year], conf, per, measures)
-    t["neighbours"] = eng_mod.compare_with_neighbours(
-        cube, dfe, neighbours, year, conf, per, measures
+    attempt("q4_difference", lambda: q4.gradient_difference(cells, conf, measures=measures))
+    attempt(
+        "england",
+        lambda: eng_mod.compare_with_england(cube, dfe, years or [year], conf, per, measures),
     )
-    t["allocation"] = allocation.need_shares(t["q3_standardised"])
-    t["verdicts"] = verdicts.verdicts(t)
+    attempt(
+        "neighbours",
+        lambda: eng_mod.compare_with_neighbours(cube, dfe, neighbours, year, conf, per, measures),
+    )
+    attempt("allocation", lambda: allocation.need_shares(t["q3_standardised"]))
+    attempt("verdicts", lambda: verdicts.verdicts(t))
+    t["analysis_notes"] = pd.DataFrame(notes, columns=["table", "reason"])
     return t

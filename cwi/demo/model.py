@@ -185,7 +185,10 @@ def _la_thirds(geo: Geography, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     la_idx = geo.lsoas["la_code"].map({c: i for i, c in enumerate(geo.las["la_code"])}).to_numpy()
     n = len(geo.las)
     w = np.bincount(la_idx, weights=pop, minlength=n)
-    mean_score = np.bincount(la_idx, weights=pop * geo.lsoas["imd_score"].to_numpy(), minlength=n)
+    score = geo.lsoas["imd_score"].to_numpy(float)
+    if not np.isfinite(score).all():  # e.g. IMD 2019 File 1 has ranks only: use the rank scale
+        score = _dep_scale(geo)
+    mean_score = np.bincount(la_idx, weights=pop * score, minlength=n)
     mean_score = mean_score / np.maximum(w, 1)
     order = np.argsort(-mean_score, kind="stable")
     third = np.empty(n, dtype=int)

@@ -419,7 +419,14 @@ def _load_real(settings: Any) -> ReferenceData:
     )
     found = finder.role("postcodes")
     nspl = [path for _n, path in found]
-    postcodes = _read_postcodes(nspl, rec, [n for n, _p in found])
+    names = [n for n, _p in found]
+    synthetic = settings.demo_dir / "reference" / "nspl.csv"
+    if settings.data_source == "real-geography" and synthetic.is_file():
+        # The synthetic children's postcodes (placed on real LSOAs by the demo generator) are
+        # only in the generated directory: read it beside the real NSPL files.
+        nspl, names = [*nspl, synthetic], [*names, "nspl_synthetic"]
+        notes.append("Postcodes: synthetic postcodes of the generated children, on real LSOAs.")
+    postcodes = _read_postcodes(nspl, rec, names)
     if nspl:
         notes.append("Postcodes: only the NSPL area files present are read (" +
                      ", ".join(p.name for p in nspl) + ").")  # fmt: skip

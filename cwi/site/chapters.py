@@ -223,6 +223,9 @@ def chapter_methods(store: ResultsStore, settings: Settings, out: Path) -> str:
     ]
     for note in manifest.get("reference_notes", []):
         lines.append(f"- Reference data note: {note}")
+    if store.has_table("analysis_notes"):
+        for rec in store.table("analysis_notes").to_dict("records"):
+            lines.append(f"- Not computed on these data: {rec['table']} ({rec['reason']}).")
     return "\n".join(lines) + "\n"
 
 
