@@ -200,7 +200,8 @@ def ethnic_rate_ratios(
     -------
     pandas.DataFrame
         ``year, measure, ethnic_group, reference, unadjusted, unadjusted_lower,
-        unadjusted_upper, estimate, lower, upper (deprivation-adjusted), p_value, method``;
+        unadjusted_upper, estimate, lower, upper (deprivation-adjusted), p_value, la_adjusted,
+        la_adjusted_lower, la_adjusted_upper (deprivation- and LA-adjusted), method``;
         empty if the cube has no ethnic denominators.
     """
     cells = ethnic_cells(cube, year, measures)
@@ -212,7 +213,10 @@ def ethnic_rate_ratios(
         d = cells[cells["measure"] == m]
         un = _ratios(_fit(d, ["ethnic_group"]), "ethnic_group", z)
         ad = _ratios(_fit(d, ["ethnic_group", "imd_decile"]), "ethnic_group", z)
-        j = un.merge(ad, on="group", suffixes=("_un", ""))
+        la = _ratios(_fit(d, ["ethnic_group", "imd_decile", "la_code"]), "ethnic_group", z)
+        j = un.merge(ad, on="group", suffixes=("_un", "")).merge(
+            la[["group", "estimate", "lower", "upper"]], on="group", suffixes=("", "_la")
+        )
         rows.append(
             pd.DataFrame(
                 {
@@ -226,6 +230,9 @@ def ethnic_rate_ratios(
                     "lower": j["lower"],
                     "upper": j["upper"],
                     "p_value": j["p_value"],
+                    "la_adjusted": j["estimate_la"],
+                    "la_adjusted_lower": j["lower_la"],
+                    "la_adjusted_upper": j["upper_la"],
                 }
             )  # fmt: skip
         )
@@ -233,7 +240,8 @@ def ethnic_rate_ratios(
     out.insert(0, "year", int(year))
     out["method"] = (
         "Poisson GLM, log-population offset, quasi-Poisson SE; adjusted = + IMD decile factors; "
-        "LA x decile x ethnic group cells (population all ages 0-17)"
+        "la_adjusted = + IMD decile and LA factors (compares children in equally deprived "
+        "neighbourhoods of the same LA); LA x decile x ethnic group cells (population 0-17)"
     )
     return out
 
