@@ -115,7 +115,9 @@ def report_html(settings: Settings) -> str:
         body = pypandoc.convert_text(md, "html5", format="markdown", extra_args=["--wrap=none"])
         body = _absolute_images(body, base)
         parts.append(f'<section class="page-break"><h1>{page.title}</h1>{body}</section>')
-    css = print_css(settings.templates_dir)
+    css = print_css(settings.templates_dir) + (
+        settings.templates_dir / "report_print.css"
+    ).read_text(encoding="utf-8")
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
         f"<title>{settings.title}</title><style>{css}</style></head><body>"
