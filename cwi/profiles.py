@@ -28,7 +28,9 @@ def data_source_label(settings: Settings) -> str:
     """Words for the 'Source' line of every chart and table."""
     if settings.data_source == "demo":
         return f"{SOURCE_DEMO}; CWI analysis"
-    imd = f"IMD {settings.imd_vintage} (MHCLG)" if settings.imd_vintage != "demo" else "IMD (MHCLG)"
+    imd = (
+        f"IMD {settings.imd_vintage} (MHCLG)" if settings.imd_vintage != "demo" else "IMD (MHCLG)"
+    )
     if settings.data_source == "real-geography":
         return f"Synthetic children on real LSOAs; {imd}; ONS population estimates; CWI analysis"
     return f"LA SSDA903 and CIN census returns; {imd}; ONS population estimates; CWI analysis"

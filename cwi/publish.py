@@ -97,6 +97,40 @@ DERIVED_FROM_DECILES: dict[str, tuple[str, ...]] = {
     "q1_gradient": (),
 }
 
+#: Titles of the published tables (report headings, download index).
+TABLE_TITLES = {
+    "area_rates": "Rates per 10,000 children by area",
+    "q1_decile_rates": "Rates by IMD decile",
+    "linkage": "Share of children linked to a neighbourhood (LSOA)",
+    "verdicts": "Plain-English verdicts, generated from the numbers",
+    "analysis_notes": "Analyses the data could not support, and why",
+    "q1_quintile_rates": "Rates by IMD quintile",
+    "q1_rate_ratio": "Most versus least deprived: rate ratios",
+    "q1_gradient": "Per-decile-step incidence rate ratios",
+    "q1_case_shares": "Share of cases and of children in the most deprived areas",
+    "q1_concentration": "Concentration index",
+    "q1_sii_rii": "Slope and relative index of inequality",
+    "q2_rates_age_band": "Rates by age band",
+    "q2_rates_sex": "Rates by sex",
+    "q2_rates_ethnic_group": "Rates by ethnic group",
+    "q2_adjusted": "Adjusted rate ratios",
+    "q2_ethnic": "Ethnic rate ratios before and after allowing for deprivation",
+    "q2_interactions": "Does the deprivation gradient differ between groups? (likelihood-ratio tests)",
+    "q2_group_gradients": "Deprivation gradient within each group",
+    "q2_gender_gap": "Gender gap by decile",
+    "q2_disability": "Share of children in need recorded as disabled, by decile",
+    "q3_standardised": "Standardised ratios: observed against deprivation-expected",
+    "q3_la_deprivation": "Deprivation of each local authority",
+    "q3_between_la": "How much of the between-LA variation is explained",
+    "q3_multilevel": "Between-LA variance and median rate ratio",
+    "q3_inverse_intervention": "The inverse intervention test",
+    "q3_rates_by_la_third": "Rates by LA deprivation third at equal neighbourhood deprivation",
+    "q4_outcomes": "Deprivation effect by outcome",
+    "q4_difference": "Do the gradients differ between outcomes?",
+    "allocation": "Shares of need, children and caseload",
+    "england": "Comparison with England",
+}
+
 #: Column names that hold counts of children (a table with one needs a spec).
 COUNT_COLUMN = re.compile(
     r"^(n|n_(?!lsoa$|la$)\w+|count|cases|cases_total|number|observed|children|linked|disabled|recorded)$"

@@ -16,40 +16,13 @@ from cwi.charts.deprivation import decile_rates_chart
 from cwi.config import Settings
 from cwi.disclosure import format_cell, rule_text
 from cwi.profiles import data_source_label
+from cwi.publish import TABLE_TITLES
 from cwi.schemas import MEASURE_LABELS, MEASURES
 from cwi.site.markdown import figure_block, pipe_table
 from cwi.store import ResultsStore
 
 REGION = "REGION"
 
-#: Headings of the tables shown in the report.
-TABLE_TITLES = {
-    "q1_quintile_rates": "Rates by IMD quintile",
-    "q1_rate_ratio": "Most versus least deprived: rate ratios",
-    "q1_gradient": "Per-decile-step incidence rate ratios",
-    "q1_case_shares": "Share of cases and of children in the most deprived areas",
-    "q1_concentration": "Concentration index",
-    "q1_sii_rii": "Slope and relative index of inequality",
-    "q2_rates_age_band": "Rates by age band",
-    "q2_rates_sex": "Rates by sex",
-    "q2_rates_ethnic_group": "Rates by ethnic group",
-    "q2_adjusted": "Adjusted rate ratios",
-    "q2_ethnic": "Ethnic rate ratios before and after allowing for deprivation",
-    "q2_interactions": "Does the deprivation gradient differ between groups? (likelihood-ratio tests)",
-    "q2_group_gradients": "Deprivation gradient within each group",
-    "q2_gender_gap": "Gender gap by decile",
-    "q2_disability": "Share of children in need recorded as disabled, by decile",
-    "q3_standardised": "Standardised ratios: observed against deprivation-expected",
-    "q3_la_deprivation": "Deprivation of each local authority",
-    "q3_between_la": "How much of the between-LA variation is explained",
-    "q3_multilevel": "Between-LA variance and median rate ratio",
-    "q3_inverse_intervention": "The inverse intervention test",
-    "q3_rates_by_la_third": "Rates by LA deprivation third at equal neighbourhood deprivation",
-    "q4_outcomes": "Deprivation effect by outcome",
-    "q4_difference": "Do the gradients differ between outcomes?",
-    "allocation": "Shares of need, children and caseload",
-    "england": "Comparison with England",
-}
 
 #: Columns shown when a published table is rendered generically, with their decimals.
 _DECIMALS = {"n": 0, "population": 0, "observed": 0, "expected": 1, "number": 0}
@@ -188,9 +161,8 @@ def _extra_tables(
         name = path.stem
         if name in exclude or not any(name.startswith(p) for p in prefixes):
             continue
-        parts.append(
-            f"\n### {name.replace('_', ' ').capitalize()}\n\n{generic_table(store.table(name))}"
-        )
+        title = TABLE_TITLES.get(name, name.replace("_", " ").capitalize())
+        parts.append(f"\n### {title}\n\n{generic_table(store.table(name))}")
     return "\n".join(parts)
 
 

@@ -19,7 +19,9 @@ from rich.progress import track
 
 from cwi.charts.deprivation import decile_rates_chart
 from cwi.config import Settings
-from cwi.profiles import build_profile, relative_figure_path
+from cwi.disclosure import rule_text
+from cwi.profiles import build_profile, data_source_label, relative_figure_path
+from cwi.publish import TABLE_TITLES
 from cwi.schemas import MEASURES
 from cwi.site.markdown import figure_block, pipe_table, template_env
 from cwi.store import ResultsStore
@@ -185,14 +187,29 @@ def write_downloads(store: ResultsStore, settings: Settings) -> None:
         shutil.rmtree(out)
     out.mkdir()
     rows = []
+    readme = [
+        settings.title,
+        f"Disclosure-controlled tables, 31 March {settings.main_year}. {data_source_label(settings)}.",
+        "",
+        rule_text(settings.disclosure),
+        "Shorthand (Analysis Function): [c] confidential, [z] not applicable, [x] not "
+        "available; a hidden value is an empty cell with its symbol in the row's note column.",
+        "Decile 1 = the most deprived 10% of neighbourhoods (LSOAs) in England.",
+        "",
+        "Files:",
+    ]
     for path in sorted(store.tables_dir.glob("*.csv")):
         shutil.copy2(path, out / path.name)
         n = sum(1 for _ in path.open(encoding="utf-8")) - 1
-        rows.append([f"[{path.name}](downloads/{path.name})", f"{n:,}"])
+        title = TABLE_TITLES.get(path.stem, path.stem.replace("_", " "))
+        rows.append([f"[{path.name}](downloads/{path.name})", title, f"{n:,}"])
+        readme.append(f"  {path.name}: {title} ({n:,} rows)")
+    (out / "README.txt").write_text("\n".join(readme) + "\n", encoding="utf-8")
+    rows.insert(0, ["[README.txt](downloads/README.txt)", "The rules and symbols used", ""])
     gen = settings.root / "report" / "_generated"
     gen.mkdir(parents=True, exist_ok=True)
     (gen / "downloads.md").write_text(
-        pipe_table(["File", "Rows"], rows, align="lr"), encoding="utf-8"
+        pipe_table(["File", "What it holds", "Rows"], rows, align="llr"), encoding="utf-8"
     )
 
 
