@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -43,6 +44,7 @@ class BuildState:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    progress: Any = None  # the build's rich Progress, for stages that show their own steps
 
     # ---- lazy loaders for stages run on their own -----------------------------------------
     def need_reference(self) -> Any:
@@ -99,7 +101,21 @@ def stage_ingest(state: BuildState) -> None:
     s = state.settings
     ref = state.need_reference()
     root = s.demo_dir / "la" if s.data_source in ("demo", "real-geography") else s.extracts_dir
-    result = ingest_all(root, ref.postcodes, s, years=s.years)
+    total = sum(
+        1 for d in root.glob("*/*") if d.is_dir() and d.name.isdigit() and int(d.name) in s.years
+    )
+    bar = state.progress
+    task = bar.add_task("  LA-years", total=total) if bar is not None else None
+
+    def tick(_la: str, _year: int) -> None:
+        if bar is not None:
+            bar.advance(task)
+
+    try:
+        result = ingest_all(root, ref.postcodes, s, years=s.years, progress=tick)
+    finally:
+        if bar is not None:
+            bar.remove_task(task)
     state.ingest = result
     s.private_dir.mkdir(parents=True, exist_ok=True)
     result.children.to_parquet(s.private_dir / "children.parquet", index=False)
@@ -133,12 +149,36 @@ def stage_cube(state: BuildState) -> None:
     state.cube.save(state.settings.private_dir / "cube")
 
 
+def read_neighbours(settings: Settings) -> dict[str, list[str]] | None:
+    """Statistical neighbours from ``analysis.neighbours_file`` (CSV la_code,neighbour_code)."""
+    name = settings.raw["analysis"].get("neighbours_file")
+    if not name:
+        return None
+    path = Path(name) if Path(name).is_absolute() else settings.root / name
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise BuildError(
+            f"Cannot read the statistical neighbours file {path}: {exc}. Fix the path in "
+            "analysis.neighbours_file or set it to null."
+        ) from exc
+    missing = {"la_code", "neighbour_code"} - set(frame.columns)
+    if missing:
+        raise BuildError(
+            f"{path} lacks column(s) {sorted(missing)}; expected la_code,neighbour_code."
+        )
+    return frame.groupby("la_code")["neighbour_code"].apply(list).to_dict()
+
+
 def stage_analysis(state: BuildState) -> None:
     """Run every analysis once on the cube (Q1-Q4, England, allocation)."""
     from cwi.analysis import run_all
 
     england = getattr(state.need_reference(), "england", None)
-    state.raw_tables = dict(run_all(state.need_cube(), state.settings, england=england))
+    neighbours = read_neighbours(state.settings)
+    state.raw_tables = dict(
+        run_all(state.need_cube(), state.settings, england=england, neighbours=neighbours)
+    )
     linkage_file = state.settings.private_dir / "linkage.parquet"
     if state.ingest is not None:
         state.raw_tables["linkage"] = state.ingest.linkage
@@ -281,6 +321,7 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
         transient=False,
     ) as progress:
         task = progress.add_task("build", total=len(order))
+        state.progress = progress
         for name in order:
             progress.update(task, description=name)
             start = time.perf_counter()
