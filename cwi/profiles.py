@@ -145,6 +145,8 @@ def build_profile(la_code: str, store: ResultsStore, settings: Settings) -> dict
             }
 
     return {
+        "expected": expected_rows(store, la_code, year),
+        "england": england_rates(store, la_code, year),
         "la_code": la_code,
         "la_name": la_name,
         "region_name": region_name,
@@ -156,6 +158,60 @@ def build_profile(la_code: str, store: ResultsStore, settings: Settings) -> dict
         "rule_text": rule_text(settings.disclosure),
         "source": data_source_label(settings),
         "figures": [],
+    }
+
+
+def expected_rows(store: ResultsStore, la_code: str, year: int) -> list[dict[str, str]]:
+    """Observed rate against the rate the LA's deprivation (and age) mix predicts.
+
+    From the indirect standardisation (``q3_standardised``): the expected rate applies the
+    regional rates by IMD decile and age band to the LA's own children.
+    """
+    if not store.has_table("q3_standardised"):
+        return []
+    sr = store.table("q3_standardised")
+    sr = sr[(sr["year"] == year) & (sr["la_code"] == la_code)]
+    rows = []
+    for measure in MEASURES:
+        rec = sr[sr["measure"] == measure]
+        if rec.empty:
+            continue
+        r = rec.iloc[0]
+        note = r.get("note", "")
+        if pd.isna(r["estimate"]):
+            verdict = "not shown [c]"
+        elif r["lower"] > 1:
+            verdict = "higher than its deprivation mix predicts"
+        elif r["upper"] < 1:
+            verdict = "lower than its deprivation mix predicts"
+        else:
+            verdict = "in line with its deprivation mix"
+        rows.append(
+            {
+                "measure": measure,
+                "label": MEASURE_LABELS[measure],
+                "rate": _num(r["crude_rate"], note, 1),
+                "expected_rate": _num(r["expected_rate"], "", 1),
+                "ratio": _num(r["estimate"], note, 2),
+                "ratio_ci": f"{_num(r['lower'], note, 2)} to {_num(r['upper'], note, 2)}",
+                "verdict": verdict,
+            }
+        )
+    return rows
+
+
+def england_rates(store: ResultsStore, la_code: str, year: int) -> dict[str, str]:
+    """England's rate per measure (DfE LA tables), where the LA appears in them."""
+    if not store.has_table("england"):
+        return {}
+    eng = store.table("england")
+    if eng.empty:
+        return {}
+    eng = eng[(eng["year"] == year) & (eng["area_code"] == la_code)]
+    return {
+        rec["measure"]: _num(rec["england_rate"], "", 1)
+        for rec in eng.to_dict("records")
+        if pd.notna(rec.get("england_rate"))
     }
 
 

@@ -42,10 +42,14 @@ __all__ = [
     "rates_by_la_third",
 ]
 
-ISR_METHOD = (
-    "Indirectly standardised ratio on regional rates by IMD decile x age band x sex; "
-    "exact Poisson (O < 10) or Byar's limits"
-)
+
+def isr_method(strata: tuple[str, ...]) -> str:
+    """Method text of the standardised ratio, naming the standardisation strata."""
+    names = " x ".join(["IMD decile", *(s.replace("_", " ") for s in strata)])
+    return (
+        f"Indirectly standardised ratio on regional rates by {names}; "
+        "exact Poisson (O < 10) or Byar's limits"
+    )
 
 
 def funnel_limits_at(expected: np.ndarray | pd.Series) -> pd.DataFrame:
@@ -133,7 +137,7 @@ def standardised_ratios(
     res["crude_rate"] = per * res["observed"] / res["population"]
     res["expected_rate"] = per * res["expected"] / res["population"]
     res = res.rename(columns={"value": "estimate"})
-    res["method"] = ISR_METHOD
+    res["method"] = isr_method(strata)
     res["significance"] = ratio_significance(res["observed"], res["expected"]).to_numpy()
     res = pd.concat([res, funnel_limits_at(res["expected"])], axis=1)
     res["year"] = int(year)

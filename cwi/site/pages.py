@@ -86,11 +86,11 @@ def _gradient_phrase(area: pd.DataFrame) -> str:
     rate (an LA may have no children in some deciles, or hidden cells).
     """
     cla = area[area["measure"] == "CLA"].dropna(subset=["rate"]).sort_values("imd_decile")
-    if len(cla) >= 2 and cla["rate"].iloc[-1] > 0:
-        ratio = cla["rate"].iloc[0] / cla["rate"].iloc[-1]
-        if ratio >= 1.5:
+    if len(cla) >= 2:
+        most, least = cla["rate"].iloc[0], cla["rate"].iloc[-1]
+        if most > 0 and most >= 1.5 * least:
             return "are highest in the most deprived neighbourhoods"
-        if ratio <= 1 / 1.5:
+        if least > 0 and least >= 1.5 * most:
             return "are highest in the least deprived neighbourhoods"
     return "vary little with deprivation"
 

@@ -78,6 +78,10 @@ def test_each_pdf_is_a4_multipage_with_embedded_fonts_and_the_web_numbers(built)
             assert h["rate"] in text, (code, h)
             assert h["rate"] in web, (code, h)
             assert h["ci"] in text and h["ci"] in web
+        assert context["expected"], "no deprivation-expected rates in the profile"
+        for e in context["expected"]:
+            assert e["expected_rate"] in text and e["expected_rate"] in web
+            assert e["ratio_ci"] in text and e["ratio_ci"] in web
 
 
 def _fonts(reader: PdfReader) -> dict[str, bool]:
