@@ -9,9 +9,7 @@ from cwi.site.pages import _gradient_phrase
 
 
 def area(rates):
-    return pd.DataFrame(
-        {"measure": "CLA", "imd_decile": range(1, len(rates) + 1), "rate": rates}
-    )
+    return pd.DataFrame({"measure": "CLA", "imd_decile": range(1, len(rates) + 1), "rate": rates})
 
 
 @pytest.mark.parametrize(
