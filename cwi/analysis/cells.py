@@ -119,11 +119,19 @@ def strata_cells(
     )  # fmt: skip
 
 
-def _strata_cells(cube: Cube, year: int, by: list[str], measures) -> pd.DataFrame:
-    keys = ["la_code", "imd_decile", *by]
-    attrs = cube.lsoa[["lsoa_code", "imd_decile"]]
-    pop = cube.population[cube.population["year"] == year].merge(attrs, on="lsoa_code")
-    pop = pop.groupby(keys, as_index=False, observed=True)["population"].sum()
+def _counts_on_grid(
+    cube: Cube,
+    year: int,
+    pop: pd.DataFrame,
+    keys: list[str],
+    attrs: pd.DataFrame,
+    measures,
+) -> pd.DataFrame:
+    """Counts by ``keys`` x measure on a population grid: zeros filled, no-population cells dropped.
+
+    ``pop`` holds the population by ``keys``; ``attrs`` maps each LSOA to the key attributes
+    (e.g. its IMD decile) that are not in the counts.
+    """
     cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
     cnt = cnt.merge(attrs, on="lsoa_code")
     cnt = cnt.groupby([*keys, "measure"], as_index=False, observed=True)["n"].sum()
@@ -133,6 +141,14 @@ def _strata_cells(cube: Cube, year: int, by: list[str], measures) -> pd.DataFram
     out = out[out["population"] > 0].reset_index(drop=True)
     out["dep"] = 10 - out["imd_decile"].astype(int)
     return out
+
+
+def _strata_cells(cube: Cube, year: int, by: list[str], measures) -> pd.DataFrame:
+    keys = ["la_code", "imd_decile", *by]
+    attrs = cube.lsoa[["lsoa_code", "imd_decile"]]
+    pop = cube.population[cube.population["year"] == year].merge(attrs, on="lsoa_code")
+    pop = pop.groupby(keys, as_index=False, observed=True)["population"].sum()
+    return _counts_on_grid(cube, year, pop, keys, attrs, measures)
 
 
 def ethnic_cells(
@@ -162,15 +178,7 @@ def _ethnic_cells(cube: Cube, year: int, measures) -> pd.DataFrame:
     if pe.empty:
         return pd.DataFrame(columns=[*keys, "measure", "n", "population", "dep"])
     pop = pe.groupby(keys, as_index=False, observed=True)["population"].sum()
-    cnt = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
-    cnt = cnt.merge(attrs, on="lsoa_code")
-    cnt = cnt.groupby([*keys, "measure"], as_index=False, observed=True)["n"].sum()
-    grid = pop.merge(pd.DataFrame({"measure": list(measures)}), how="cross")
-    out = grid.merge(cnt, on=[*keys, "measure"], how="left")
-    out["n"] = out["n"].fillna(0).astype(float)
-    out = out[out["population"] > 0].reset_index(drop=True)
-    out["dep"] = 10 - out["imd_decile"].astype(int)
-    return out
+    return _counts_on_grid(cube, year, pop, keys, attrs, measures)
 
 
 def la_deprivation(cube: Cube, year: int) -> pd.DataFrame:
