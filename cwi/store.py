@@ -12,7 +12,6 @@ Nothing in the store is LSOA-level or child-level: those stay in ``settings.priv
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from collections.abc import Mapping
@@ -28,15 +27,6 @@ from cwi.config import ROOT, Settings
 
 class StoreError(RuntimeError):
     """The results store is missing or incomplete: run ``cwi build`` first."""
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Return the hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def code_version() -> dict[str, str]:
