@@ -117,6 +117,7 @@ def stage_ingest(state: BuildState) -> None:
         if bar is not None:
             bar.remove_task(task)
     state.ingest = result
+    state.inputs.extend(extract_inputs(root, result.conservation))
     s.private_dir.mkdir(parents=True, exist_ok=True)
     result.children.to_parquet(s.private_dir / "children.parquet", index=False)
     result.linkage.to_parquet(s.private_dir / "linkage.parquet", index=False)
@@ -135,6 +136,26 @@ def stage_ingest(state: BuildState) -> None:
         len(result.children),
         summary.to_dict(),
     )
+
+
+def extract_inputs(root: Path, conservation: pd.DataFrame) -> list[dict[str, Any]]:
+    """Manifest entries (path, sha256, rows) for every LA extract file the ingest read."""
+    from cwi.reference.sources import sha256_of
+
+    entries = []
+    for rec in conservation.drop_duplicates("file").to_dict("records"):
+        path = root / str(rec["file"])
+        if path.is_file():
+            entries.append(
+                {
+                    "name": "la_extract",
+                    "path": str(rec["file"]),
+                    "sha256": sha256_of(path),
+                    "rows": int(rec["rows_in"]),
+                    "vintage": str(rec["year"]),
+                }
+            )
+    return entries
 
 
 def stage_cube(state: BuildState) -> None:

@@ -192,4 +192,7 @@ def test_manifest_records_inputs_settings_and_code_version(built):
     assert manifest["settings"]["release"]["main_year"]
     assert manifest["inputs"], "no input files recorded"
     assert all(len(i.get("sha256", "")) == 64 for i in manifest["inputs"])
+    extracts = [i for i in manifest["inputs"] if i["name"] == "la_extract"]
+    assert len(extracts) >= 15 * 3 * 3  # every LA, year and file the ingest read
+    assert all(not i["path"].startswith("/") for i in extracts)
     assert set(manifest["timings_seconds"]) >= {"ingest", "cube", "analysis", "store", "pages"}
