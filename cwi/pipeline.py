@@ -220,10 +220,13 @@ def stage_store(state: BuildState) -> None:
     """Write the results store: published tables, manifest of inputs, settings and code version."""
     from cwi.store import ResultsStore
 
+    if not state.tables:  # run on its own: never reset the store to an empty one
+        stage_disclosure(state)
     store = ResultsStore(state.settings)
     store.reset()
     store.write_tables(state.tables)
     ref = state.need_reference()
+    write_deprivation_geometry(store, ref, state.need_cube())
     store.write_manifest(
         {
             "inputs": state.inputs,
@@ -232,6 +235,21 @@ def stage_store(state: BuildState) -> None:
             "timings_seconds": state.timings,
         }
     )
+
+
+def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
+    """Keep the LSOA polygons with their IMD decile (public data) for the profile maps."""
+    path = store.root / "geo" / "lsoa_deprivation.parquet"
+    path.unlink(missing_ok=True)
+    if getattr(reference, "boundaries", None) is None:
+        return
+    from cwi.reference.boundaries import read_boundaries
+
+    areas = read_boundaries(reference.boundaries, cube.lsoa["lsoa_code"])
+    areas = areas.merge(cube.lsoa[["lsoa_code", "la_code", "imd_decile"]], on="lsoa_code")
+    areas["geometry"] = areas.geometry.simplify(0.0002, preserve_topology=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    areas[["lsoa_code", "la_code", "imd_decile", "geometry"]].to_parquet(path)
 
 
 def stage_pages(state: BuildState) -> None:

@@ -75,11 +75,11 @@ def decile_rates_chart(
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     plot.save(path, dpi=150, verbose=False)
-    _strip_png_text(path)
+    strip_png_text(path)
     return figure
 
 
-def _strip_png_text(path: Path) -> None:
+def strip_png_text(path: Path) -> None:
     """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels."""
     from PIL import Image
 

@@ -79,6 +79,43 @@ def la_decile_chart(
     return fig.as_dict()
 
 
+def la_map(
+    code: str, context: dict[str, Any], store: ResultsStore, out: Path, settings: Settings
+) -> dict[str, str] | None:
+    """Map the IMD decile of each of an LA's neighbourhoods (public data, no counts)."""
+    geo_file = store.root / "geo" / "lsoa_deprivation.parquet"
+    if not geo_file.is_file():
+        return None
+    import geopandas as gpd
+
+    from cwi.charts.maps import decile_map
+
+    areas = gpd.read_parquet(geo_file)
+    areas = areas[areas["la_code"] == code]
+    if areas.empty:
+        return None
+    n1, n = int((areas["imd_decile"] == 1).sum()), len(areas)
+    name = context["la_name"]
+    vintage = "" if settings.imd_vintage == "demo" else f" {settings.imd_vintage}"
+    title = (
+        f"{n1} of {name}'s {n} neighbourhoods are among the most deprived 10% in England"
+        if n1
+        else f"None of {name}'s {n} neighbourhoods is among the most deprived 10% in England"
+    )
+    fig = decile_map(
+        areas,
+        out,
+        title=title,
+        subtitle=f"IMD{vintage} decile of each neighbourhood (LSOA), {name}",
+        source=context["source"],
+        alt=(
+            f"Map of {name}'s {n} neighbourhoods shaded by IMD decile, darkest for the most "
+            f"deprived; {n1} are in decile 1. The map shows deprivation only, not children."
+        ),
+    )
+    return fig.as_dict()
+
+
 def _gradient_phrase(area: pd.DataFrame) -> str:
     """Describe an area's CLA gradient from its published rates.
 
@@ -126,6 +163,12 @@ def write_la_page(code: str, settings: Settings) -> str:
     )
     fig["path"] = Path(fig["path"]).resolve().relative_to(root.resolve()).as_posix()
     context["figures"] = [fig]
+    map_fig = la_map(code, context, store, fig_dir / f"{code}_map.png", settings)
+    map_md = ""
+    if map_fig is not None:
+        map_fig["path"] = Path(map_fig["path"]).resolve().relative_to(root.resolve()).as_posix()
+        context["figures"].append(map_fig)
+        map_md = figure_block(relative_figure_path(root / map_fig["path"], page_dir), map_fig)
     store.write_profile(code, context)
     table = decile_table_md(context)
     figure_md = figure_block(
@@ -134,7 +177,7 @@ def write_la_page(code: str, settings: Settings) -> str:
     page = (
         template_env(settings.templates_dir)
         .get_template("la_profile.qmd.j2")
-        .render(**context, figure_md=figure_md, decile_table=table)
+        .render(**context, figure_md=figure_md, decile_table=table, map_md=map_md)
     )
     (page_dir / f"{code}.qmd").write_text(page, encoding="utf-8")
     return code
