@@ -8,7 +8,6 @@ import pytest
 
 from cwi.analysis import run_all
 from cwi.analysis.synthetic import synthetic_cube
-from cwi.config import ROOT
 from cwi.cube import Cube
 
 
@@ -64,14 +63,11 @@ def test_bad_main_year_message():
         run_all(cube, {"main_year": 2019, "years": [2019]})
 
 
-DEMO_CUBE = ROOT / "build" / "private" / "cube"
-
-
-@pytest.mark.skipif(not DEMO_CUBE.is_dir(), reason="demo cube not built (cwi build writes it)")
-def test_run_all_on_demo_cube():
-    from cwi.config import load_settings
-
-    cube = Cube.load(DEMO_CUBE)
-    t = run_all(cube, load_settings())
+@pytest.mark.slow
+def test_run_all_on_demo_cube(built, built_settings):
+    """On the session's demo build: every table computed, nothing left to analysis_notes."""
+    cube = Cube.load(built["private"] / "cube")
+    t = run_all(cube, built_settings)
     g = t["q1_gradient"]
     assert np.isfinite(g["estimate"]).all()
+    assert t["analysis_notes"].empty, t["analysis_notes"].to_dict("records")

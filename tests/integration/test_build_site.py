@@ -79,6 +79,11 @@ def test_each_pdf_is_a4_multipage_with_embedded_fonts_and_the_web_numbers(built)
             assert h["rate"] in web, (code, h)
             assert h["ci"] in text and h["ci"] in web
         assert context["expected"], "no deprivation-expected rates in the profile"
+        # Two figures, each with its words: the decile chart and the deprivation map.
+        assert len(context["figures"]) == 2
+        for fig in context["figures"]:
+            assert (ROOT / fig["path"]).is_file()
+            assert fig["title"] in text and fig["title"] in web
         for e in context["expected"]:
             assert e["expected_rate"] in text and e["expected_rate"] in web
             assert e["ratio_ci"] in text and e["ratio_ci"] in web
