@@ -52,6 +52,39 @@ def isr_method(strata: tuple[str, ...]) -> str:
     )
 
 
+def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
+    """Funnel limits over a grid of expected counts, per measure, for drawing the funnel plot.
+
+    Parameters
+    ----------
+    standardised : pandas.DataFrame
+        Output of :func:`standardised_ratios` (``measure``, ``expected``).
+    points : int
+        Grid points per measure (geometric spacing from half the smallest to 1.2x the largest
+        expected count).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd, method``.
+    """
+    frames = []
+    for measure, d in standardised.groupby("measure", sort=False):
+        e = d["expected"].to_numpy(float)
+        e = e[np.isfinite(e) & (e > 0)]
+        if e.size == 0:
+            continue
+        grid = np.geomspace(max(e.min() / 2, 0.5), e.max() * 1.2, points)
+        limits = funnel_limits_at(grid)
+        frames.append(limits.assign(measure=measure, expected=grid))
+    cols = ["measure", "expected", "lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd"]
+    if not frames:
+        return pd.DataFrame(columns=[*cols, "method"])
+    out = pd.concat(frames, ignore_index=True)[cols]
+    out["method"] = "Poisson funnel limits for O/E at 2 SD (95%) and 3 SD (99.8%)"
+    return out
+
+
 def funnel_limits_at(expected: np.ndarray | pd.Series) -> pd.DataFrame:
     """Poisson funnel limits (2 and 3 SD) for a ratio O/E at given expected counts.
 

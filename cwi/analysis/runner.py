@@ -139,6 +139,7 @@ def run_all(
             cube, year, conf, per, strata=("age_band",), measures=measures
         ),
     )
+    attempt("q3_funnel_limits", lambda: q3.funnel_grid(t["q3_standardised"]))
     attempt("q3_la_deprivation", lambda: la_deprivation(cube, year))
     attempt("q3_between_la", lambda: q3.between_la_explained(cube, year, conf, measures))
     attempt("q3_multilevel", lambda: q3.multilevel_variance(cube, year, conf, measures))

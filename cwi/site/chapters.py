@@ -181,6 +181,47 @@ def _chapter_tables(
     return chapter
 
 
+def chapter_q3(store: ResultsStore, settings: Settings, out: Path) -> str:
+    """Q3: verdicts, the funnel plot of standardised ratios, then the tables."""
+    from cwi.charts.funnel import funnel_chart
+
+    body = verdicts_md(store, "Q3")
+    if store.has_table("q3_standardised") and store.has_table("q3_funnel_limits"):
+        sr = store.table("q3_standardised")
+        sr = sr[sr["year"] == settings.main_year].copy()
+        sr["outside"] = (sr["estimate"] < sr["lower_3sd"]) | (sr["estimate"] > sr["upper_3sd"])
+        limits = store.table("q3_funnel_limits")
+        shown = sr.dropna(subset=["estimate"])
+        n_out, n = int(shown["outside"].sum()), shown["la_code"].nunique()
+        fig_path = out / "figures" / "q3_funnel.png"
+        fig = funnel_chart(
+            sr,
+            limits,
+            fig_path,
+            title=(
+                f"Local authorities differ by more than chance once deprivation is allowed for: "
+                f"{n_out} of {len(shown)} ratios lie outside the 99.8% limits"
+                if n_out
+                else "Local authorities' rates are in line with their deprivation mix"
+            ),
+            subtitle=(
+                f"Observed / deprivation-expected number of children, {n} local authorities, "
+                f"31 March {settings.main_year}"
+            ),
+            source=data_source_label(settings),
+            alt=(
+                f"Funnel plots for CIN, CPP and CLA: each point is a local authority's "
+                f"standardised ratio against its expected count; {n_out} of {len(shown)} points "
+                "lie outside the 99.8% control limits. Values are in the standardised ratios table."
+            ),
+        )
+        body += "## Standardised ratios\n\n" + figure_block(
+            f"_generated/figures/{fig_path.name}", fig.as_dict()
+        )
+    extra = _extra_tables(store, ["q3_"], exclude={"q3_funnel_limits"})
+    return body + ("\n## Tables\n" + extra if extra else "")
+
+
 def chapter_methods(store: ResultsStore, settings: Settings, out: Path) -> str:
     """Methods: data, linkage, statistics, disclosure rule and the build manifest."""
     manifest = store.manifest()
@@ -205,7 +246,7 @@ CHAPTERS: dict[str, Callable[[ResultsStore, Settings, Path], str]] = {
     "index": chapter_index,
     "q1_clustering": chapter_q1,
     "q2_identity": _chapter_tables(["q2_"], "Q2"),
-    "q3_within_between": _chapter_tables(["q3_"], "Q3"),
+    "q3_within_between": chapter_q3,
     "q4_outcomes": _chapter_tables(["q4_"], "Q4"),
     "implications": _chapter_tables(["allocation", "england"]),
     "methods": chapter_methods,
