@@ -181,6 +181,123 @@ def _chapter_tables(
     return chapter
 
 
+def chapter_q2(store: ResultsStore, settings: Settings, out: Path) -> str:
+    """Q2: verdicts, ethnic rate ratios before and after allowing for deprivation, tables."""
+    from cwi.charts.estimates import estimates_chart
+
+    body = verdicts_md(store, "Q2")
+    if store.has_table("q2_ethnic") and not store.table("q2_ethnic").empty:
+        e = store.table("q2_ethnic")
+        e = e[e["year"] == settings.main_year]
+        series = {
+            "Unadjusted": ("unadjusted", "unadjusted_lower", "unadjusted_upper"),
+            "Deprivation-adjusted": ("estimate", "lower", "upper"),
+            "Deprivation- and LA-adjusted": (
+                "la_adjusted",
+                "la_adjusted_lower",
+                "la_adjusted_upper",
+            ),
+        }
+        frames = [
+            pd.DataFrame(
+                {
+                    "panel": e["measure"],
+                    "label": e["ethnic_group"],
+                    "series": name,
+                    "estimate": e[cols[0]],
+                    "lower": e[cols[1]],
+                    "upper": e[cols[2]],
+                }
+            )
+            for name, cols in series.items()
+            if cols[0] in e.columns
+        ]
+        frame = pd.concat(frames, ignore_index=True)
+        asian = e[(e["measure"] == "CLA") & (e["ethnic_group"] == "Asian")]
+        title = "Allowing for deprivation changes the picture of ethnic differences"
+        if not asian.empty and pd.notna(asian["estimate"].iloc[0]):
+            title = (
+                f"After allowing for deprivation, Asian children were "
+                f"{1 / asian['estimate'].iloc[0]:.1f} times less likely than White children "
+                "to be looked after"
+            )
+        fig_path = out / "figures" / "q2_ethnic.png"
+        fig = estimates_chart(
+            frame,
+            fig_path,
+            title=title,
+            subtitle=(
+                f"Rate ratio against White children, by measure, region, "
+                f"31 March {settings.main_year} (log scale)"
+            ),
+            source=data_source_label(settings),
+            alt=(
+                "Dot-and-range charts of rate ratios against White children for each ethnic "
+                "group and measure, unadjusted, adjusted for deprivation and adjusted for "
+                "deprivation and LA. Values are in the ethnic rate ratios table."
+            ),
+            axis_label="Rate ratio against White children",
+        )
+        body += "## Ethnicity and deprivation\n\n" + figure_block(
+            f"_generated/figures/{fig_path.name}", fig.as_dict()
+        )
+    extra = _extra_tables(store, ["q2_"])
+    return body + ("\n## Tables\n" + extra if extra else "")
+
+
+def chapter_q4(store: ResultsStore, settings: Settings, out: Path) -> str:
+    """Q4: verdicts, the deprivation gradient of each outcome side by side, tables."""
+    from cwi.charts.estimates import estimates_chart
+
+    body = verdicts_md(store, "Q4")
+    if store.has_table("q1_gradient"):
+        g = store.table("q1_gradient")
+        g = g[(g["year"] == settings.main_year) & (g["area_code"] == REGION)]
+        g = g[g["model"].isin(["within_la", "negbin"])]
+        labels = {
+            "within_la": "Within LAs (LA fixed effects)",
+            "negbin": "Region (negative binomial)",
+        }
+        frame = pd.DataFrame(
+            {
+                "panel": "Per decile step towards the most deprived",
+                "label": g["measure"],
+                "series": g["model"].map(labels),
+                "estimate": g["estimate"],
+                "lower": g["lower"],
+                "upper": g["upper"],
+            }
+        )
+        within = g[g["model"] == "within_la"].set_index("measure")["estimate"]
+        title = "Deprivation gradients compared across outcomes"
+        if len(within) == 3:
+            steep = within.idxmax()
+            title = f"The deprivation gradient is steepest for {MEASURE_LABELS[steep]}"
+        fig_path = out / "figures" / "q4_gradients.png"
+        fig = estimates_chart(
+            frame,
+            fig_path,
+            title=title,
+            subtitle=(
+                f"Incidence rate ratio per IMD decile step, region, 31 March {settings.main_year}"
+                " (log scale)"
+            ),
+            source=data_source_label(settings),
+            alt=(
+                "Dot-and-range chart of the rate ratio per decile step of deprivation for CIN, "
+                "CPP and CLA, within LAs and region-wide. Values are in the gradient table of "
+                "the Q1 chapter."
+            ),
+            axis_label="Rate ratio per decile step",
+            height=2.4,
+        )
+        body += "## Gradients by outcome\n\n" + figure_block(
+            f"_generated/figures/{fig_path.name}", fig.as_dict()
+        )
+    extra = _extra_tables(store, ["q4_"])
+    return body + ("\n## Tables\n" + extra if extra else "")
+
+
 def chapter_q3(store: ResultsStore, settings: Settings, out: Path) -> str:
     """Q3: verdicts, the funnel plot of standardised ratios, then the tables."""
     from cwi.charts.funnel import funnel_chart
@@ -245,9 +362,9 @@ def chapter_methods(store: ResultsStore, settings: Settings, out: Path) -> str:
 CHAPTERS: dict[str, Callable[[ResultsStore, Settings, Path], str]] = {
     "index": chapter_index,
     "q1_clustering": chapter_q1,
-    "q2_identity": _chapter_tables(["q2_"], "Q2"),
+    "q2_identity": chapter_q2,
     "q3_within_between": chapter_q3,
-    "q4_outcomes": _chapter_tables(["q4_"], "Q4"),
+    "q4_outcomes": chapter_q4,
     "implications": _chapter_tables(["allocation", "england"]),
     "methods": chapter_methods,
 }
