@@ -73,20 +73,4 @@ def decile_rates_chart(
         + theme_af(base_size=9)
         + theme(figure_size=(width, height))
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot.save(path, dpi=150, verbose=False)
-    strip_png_text(path)
-    return figure
-
-
-def strip_png_text(path: Path) -> None:
-    """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        img.load()
-        clean = Image.new(img.mode, img.size)
-        clean.putdata(list(img.getdata())) if img.mode == "P" else clean.paste(img)
-        if img.mode == "P":
-            clean.putpalette(img.getpalette())
-    clean.save(path, format="PNG", optimize=True)
+    return figure.write(plot)

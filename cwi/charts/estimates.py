@@ -20,7 +20,6 @@ from plotnine import (
     theme,
 )
 
-from cwi.charts.deprivation import strip_png_text
 from cwi.charts.figure import Figure
 from cwi.charts.theme import palette, theme_af
 
@@ -79,7 +78,4 @@ def estimates_chart(
         + theme_af(base_size=9)
         + theme(figure_size=(width, height))
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot.save(path, dpi=150, verbose=False)
-    strip_png_text(path)
-    return figure
+    return figure.write(plot)

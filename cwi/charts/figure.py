@@ -37,6 +37,23 @@ class Figure:
         out["path"] = str(self.path.relative_to(relative_to) if relative_to else self.path)
         return out
 
+    def write(self, drawing: Any, dpi: int = 150) -> Figure:
+        """Save a plotnine plot or matplotlib figure as this PNG, carrying pixels only.
+
+        The image's text metadata (software, dates) is stripped so no output carries anything
+        but what the chart shows; a matplotlib figure is closed after saving.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if hasattr(drawing, "savefig"):  # matplotlib Figure
+            import matplotlib.pyplot as plt
+
+            drawing.savefig(self.path, dpi=dpi, bbox_inches="tight")
+            plt.close(drawing)
+        else:  # plotnine ggplot
+            drawing.save(self.path, dpi=dpi, verbose=False)
+        strip_png_text(self.path)
+        return self
+
     def validate(self) -> None:
         """Refuse a chart without its words."""
         missing = [
@@ -44,3 +61,16 @@ class Figure:
         ]
         if missing:
             raise ValueError(f"Chart {self.path.name} lacks: {', '.join(missing)}.")
+
+
+def strip_png_text(path: Path) -> None:
+    """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img.load()
+        clean = Image.new(img.mode, img.size)
+        clean.putdata(list(img.getdata())) if img.mode == "P" else clean.paste(img)
+        if img.mode == "P":
+            clean.putpalette(img.getpalette())
+    clean.save(path, format="PNG", optimize=True)

@@ -12,7 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from cwi.charts.deprivation import strip_png_text  # noqa: E402
 from cwi.charts.figure import Figure  # noqa: E402
 from cwi.charts.theme import FONT, palette  # noqa: E402
 
@@ -65,8 +64,4 @@ def decile_map(
         prop={"family": FONT, "size": 8},
         title_fontproperties={"family": FONT, "size": 8},
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    strip_png_text(path)
-    return figure
+    return figure.write(fig)

@@ -11,7 +11,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pypandoc
 from rich.progress import track
 
 from cwi.config import Settings
@@ -95,7 +94,7 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
 
 def report_html(settings: Settings) -> str:
     """The regional findings report as one print HTML document, chapters in navigation order."""
-    from cwi.site.render import load_pages, to_pandoc_markdown
+    from cwi.site.render import load_pages, page_html
 
     project, pages, _ = load_pages(settings)
     by_rel = {str(p.rel): p for p in pages}
@@ -111,9 +110,7 @@ def report_html(settings: Settings) -> str:
         if page is None:
             continue
         base = (settings.root / page.rel.parent).resolve()
-        md = to_pandoc_markdown(page.body)
-        body = pypandoc.convert_text(md, "html5", format="markdown", extra_args=["--wrap=none"])
-        body = _absolute_images(body, base)
+        body = _absolute_images(page_html(page), base)
         parts.append(f'<section class="page-break"><h1>{page.title}</h1>{body}</section>')
     css = print_css(settings.templates_dir) + (
         settings.templates_dir / "report_print.css"

@@ -135,6 +135,16 @@ def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str
     return project, pages, variables
 
 
+def page_html(page: Page) -> str:
+    """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF."""
+    try:
+        return pypandoc.convert_text(
+            to_pandoc_markdown(page.body), "html5", format="markdown", extra_args=["--wrap=none"]
+        )
+    except RuntimeError as exc:
+        raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
+
+
 def navigation(project: dict[str, Any], pages: list[Page]) -> list[dict[str, Any]]:
     """Navbar entries (text, href relative to the site root, children) from ``_quarto.yml``."""
     titles = {str(p.rel): p.title for p in pages}
@@ -194,15 +204,7 @@ def render_site(settings: Settings) -> list[Path]:
     shutil.copy2(settings.templates_dir / "site.css", site / "site_libs" / "site.css")
     written = []
     for page in pages:
-        try:
-            body_html = pypandoc.convert_text(
-                to_pandoc_markdown(page.body),
-                "html5",
-                format="markdown",
-                extra_args=["--wrap=none"],
-            )
-        except RuntimeError as exc:
-            raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
+        body_html = page_html(page)
         _copy_images(body_html, page, root, site)
         html = shell.render(
             title=page.title,
