@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from cwi.interviews.scheme import Scheme
+from cwi.site.safe import md_text
 
 
 def _cell(value: object, digits: int = 2) -> str:
@@ -17,7 +18,7 @@ def _cell(value: object, digits: int = 2) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
-    return str(value).replace("|", "\\|").replace("\n", " ").strip()
+    return md_text(value)
 
 
 def pipe_table(
@@ -104,14 +105,14 @@ def chapter_markdown(tables: dict[str, pd.DataFrame], scheme: Scheme) -> str:
 
     out.append("## Coding scheme\n")
     out.append(
-        f"Scheme *{scheme.name}*, version {scheme.version}: {len(scheme.themes)} themes and "
+        f"Scheme *{md_text(scheme.name)}*, version {md_text(scheme.version)}: {len(scheme.themes)} themes and "
         f"{len(scheme.active_codes)} active codes.\n"
     )
     for theme in scheme.themes.itertuples():
         codes = scheme.codes[
             (scheme.codes["theme_id"] == theme.theme_id) & (scheme.codes["status"] == "active")
         ]
-        out.append(f"### {theme.theme}\n\n{theme.description}\n")
+        out.append(f"### {md_text(theme.theme)}\n\n{md_text(theme.description)}\n")
         out.append(
             pipe_table(
                 codes,
@@ -288,6 +289,7 @@ def chapter_markdown(tables: dict[str, pd.DataFrame], scheme: Scheme) -> str:
             out.append("These quotes are invented for the FICTIONAL demo set.\n")
         for rec in quotes.itertuples():
             out.append(
-                f"**{rec.theme}** ({rec.code})\n\n> {rec.quote}\n>\n> — {rec.attribution}\n"
+                f"**{md_text(rec.theme)}** ({md_text(rec.code)})\n\n> {md_text(rec.quote)}\n>\n"
+                f"> — {md_text(rec.attribution)}\n"
             )
     return "\n".join(out).rstrip() + "\n"

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cwi.config import ROOT
+from cwi.site.safe import Markdown, md_attr, md_finalize, md_text, yaml_text
 
 
 def pipe_table(
@@ -16,8 +17,8 @@ def pipe_table(
     rows: Sequence[Sequence[Any]],
     align: str | None = None,
     caption: str = "",
-) -> str:
-    """Return a pandoc pipe table.
+) -> Markdown:
+    """Return a pandoc pipe table; every cell is escaped as text unless it is :class:`Markdown`.
 
     Parameters
     ----------
@@ -34,36 +35,41 @@ def pipe_table(
     rule = ["---:" if a == "r" else ":---" for a in align]
 
     def line(cells: Sequence[Any]) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+        return "| " + " | ".join(md_text(c) for c in cells) + " |"
 
     out = [line(header), "|" + "|".join(rule) + "|", *(line(r) for r in rows)]
     if caption:
-        out += ["", f": {caption}"]
-    return "\n".join(out) + "\n"
+        out += ["", f": {md_text(caption)}"]
+    return Markdown("\n".join(out) + "\n")
 
 
-def figure_block(path: str, fig: dict[str, str], table_md: str | None = None) -> str:
+def figure_block(path: str, fig: dict[str, str], table_md: str | None = None) -> Markdown:
     """A chart with its words as text, and its table alternative in a tabset.
 
-    The same markup is valid for Quarto (``panel-tabset``, ``fig-alt``) and plain pandoc.
+    The same markup is valid for Quarto (``panel-tabset``, ``fig-alt``) and plain pandoc. The
+    words are escaped as text (they carry LA and region names).
     """
+    title, subtitle, source = (md_text(fig[k]) for k in ("title", "subtitle", "source"))
     words = (
-        f"**{fig['title']}**\n\n{fig['subtitle']}\n\n"
-        f'![{fig["title"]}]({path}){{fig-alt="{fig["alt"]}"}}\n\n'
-        f"Source: {fig['source']}\n"
+        f"**{title}**\n\n{subtitle}\n\n"
+        f'![{title}]({path}){{fig-alt="{md_attr(fig["alt"])}"}}\n\n'
+        f"Source: {source}\n"
     )
     if table_md is None:
-        return words
-    return f"::: {{.panel-tabset}}\n\n## Chart\n\n{words}\n## Table\n\n{table_md}\n:::\n"
+        return Markdown(words)
+    return Markdown(f"::: {{.panel-tabset}}\n\n## Chart\n\n{words}\n## Table\n\n{table_md}\n:::\n")
 
 
 def template_env(folder: Path | None = None) -> Environment:
-    """Jinja2 environment over ``templates/`` with delimiters that leave Quarto syntax alone.
+    """Jinja2 environment for markdown templates, escaping every value as markdown text.
 
     ``[[ var ]]`` and ``[% block %]`` are used, so Quarto shortcodes ``{{< ... >}}`` and pandoc
-    attributes ``{...}`` pass through untouched.
+    attributes ``{...}`` pass through untouched. Every value is escaped by
+    :func:`cwi.site.safe.md_finalize` (the markdown counterpart of HTML autoescape) unless it is
+    :class:`cwi.site.safe.Markdown` written by the build; front matter values go through the
+    ``yaml`` filter (a YAML scalar of the escaped text), so quotes cannot break it.
     """
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(folder or ROOT / "templates"),
         variable_start_string="[[",
         variable_end_string="]]",
@@ -73,8 +79,11 @@ def template_env(folder: Path | None = None) -> Environment:
         comment_end_string="#]",
         undefined=StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=False,  # markdown, not HTML: md_finalize escapes instead
+        finalize=md_finalize,
     )
+    env.filters["yaml"] = yaml_text
+    return env
 
 
 def html_env(folder: Path | None = None) -> Environment:

@@ -7,15 +7,18 @@ An LA's PDF is rendered from exactly the context its web page was written from
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ProcessPoolExecutor
+import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from rich.progress import track
 
 from cwi.config import Settings
+from cwi.io import recover, staging_dir, swap_in, worker_pool
 from cwi.schemas import MEASURES
 from cwi.site.markdown import html_env
+from cwi.site.safe import asset_check, asset_fetcher, strip_attachments
 from cwi.store import ResultsStore
 
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -28,8 +31,11 @@ def print_css(templates: Path) -> str:
 
 
 def profile_html(context: dict[str, Any], root: Path, templates: Path | None = None) -> str:
-    """The print page of one LA as HTML (figures as file URIs)."""
-    figures = [{**f, "uri": (root / f["path"]).resolve().as_uri()} for f in context["figures"]]
+    """The print page of one LA as HTML (figures as file URIs, only from the figure folders)."""
+    figures = [
+        {**f, "uri": asset_check(root / f["path"], root, f["path"]).as_uri()}
+        for f in context["figures"]
+    ]
     return (
         html_env(templates)
         .get_template("la_profile_print.html.j2")
@@ -41,11 +47,14 @@ def profile_html(context: dict[str, Any], root: Path, templates: Path | None = N
     )
 
 
-def _write_one(args: tuple[str, str, str]) -> str:
+def _write_one(args: tuple[str, str, str, str]) -> str:
+    """Render one PDF; weasyprint may fetch only the build's figures and embeds no attachment."""
     from weasyprint import HTML
 
-    html, base, out = args
-    HTML(string=html, base_url=base).write_pdf(out)
+    html, base, out, root = args
+    HTML(
+        string=strip_attachments(html), base_url=base, url_fetcher=asset_fetcher(Path(root))
+    ).write_pdf(out, attachments=[])
     return out
 
 
@@ -63,10 +72,17 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     -------
     list of Path
         PDFs written.
+
+    Notes
+    -----
+    The PDFs are rendered into a staging folder beside ``pdf_dir`` and swapped in when all are
+    done, so a failed or killed run leaves the previous PDFs as they were.
     """
     store = ResultsStore(settings)
-    out_dir = settings.pdf_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    final = settings.pdf_dir
+    recover(final)
+    out_dir = staging_dir(final)
+    root = str(settings.root)
     jobs = []
     for code in store.profile_codes():
         context = store.profile(code)
@@ -75,21 +91,30 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
                 profile_html(context, settings.root, settings.templates_dir),
                 str(settings.root),
                 str(out_dir / f"{code}.pdf"),
+                root,
             )
         )
     jobs.append(
-        (report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf"))
+        (report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf"), root)
     )
-    if workers > 1 and len(jobs) > 2:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(
-                track(
-                    pool.map(_write_one, jobs), total=len(jobs), description="PDFs", transient=True
+    try:
+        if workers > 1 and len(jobs) > 2:
+            with worker_pool(workers) as pool:
+                done = list(
+                    track(
+                        pool.map(_write_one, jobs),
+                        total=len(jobs),
+                        description="PDFs",
+                        transient=True,
+                    )
                 )
-            )
-    else:
-        done = [_write_one(j) for j in jobs]
-    return [Path(p) for p in done]
+        else:
+            done = [_write_one(j) for j in jobs]
+    except BaseException:
+        recover(final)  # drop the staging folder; the previous PDFs stay as they were
+        raise
+    swap_in(out_dir, final)
+    return [final / Path(p).name for p in done]
 
 
 def report_html(settings: Settings) -> str:
@@ -111,21 +136,20 @@ def report_html(settings: Settings) -> str:
             continue
         base = (settings.root / page.rel.parent).resolve()
         body = _absolute_images(page_html(page), base)
-        parts.append(f'<section class="page-break"><h1>{page.title}</h1>{body}</section>')
+        parts.append(f'<section class="page-break"><h1>{escape(page.title)}</h1>{body}</section>')
     css = print_css(settings.templates_dir) + (
         settings.templates_dir / "report_print.css"
     ).read_text(encoding="utf-8")
+    title = escape(settings.title)
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-        f"<title>{settings.title}</title><style>{css}</style></head><body>"
+        f"<title>{title}</title><style>{css}</style></head><body>"
         f'<header class="masthead"><p class="kicker">Regional findings report</p>'
-        f"<h1>{settings.title}</h1></header>{''.join(parts)}</body></html>"
+        f"<h1>{title}</h1></header>{''.join(parts)}</body></html>"
     )
 
 
 def _absolute_images(html: str, base: Path) -> str:
-    import re
-
     def repl(match: re.Match[str]) -> str:
         src = match.group(1)
         if re.match(r"^[a-z]+:", src):

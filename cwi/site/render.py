@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,11 +19,15 @@ import yaml
 
 from cwi.config import Settings
 from cwi.site.markdown import html_env
+from cwi.site.safe import UnsafeTargetError, check_link, figure_file, md_plain
 
 _INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
 _VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
 _QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
-_FIGURE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)\{fig-alt=\"([^\"]*)\"\}")
+_FIG_ALT = re.compile(r"\{fig-alt=")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+#: Page bodies are read without raw HTML: data that slipped past escaping still shows as text.
+PANDOC_FROM = "markdown-raw_html-raw_attribute-raw_tex"
 
 
 class RenderError(RuntimeError):
@@ -47,8 +50,8 @@ class Page:
 
     @property
     def title(self) -> str:
-        """Page title from its front matter."""
-        return str(self.meta.get("title", self.rel.stem))
+        """Page title from its front matter, as plain text (markdown escapes undone)."""
+        return md_plain(str(self.meta.get("title", self.rel.stem)))
 
 
 def load_project(root: Path) -> dict[str, Any]:
@@ -106,15 +109,12 @@ def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: 
 
 
 def to_pandoc_markdown(text: str) -> str:
-    """Quarto-only syntax to plain pandoc: ``.qmd`` links to ``.html``, ``fig-alt`` to ``alt``."""
+    """Quarto-only syntax to plain pandoc: ``.qmd`` links to ``.html``, ``fig-alt`` to ``alt``.
+
+    HTML comments are dropped (the body is read without raw HTML, so they would show as text).
+    """
     text = _QMD_LINK.sub(lambda m: f"]({m.group(1)}.html{m.group(2) or ''})", text)
-    return _FIGURE.sub(
-        lambda m: (
-            f'<figure><img src="{m.group(2)}" alt="{escape(m.group(3))}">'
-            f"<figcaption>{escape(m.group(1))}</figcaption></figure>"
-        ),
-        text,
-    )
+    return _FIG_ALT.sub("{alt=", _COMMENT.sub("", text))
 
 
 def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
@@ -139,7 +139,7 @@ def page_html(page: Page) -> str:
     """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF."""
     try:
         return pypandoc.convert_text(
-            to_pandoc_markdown(page.body), "html5", format="markdown", extra_args=["--wrap=none"]
+            to_pandoc_markdown(page.body), "html5", format=PANDOC_FROM, extra_args=["--wrap=none"]
         )
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
@@ -175,15 +175,26 @@ def _relative(target: str, page: PurePosixPath) -> str:
 
 
 def _copy_images(html: str, page: Page, root: Path, site: Path) -> None:
+    """Copy a page's images into the site: only files in the build's figure folders."""
     for src in re.findall(r'<img[^>]+src="([^"]+)"', html):
-        if re.match(r"^[a-z]+:", src):
-            continue
-        origin = (root / page.rel.parent / src).resolve()
+        try:
+            origin = figure_file(src, root / page.rel.parent, root)
+        except UnsafeTargetError as exc:
+            raise RenderError(f"{page.rel}: {exc}; the page is not rendered.") from exc
         if not origin.is_file():
             raise RenderError(f"{page.rel}: image {src} does not exist.")
-        dest = site / page.rel.parent / src
+        dest = site / origin.relative_to(root.resolve())
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(origin, dest)
+
+
+def _check_links(html: str, page: Page) -> None:
+    """Refuse links out of the site or into private folders (Quarto would copy their files)."""
+    for href in re.findall(r'<a[^>]+href="([^"]+)"', html):
+        try:
+            check_link(href, page.rel)
+        except UnsafeTargetError as exc:
+            raise RenderError(f"{page.rel}: {exc}; the page is not rendered.") from exc
 
 
 def render_site(settings: Settings) -> list[Path]:
@@ -205,6 +216,7 @@ def render_site(settings: Settings) -> list[Path]:
     written = []
     for page in pages:
         body_html = page_html(page)
+        _check_links(body_html, page)
         _copy_images(body_html, page, root, site)
         html = shell.render(
             title=page.title,
