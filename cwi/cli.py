@@ -29,8 +29,10 @@ SettingsOpt = Annotated[
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message tells the user what to do: shown without a traceback."""
     from cwi.config import SettingsError
+    from cwi.demo import DemoFolderError
     from cwi.disclosure import DisclosureError
     from cwi.ingest.pseudo import PseudoKeyError
+    from cwi.io import BuildLockError, OutputError
     from cwi.pipeline import BuildError
     from cwi.reference.errors import ReferenceDataError
     from cwi.site.render import RenderError
@@ -44,6 +46,9 @@ def _user_errors() -> tuple[type[Exception], ...]:
         RenderError,
         StoreError,
         PseudoKeyError,
+        BuildLockError,
+        OutputError,
+        DemoFolderError,
     )
 
 
@@ -121,11 +126,15 @@ def demo(
     ] = False,
 ) -> None:
     """Generate the synthetic demo region in the statutory file formats."""
-    from cwi.demo import generate
+    from cwi.demo import DemoFolderError, generate
 
-    generate(
-        out, seed=seed, n_las=las, years=[int(y) for y in years.split(",")], national=national
-    )
+    try:
+        generate(
+            out, seed=seed, n_las=las, years=[int(y) for y in years.split(",")], national=national
+        )
+    except DemoFolderError as exc:
+        typer.secho(f"DemoFolderError: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()

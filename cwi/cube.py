@@ -62,9 +62,11 @@ class Cube:
 
     def save(self, folder: Path) -> None:
         """Write the cube as parquet files into a private folder."""
+        from cwi.io import write_parquet
+
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("counts", "population", "population_ethnicity", "lsoa", "la"):
-            getattr(self, name).to_parquet(folder / f"{name}.parquet", index=False)
+            write_parquet(getattr(self, name), folder / f"{name}.parquet", index=False)
 
     @classmethod
     def load(cls, folder: Path) -> Cube:

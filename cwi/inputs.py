@@ -1,14 +1,15 @@
 """The first stage's inputs: make sure the configured data source exists before ingest.
 
 For the demo source the synthetic region is generated once into ``settings.demo_dir`` and
-regenerated only when its parameters change (a stamp file records them). For the
+regenerated only when its parameters change (a stamp file records them). The folder is cleared
+only when it carries the generator's own marker (:func:`cwi.demo.claim_folder`): a mistyped
+``data.demo_dir`` is refused, never deleted. For the
 real-geography source, synthetic children are placed on the real LSOAs of the reference data.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 
 from cwi.config import Settings
 
@@ -44,8 +45,9 @@ def ensure_demo_inputs(settings: Settings) -> bool:
     stamp = out / STAMP
     if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == params:
         return False
-    if out.exists():
-        shutil.rmtree(out)
+    from cwi.demo import claim_folder
+
+    claim_folder(out)  # clears only a folder the generator marked as its own, keeps the demo key
     if settings.data_source == "real-geography":
         from cwi.demo import generate_on_geography
         from cwi.reference import real_geography

@@ -122,11 +122,27 @@ def write_parquet(frame: Any, path: Path | str, **kwargs: Any) -> Path:
 # ---- folders ----------------------------------------------------------------------------------
 
 
-def staging_dir(target: Path | str) -> Path:
-    """A new empty folder beside ``target`` to build its replacement in."""
+def staging_dir(target: Path | str, where: Path | str | None = None) -> Path:
+    """A new empty folder to build the replacement of ``target`` in.
+
+    Parameters
+    ----------
+    target : Path or str
+        The folder that will be replaced.
+    where : Path or str, optional
+        Parent of the staging folder (default: beside ``target``). Use a folder outside anything
+        published (e.g. the build folder) when ``target`` lives inside the site; it must be on
+        the same file system, else the staging folder goes beside ``target``.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=target.parent))
+    parent = Path(where) if where is not None else target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if parent.stat().st_dev != target.parent.stat().st_dev:
+        parent = target.parent
+    path = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=parent))
+    path.chmod(0o755)  # as a plain mkdir would make it: the site is served from it
+    return path
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -169,26 +185,28 @@ def swap_in(staged: Path | str, target: Path | str) -> None:
     _fsync_dir(target.parent)
 
 
-def recover(target: Path | str) -> list[str]:
+def recover(target: Path | str, where: Path | str | None = None) -> list[str]:
     """Clean up after a build killed while replacing ``target``; return what was done.
 
     A retired copy is moved back when ``target`` is missing (a kill between two renames); stale
-    staging folders (from killed builds) are deleted. Only folders with this module's prefixes
-    beside ``target`` are touched.
+    staging folders (from killed builds) are deleted. Only folders with this module's prefixes,
+    beside ``target`` or in ``where``, are touched.
     """
     target = Path(target)
     done: list[str] = []
-    if not target.parent.is_dir():
-        return done
-    for old in sorted(target.parent.glob(f"{RETIRED_PREFIX}{target.name}-*")):
-        if not target.exists():
-            old.replace(target)
-            done.append(f"restored {target} from an interrupted swap")
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in sorted(target.parent.glob(f"{STAGING_PREFIX}{target.name}-*")):
-        shutil.rmtree(stale, ignore_errors=True)
-        done.append(f"removed {stale.name} left by an interrupted build")
+    folders = dict.fromkeys(p for p in (target.parent, Path(where) if where else None) if p)
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for old in sorted(folder.glob(f"{RETIRED_PREFIX}{target.name}-*")):
+            if not target.exists():
+                old.replace(target)
+                done.append(f"restored {target} from an interrupted swap")
+            else:
+                shutil.rmtree(old, ignore_errors=True)
+        for stale in sorted(folder.glob(f"{STAGING_PREFIX}{target.name}-*")):
+            shutil.rmtree(stale, ignore_errors=True)
+            done.append(f"removed {stale.name} left by an interrupted build")
     return done
 
 

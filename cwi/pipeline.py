@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cwi.config import Settings
+from cwi.io import BuildLock, write_parquet, write_text
 
 log = logging.getLogger("cwi")
 console = Console(stderr=True)
@@ -119,8 +120,8 @@ def stage_ingest(state: BuildState) -> None:
     state.ingest = result
     state.inputs.extend(extract_inputs(root, result.conservation))
     s.private_dir.mkdir(parents=True, exist_ok=True)
-    result.children.to_parquet(s.private_dir / "children.parquet", index=False)
-    result.linkage.to_parquet(s.private_dir / "linkage.parquet", index=False)
+    write_parquet(result.children, s.private_dir / "children.parquet", index=False)
+    write_parquet(result.linkage, s.private_dir / "linkage.parquet", index=False)
     safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
     bad = result.conservation[
         result.conservation["rows_in"]
@@ -217,30 +218,49 @@ def stage_disclosure(state: BuildState) -> None:
 
 
 def stage_store(state: BuildState) -> None:
-    """Write the results store: published tables, manifest of inputs, settings and code version."""
-    from cwi.store import ResultsStore
+    """Write the results store: published tables, manifest of inputs, settings and code version.
+
+    The new store is written into a staging folder, manifest last, and swapped in whole; until
+    then the previous store is untouched. Run without the ingest, the manifest keeps the LA
+    extract inputs of the build that produced the private data it was made from.
+    """
+    from cwi.store import ResultsStore, StoreError
 
     if not state.tables:  # run on its own: never reset the store to an empty one
         stage_disclosure(state)
     store = ResultsStore(state.settings)
-    store.reset()
-    store.write_tables(state.tables)
-    ref = state.need_reference()
-    write_deprivation_geometry(store, ref, state.need_cube())
-    store.write_manifest(
-        {
-            "inputs": state.inputs,
-            "reference_notes": list(getattr(ref, "notes", [])),
-            "data_source": state.settings.data_source,
-            "timings_seconds": state.timings,
-        }
-    )
+    inputs = list(state.inputs)
+    if state.ingest is None:
+        try:
+            previous = store.manifest().get("inputs", [])
+        except (StoreError, ValueError):
+            previous = []
+        names = {(i.get("name"), i.get("path")) for i in inputs}
+        inputs += [i for i in previous if (i.get("name"), i.get("path")) not in names]
+    staged = store.begin()
+    try:
+        staged.write_tables(state.tables)
+        ref = state.need_reference()
+        write_deprivation_geometry(staged, ref, state.need_cube())
+        staged.write_manifest(
+            {
+                "inputs": inputs,
+                "reference_notes": list(getattr(ref, "notes", [])),
+                "data_source": state.settings.data_source,
+                "timings_seconds": state.timings,
+            }
+        )
+        store.commit(staged)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staged.root, ignore_errors=True)  # the previous store stays as it was
+        raise
 
 
 def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
     """Keep the LSOA polygons with their IMD decile (public data) for the profile maps."""
     path = store.root / "geo" / "lsoa_deprivation.parquet"
-    path.unlink(missing_ok=True)
     if getattr(reference, "boundaries", None) is None:
         return
     from cwi.reference.boundaries import read_boundaries
@@ -248,8 +268,7 @@ def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
     areas = read_boundaries(reference.boundaries, cube.lsoa["lsoa_code"])
     areas = areas.merge(cube.lsoa[["lsoa_code", "la_code", "imd_decile"]], on="lsoa_code")
     areas["geometry"] = areas.geometry.simplify(0.0002, preserve_topology=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    areas[["lsoa_code", "la_code", "imd_decile", "geometry"]].to_parquet(path)
+    write_parquet(areas[["lsoa_code", "la_code", "imd_decile", "geometry"]], path)
 
 
 def stage_pages(state: BuildState) -> None:
@@ -349,8 +368,42 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
     if unknown:
         raise BuildError(f"Unknown stage(s) {unknown}; choose from {list(STAGES)}.")
     order = [s for s in STAGES if s in wanted]
+    with BuildLock(settings.build_dir):
+        return _run_locked(settings, order)
+
+
+OUTPUT_STAGES = {"store": "results store", "site": "site", "pdf": "PDFs"}
+
+
+def _run_locked(settings: Settings, order: list[str]) -> BuildState:
     _setup_logging(settings)
     state = BuildState(settings=settings)
+    done: list[str] = []
+    try:
+        _run_stages(state, order, done)
+    except BaseException as exc:
+        failed = next((s for s in order if s not in done), "?")
+        replaced = [OUTPUT_STAGES[s] for s in done if s in OUTPUT_STAGES]
+        kept = [OUTPUT_STAGES[s] for s in order if s in OUTPUT_STAGES and s not in done]
+        message = f"Build stopped in stage {failed!r} ({type(exc).__name__})."
+        if kept:
+            message += f" Left as they were: the previous {', '.join(kept)}."
+        if replaced:
+            message += f" Already replaced by this build: {', '.join(replaced)}."
+        log.error(message)
+        console.print(f"[yellow]{message}[/yellow]")
+        raise
+    if "store" in order:  # record the full timings now they are known
+        from cwi.store import ResultsStore
+
+        store = ResultsStore(settings)
+        manifest = store.manifest()
+        manifest["timings_seconds"] = state.timings
+        write_text(store.root / "manifest.json", json.dumps(manifest, indent=1))
+    return state
+
+
+def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
     with Progress(
         TextColumn("[bold]{task.description:<12}"),
         BarColumn(),
@@ -369,11 +422,4 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
             log.info("stage %s done in %.2f s", name, state.timings[name])
             progress.console.print(f"  {name:<12} {state.timings[name]:7.2f} s")
             progress.advance(task)
-    if "store" in order:  # record the full timings now they are known
-        from cwi.store import ResultsStore
-
-        store = ResultsStore(settings)
-        manifest = store.manifest()
-        manifest["timings_seconds"] = state.timings
-        (store.root / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return state
+            done.append(name)

@@ -8,6 +8,10 @@ Layout (``settings.results_dir``)::
     profiles/<code>.json   one context per LA: the single source of its web page and its PDF
 
 Nothing in the store is LSOA-level or child-level: those stay in ``settings.private_dir``.
+
+A build writes a new store into a staging folder beside ``results_dir`` (:meth:`ResultsStore.begin`),
+the manifest last, and swaps it in whole (:meth:`ResultsStore.commit`): a build that fails or is
+killed leaves the previous store byte for byte as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pandas as pd
 
 from cwi import __version__
 from cwi.config import ROOT, Settings
+from cwi.io import recover, staging_dir, swap_in, write_text
 
 
 class StoreError(RuntimeError):
@@ -56,22 +61,34 @@ class ResultsStore:
     ----------
     settings : Settings
         Gives ``results_dir``.
+    root : Path, optional
+        Another folder holding a store (the staging folder of a build in progress).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, root: Path | None = None) -> None:
         self.settings = settings
-        self.root = settings.results_dir
+        self.root = Path(root) if root is not None else settings.results_dir
         self.tables_dir = self.root / "tables"
         self.profiles_dir = self.root / "profiles"
 
     # ---- writing -------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Empty the store before a new build writes it (nothing stale survives)."""
-        for folder in (self.tables_dir, self.profiles_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-            for old in folder.iterdir():
-                if old.is_file():
-                    old.unlink()
+    def begin(self) -> ResultsStore:
+        """A new, empty store in a staging folder beside this one, for a build to fill.
+
+        Leftovers of a killed build (staging folders, a store retired mid-swap) are cleaned up
+        first.
+        """
+        recover(self.root)
+        staged = ResultsStore(self.settings, root=staging_dir(self.root))
+        staged.tables_dir.mkdir()
+        staged.profiles_dir.mkdir()
+        return staged
+
+    def commit(self, staged: ResultsStore) -> None:
+        """Swap the finished staged store (manifest written) in place of this one."""
+        if not (staged.root / "manifest.json").is_file():
+            raise StoreError(f"{staged.root} has no manifest: the new store is incomplete.")
+        swap_in(staged.root, self.root)
 
     def write_tables(self, tables: Mapping[str, pd.DataFrame]) -> None:
         """Write disclosure-controlled tables as CSV (UTF-8, no index)."""
@@ -85,7 +102,7 @@ class ResultsStore:
         """Write one LA's profile context as JSON."""
         self.profiles_dir.mkdir(parents=True, exist_ok=True)
         path = self.profiles_dir / f"{la_code}.json"
-        path.write_text(json.dumps(context, indent=1, default=_json_default), encoding="utf-8")
+        write_text(path, json.dumps(context, indent=1, default=_json_default))
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> Path:
         """Write ``manifest.json`` with the build time and code version added."""
@@ -98,7 +115,7 @@ class ResultsStore:
             "tables": sorted(p.stem for p in self.tables_dir.glob("*.csv")),
         }
         path = self.root / "manifest.json"
-        path.write_text(json.dumps(full, indent=1, default=_json_default), encoding="utf-8")
+        write_text(path, json.dumps(full, indent=1, default=_json_default))
         return path
 
     # ---- reading -------------------------------------------------------------------------

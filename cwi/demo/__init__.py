@@ -54,6 +54,41 @@ __all__ = [
 
 DEFAULT_SEED = 20140501
 DEFAULT_YEARS = (2021, 2022, 2023)
+#: Written into every folder the generator fills; only such a folder is ever cleared by it.
+MARKER = ".cwi-demo-generated"
+
+
+class DemoFolderError(RuntimeError):
+    """The output folder holds files the generator did not write; nothing is deleted."""
+
+
+def claim_folder(out: Path, keep: tuple[str, ...] = ("pseudo.key",)) -> None:
+    """Make ``out`` an empty demo folder, deleting only what the generator wrote before.
+
+    A folder is cleared only when it holds :data:`MARKER` (the generator's own mark) or nothing
+    but the files in ``keep``; anything else (a mistyped ``data.demo_dir`` pointing at real
+    extracts, the project root, a home folder) raises :class:`DemoFolderError` and is left as is.
+    """
+    out = Path(out)
+    if out.exists():
+        others = [p for p in out.iterdir() if p.name not in (*keep, MARKER)]
+        ours = (out / MARKER).is_file() or (out / ".cwi-demo.json").is_file()  # or an older stamp
+        if others and not ours:
+            raise DemoFolderError(
+                f"{out} is not empty and was not written by the demo generator (no {MARKER} in "
+                f"it; it holds e.g. {others[0].name}). Nothing was deleted. Point data.demo_dir "
+                "(or --out) at an empty or new folder, e.g. data/demo."
+            )
+        for p in others:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(
+        "Written by the CWI demo generator: this folder may be cleared and regenerated.\n",
+        encoding="utf-8",
+    )
 
 
 def generate(
@@ -169,10 +204,7 @@ def write_region(
     out = Path(out)
     rng = rng or np.random.Generator(np.random.PCG64([seed, 1]))
     params = params or Params()
-    for sub in ("reference", "la", "truth"):
-        if (out / sub).is_dir():
-            shutil.rmtree(out / sub)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out)
     years = sorted(children.frames)
     pcs = synthesize_postcodes(
         geography, rng, live=5 if national else 10, terminated=1 if national else 2

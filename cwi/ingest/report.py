@@ -47,7 +47,9 @@ def safe_csv_write(frame: pd.DataFrame, path: Path | str) -> Path:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].astype(object).map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
-    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    from cwi.io import write_csv
+
+    write_csv(out, path, index=False, encoding="utf-8", lineterminator="\n")  # atomic
     return path
 
 

@@ -80,8 +80,8 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     """
     store = ResultsStore(settings)
     final = settings.pdf_dir
-    recover(final)
-    out_dir = staging_dir(final)
+    recover(final, where=settings.build_dir)
+    out_dir = staging_dir(final, where=settings.build_dir)  # never inside the published site
     root = str(settings.root)
     jobs = []
     for code in store.profile_codes():
@@ -111,7 +111,7 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
         else:
             done = [_write_one(j) for j in jobs]
     except BaseException:
-        recover(final)  # drop the staging folder; the previous PDFs stay as they were
+        recover(final, where=settings.build_dir)  # the previous PDFs stay as they were
         raise
     swap_in(out_dir, final)
     return [final / Path(p).name for p in done]

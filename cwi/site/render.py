@@ -18,6 +18,7 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
+from cwi.io import recover, staging_dir, swap_in, write_text
 from cwi.site.markdown import html_env
 from cwi.site.safe import UnsafeTargetError, check_link, figure_file, md_plain
 
@@ -27,7 +28,7 @@ _QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
 _FIG_ALT = re.compile(r"\{fig-alt=")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 #: Page bodies are read without raw HTML: data that slipped past escaping still shows as text.
-PANDOC_FROM = "markdown-raw_html-raw_attribute-raw_tex"
+PANDOC_FROM = "markdown-raw_html-raw_attribute-raw_tex-smart"  # straight quotes, as in the PDFs
 
 
 class RenderError(RuntimeError):
@@ -205,12 +206,39 @@ def render_site(settings: Settings) -> list[Path]:
     list of Path
         The HTML files written.
     """
-    root, site = settings.root, settings.site_dir
+    final = settings.site_dir
     project, pages, _ = load_pages(settings)
     nav = navigation(project, pages)
     website = project.get("website", {})
     shell = html_env(settings.templates_dir).get_template("site_page.html.j2")
-    site.mkdir(parents=True, exist_ok=True)
+    recover(final, where=settings.build_dir)
+    site = staging_dir(final, where=settings.build_dir)  # rendered aside, swapped in when done
+    try:
+        written = _render_pages(settings, site, pages, nav, website, shell)
+        _keep_pdfs(settings, site)
+    except BaseException:
+        shutil.rmtree(site, ignore_errors=True)  # the previous site stays as it was
+        raise
+    swap_in(site, final)
+    return [final / p.relative_to(site) for p in written]
+
+
+def _keep_pdfs(settings: Settings, site: Path) -> None:
+    """Carry the current PDFs into a new site that holds them (the PDF stage then redoes them)."""
+    pdf, final = settings.pdf_dir, settings.site_dir
+    if pdf.is_dir() and pdf.resolve().is_relative_to(final.resolve()):
+        shutil.copytree(pdf, site / pdf.resolve().relative_to(final.resolve()), dirs_exist_ok=True)
+
+
+def _render_pages(
+    settings: Settings,
+    site: Path,
+    pages: list[Page],
+    nav: list[dict[str, Any]],
+    website: dict[str, Any],
+    shell: Any,
+) -> list[Path]:
+    root = settings.root
     (site / "site_libs").mkdir(exist_ok=True)
     shutil.copy2(settings.templates_dir / "site.css", site / "site_libs" / "site.css")
     written = []
@@ -220,7 +248,7 @@ def render_site(settings: Settings) -> list[Path]:
         _copy_images(body_html, page, root, site)
         html = shell.render(
             title=page.title,
-            subtitle=page.meta.get("subtitle", ""),
+            subtitle=md_plain(str(page.meta.get("subtitle", ""))),
             site_title=website.get("title", ""),
             body=body_html,
             nav=[
@@ -238,8 +266,7 @@ def render_site(settings: Settings) -> list[Path]:
             footer=website.get("page-footer", {}),
         )
         out = site / page.output
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        write_text(out, html)
         written.append(out)
     downloads = root / "downloads"
     if downloads.is_dir():

@@ -40,13 +40,13 @@ def test_escaped_text_shows_as_text(hostile):
     html = _html(f"Name: {md_text(hostile)}\n\n{pipe_table(['LA'], [[hostile]])}")
     assert "<script" not in html and "<img" not in html and "<a " not in html
     assert "onclick" not in html.replace("{onclick=x}", "")
-    text = unescape(re.sub(r"<[^>]+>", "", html)).replace("“", '"').replace("”", '"')
+    text = unescape(re.sub(r"<[^>]+>", "", html))
     assert text.count(hostile) == 2  # shown as the same characters, in the text and the table
 
 
 def test_raw_html_in_a_page_body_is_not_passed_through():
     html = _html(f"Region {SCRIPT} and {ATTACH}\n")
-    assert "<script" not in html and 'rel="attachment"' not in html
+    assert "<script" not in html and not re.search(r"<a\b[^>]*\brel=", html)
 
 
 def _la_context(name: str, region: str, label: str) -> dict:
@@ -92,7 +92,7 @@ def test_la_page_with_hostile_names_renders_as_text():
     )
     assert source.title == QUOTED + SCRIPT  # plain title (autoescaped by the site shell)
     html = page_html(source)
-    assert "<script" not in html and 'rel="attachment"' not in html
+    assert "<script" not in html and not re.search(r"<a\b[^>]*\brel=", html)
     assert "children.parquet" in html  # shown as text ...
     assert not re.search(r"<(img|a)[^>]+children\.parquet", html)  # ... never as a target
     assert re.findall(r'<img[^>]+src="([^"]+)"', html) == ["_generated/figures/a.png"]
