@@ -138,6 +138,7 @@ class DataSettings(_Section):
     postcode_coverage_min: Annotated[float, Field(ge=0.0, le=1.0)] = 0.95
     postcode_coverage_action: Literal["stop", "restrict"] = "stop"
     accept_errors: list[str] = Field(default_factory=list)
+    pseudo_key_file: str | None = None
 
 
 class DemoSettings(_Section):
@@ -413,6 +414,11 @@ class Settings:
     def accept_errors(self) -> list[str]:
         """LA codes whose error-severity ingest findings the user accepts."""
         return [str(v) for v in self.model.data.accept_errors]
+
+    @property
+    def pseudo_key_file(self) -> str | None:
+        """Pseudonym key file as written in ``data.pseudo_key_file`` (checked by cwi.ingest.pseudo)."""
+        return self.model.data.pseudo_key_file
 
     # ---- analysis / disclosure -----------------------------------------------------------
     @property
