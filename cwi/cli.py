@@ -30,6 +30,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message tells the user what to do: shown without a traceback."""
     from cwi.config import SettingsError
     from cwi.disclosure import DisclosureError
+    from cwi.ingest.pseudo import PseudoKeyError
     from cwi.pipeline import BuildError
     from cwi.reference.errors import ReferenceDataError
     from cwi.site.render import RenderError
@@ -42,6 +43,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         DisclosureError,
         RenderError,
         StoreError,
+        PseudoKeyError,
     )
 
 
