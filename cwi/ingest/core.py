@@ -869,7 +869,7 @@ def ingest_all(
     from cwi.ingest.pseudo import load_key
 
     root = Path(root)
-    key = load_key(settings.private_dir)
+    key = load_key(settings)
     index = as_index(postcodes)
     la_list = getattr(settings, "la_list", None)
     jobs: list[tuple[Path, str, int]] = []

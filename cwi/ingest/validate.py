@@ -58,7 +58,7 @@ def run_validation(
     directory = Path(directory).resolve()
     if postcodes is None:
         postcodes = read_postcode_directory(postcode_directory_path(settings))
-    key = load_key(settings.private_dir)
+    key = load_key(settings)
     la_code, folders = _year_folders(directory)
     results = []
     for folder, year in folders:

@@ -114,7 +114,11 @@ def load_source(source: Path | str) -> CodedSet:
         files = [source]
     sets = []
     for f in files:
-        sets.append(read_qdpx(f) if f.suffix.lower() == ".qdpx" else read_segments_csv(f))
+        sets.append(
+            read_qdpx(f, sources_dir=folder)
+            if f.suffix.lower() == ".qdpx"
+            else read_segments_csv(f)
+        )
     segments = normalise_segments(pd.concat([s.segments for s in sets], ignore_index=True))
     dropped = [s.segments.attrs.get("dropped_non_text") for s in sets]
     dropped = [d for d in dropped if d is not None]
