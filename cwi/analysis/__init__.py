@@ -6,10 +6,13 @@ frame.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cwi.analysis.q1 import decile_rates, quintile_rates
 from cwi.analysis.rates import proportion_ci, rate_ci
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,7 +24,7 @@ __all__ = ["decile_rates", "proportion_ci", "quintile_rates", "rate_ci", "run_al
 
 def run_all(
     cube: Cube,
-    settings: Any,
+    settings: Settings,
     england: pd.DataFrame | None = None,
     neighbours: dict[str, list[str]] | None = None,
 ) -> dict[str, pd.DataFrame]:
