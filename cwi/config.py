@@ -172,6 +172,23 @@ class Settings:
         """One A4 PDF per LA."""
         return self._path("output", "pdf_dir")
 
+    # ---- public-data edition ---------------------------------------------------------------
+    @property
+    def public(self) -> dict[str, Any]:
+        """The ``public`` section (public-data edition), with defaults when absent."""
+        defaults = {"enabled": True, "data_dir": None, "decile_rates": "published",
+                    "neighbours": 10}  # fmt: skip
+        return {**defaults, **(self.raw.get("public") or {})}
+
+    @property
+    def public_data_dir(self) -> Path:
+        """Folder of the published reference files the public edition reads."""
+        value = self.public.get("data_dir")
+        if not value:
+            return SHARED_PUBLIC
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
     @cached_property
     def quarto_file(self) -> Path:
         """The Quarto project file whose navigation the pandoc renderer follows."""
