@@ -108,7 +108,7 @@ def build_public(folder: Path, settings: Any | None = None) -> PublicResult:
     """
     start = time.perf_counter()
     confidence = getattr(settings, "confidence", 0.95) if settings is not None else 0.95
-    k = int(settings.public.get("neighbours", 10)) if settings is not None else 10
+    k = settings.public.neighbours if settings is not None else 10
     inp = load_public_inputs(folder)
     rates = england_decile_rates(inp.dfe)
     la_rows = inp.dfe[inp.dfe["geographic_level"] == "Local authority"]
