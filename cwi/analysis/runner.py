@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -11,6 +11,9 @@ from cwi.analysis import england as eng_mod
 from cwi.analysis.cells import la_deprivation, lsoa_cells
 from cwi.cube import Cube
 from cwi.schemas import MEASURES
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 __all__ = ["run_all"]
 
@@ -24,7 +27,7 @@ def _require_denominator(cube: Cube, dim: str) -> str:
     return dim
 
 
-def _get(settings: Any, name: str, default: Any) -> Any:
+def _get(settings: Settings, name: str, default: Any) -> Any:
     if isinstance(settings, dict):
         return settings.get(name, default)
     return getattr(settings, name, default)
@@ -32,7 +35,7 @@ def _get(settings: Any, name: str, default: Any) -> Any:
 
 def run_all(
     cube: Cube,
-    settings: Any,
+    settings: Settings,
     england_table: pd.DataFrame | None = None,
     neighbours: dict[str, list[str]] | None = None,
     england: pd.DataFrame | None = None,
@@ -94,6 +97,10 @@ def run_all(
         """
         try:
             result = compute()
+        except q3.NotEstimable as exc:
+            for name in (names,) if isinstance(names, str) else names:
+                notes.append({"table": name, "reason": str(exc)[:300]})
+            return
         except Exception as exc:  # noqa: BLE001 - reported, never silent
             for name in (names,) if isinstance(names, str) else names:
                 notes.append({"table": name, "reason": f"{type(exc).__name__}: {exc}"[:300]})
@@ -141,6 +148,16 @@ def run_all(
     )
     attempt("q3_funnel_limits", lambda: q3.funnel_grid(t["q3_standardised"]))
     attempt("q3_la_deprivation", lambda: la_deprivation(cube, year))
+    dep = t.get("q3_la_deprivation")
+    if dep is not None and not dep.empty and (dep["deprivation_measure"] == "avg_rank").any():
+        notes.append(
+            {
+                "table": "q3_la_deprivation",
+                "reason": "The IMD edition used has no scores: LA deprivation is the child-"
+                "weighted average rank of its LSOAs (MHCLG's LA summary measure), used for LA "
+                "thirds and every LA-level model in place of the average score.",
+            }
+        )
     attempt("q3_between_la", lambda: q3.between_la_explained(cube, year, conf, measures))
     attempt("q3_multilevel", lambda: q3.multilevel_variance(cube, year, conf, measures))
     attempt("q3_inverse_intervention", lambda: q3.inverse_intervention(cube, year, conf, measures))
