@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import re
 from html import unescape
@@ -163,9 +162,6 @@ def test_report_title_is_escaped_in_the_pdf_html(monkeypatch):
 
     project = {"website": {"navbar": {"left": []}}}
     monkeypatch.setattr(render, "load_pages", lambda _s: (project, [], {}))
-    settings = load_settings()
-    hostile = dataclasses.replace(
-        settings, raw={**settings.raw, "release": {**settings.raw["release"], "title": ATTACH}}
-    )
+    hostile = load_settings().with_overrides(release={"title": ATTACH})
     html = report_html(hostile)
     assert 'rel="attachment"' not in html and "&lt;a rel=" in html
