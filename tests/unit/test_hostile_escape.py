@@ -165,3 +165,17 @@ def test_report_title_is_escaped_in_the_pdf_html(monkeypatch):
     hostile = load_settings().with_overrides(release={"title": ATTACH})
     html = report_html(hostile)
     assert 'rel="attachment"' not in html and "&lt;a rel=" in html
+
+
+def test_coding_scheme_definition_with_an_image_link_is_text():
+    import pandas as pd
+
+    from cwi.interviews.chapter import pipe_table as scheme_table
+
+    codes = pd.DataFrame(
+        {"code": ["THR-01"], "label": [SCRIPT], "definition": [f"See {PRIVATE_IMG} | {ATTACH}"]}
+    )
+    md = scheme_table(codes, {"code": "Code", "label": "Label", "definition": "Definition"})
+    html = _html(md)
+    assert "<img" not in html and "<script" not in html and not re.search(r"<a\b", html)
+    assert "../build/private/children.parquet" in unescape(html)  # shown, as text
