@@ -149,7 +149,11 @@ _TABLES: list[PublishedTable] = [
             dims=("year", "measure", "area_code", "imd_decile"),
             lines=(Line("imd_decile"),),
             level="crosstab",
-            dependents={"disabled": ("estimate", "lower", "upper")},
+            # a share gives back either count from the other: hidden with both
+            dependents={
+                "disabled": ("estimate", "lower", "upper"),
+                "recorded": ("estimate", "lower", "upper"),
+            },
         ),
     ),
     PublishedTable(
@@ -162,7 +166,11 @@ _TABLES: list[PublishedTable] = [
             dims=("year", "measure", "area_code", "imd_decile"),
             lines=(Line("imd_decile"),),
             level="crosstab",
-            dependents={"male": ("estimate", "lower", "upper")},
+            # a share gives back either count from the other: hidden with both
+            dependents={
+                "male": ("estimate", "lower", "upper"),
+                "sex_recorded": ("estimate", "lower", "upper"),
+            },
         ),
     ),
     PublishedTable(

@@ -208,3 +208,20 @@ def test_structural_counts_pass_and_unknown_child_counts_stop_the_build():
     leaky = models.assign(n_children=[4])
     with pytest.raises(DisclosureError, match="no spec"):
         protect_all({"q3_models_x": leaky}, S())
+
+
+def test_a_share_is_hidden_when_either_of_its_counts_is():
+    """disabled / recorded: with ``disabled`` published, the share gives back ``recorded``."""
+    spec = SPECS["q2_disability"]
+    frame = pd.DataFrame(
+        {"year": 2024, "measure": "CIN", "area_code": "REGION", "imd_decile": range(1, 11),
+         # decile 10 is small in both; the next smallest is decile 1 for disabled, 9 for recorded
+         "disabled": [11, 28, 26, 24, 22, 20, 18, 16, 14, 5],
+         "recorded": [300, 280, 260, 240, 220, 200, 180, 160, 140, 8]}
+    )  # fmt: skip
+    frame["estimate"] = frame["disabled"] / frame["recorded"]
+    frame["lower"], frame["upper"] = frame["estimate"] - 0.01, frame["estimate"] + 0.01
+    out = protect_family({"q2_disability": frame}, {"q2_disability": spec}, TH)["q2_disability"]
+    only_recorded = out["recorded"].isna() & out["disabled"].notna()
+    assert only_recorded.any()  # the case the attack needs
+    assert out.loc[only_recorded, "estimate"].isna().all()
