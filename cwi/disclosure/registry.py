@@ -182,7 +182,8 @@ _TABLES: list[PublishedTable] = [
             counts=("observed",),
             dims=("year", "measure", "la_code"),
             level="la_total",
-            dependents=("crude_rate", "estimate", "lower", "upper"),
+            # "significance" (High/Low against the funnel) narrows a hidden count too
+            dependents=("crude_rate", "estimate", "lower", "upper", "significance"),
             aliases={"la_code": "area_code", "observed": "n"},
         ),
     ),
@@ -209,7 +210,15 @@ _TABLES: list[PublishedTable] = [
             counts=("n",),
             dims=("year", "measure", "area_code"),
             level="la_total",
-            dependents=("rate", "rate_lower", "rate_upper", "estimate", "lower", "upper"),
+            dependents=(
+                "rate",
+                "rate_lower",
+                "rate_upper",
+                "estimate",
+                "lower",
+                "upper",
+                "significance",
+            ),  # fmt: skip
         ),
     ),
     PublishedTable(
