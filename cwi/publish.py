@@ -129,6 +129,9 @@ TABLE_TITLES = {
     "q4_difference": "Do the gradients differ between outcomes?",
     "allocation": "Shares of need, children and caseload",
     "england": "Comparison with England",
+    "england_reference": "England's rates and the spread of English LAs' rates (DfE)",
+    "dfe_la_rates": "Published DfE rates of the LAs in this build",
+    "ingest_quality": "Rows read and the share rejected by validation, by LA",
 }
 
 #: Column names that hold counts of children (a table with one needs a spec).

@@ -53,10 +53,13 @@ def test_published_tables_have_no_small_counts(built):
 def test_a_leaky_template_fails_the_build_naming_the_file(built, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(ROOT / "templates", templates)
-    page = templates / "la_profile_print.html.j2"
+    page = templates / "la_profile.j2"
+    text = page.read_text(encoding="utf-8")
+    assert "<h1>[[ p.la_name ]]</h1>" in text
     page.write_text(
-        page.read_text(encoding="utf-8").replace(
-            "<h1>{{ la_name }}</h1>", "<h1>{{ la_name }}</h1><p>Home XA1 2BD, area X01000017</p>"
+        text.replace(
+            "<h1>[[ p.la_name ]]</h1>",
+            "<h1>[[ p.la_name ]]</h1><p>Home XA1 2BD, area X01000017</p>",
         ),
         encoding="utf-8",
     )
