@@ -27,6 +27,20 @@ if TYPE_CHECKING:
     from cwi.profiles.build import ProfileTables
 
 
+def gradient_ends(frame: pd.DataFrame) -> tuple[float | None, float | None]:
+    """CLA rates of the most and the least deprived deciles with a published rate.
+
+    Deciles with a hidden rate, or without children (where a population is given), are
+    skipped; fewer than two published deciles give ``(None, None)``.
+    """
+    cla = frame[frame["measure"] == "CLA"].dropna(subset=["rate"]).sort_values("imd_decile")
+    if "population" in cla.columns:
+        cla = cla[cla["population"] > 0]
+    if len(cla) < 2:
+        return None, None
+    return float(cla["rate"].iloc[0]), float(cla["rate"].iloc[-1])
+
+
 def funnel_inputs(standardised: pd.DataFrame, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Points (every LA's O/E) and overdispersion-adjusted limits per measure, once per build."""
     if standardised.empty:
@@ -138,14 +152,8 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
 
     la_dec, reg_dec = job["la_deciles"], job["region_deciles"]
 
-    def ends(frame: pd.DataFrame) -> tuple[float | None, float | None]:
-        cla = frame[frame["measure"] == "CLA"].dropna(subset=["rate"]).sort_values("imd_decile")
-        cla = cla[cla["population"] > 0]
-        if len(cla) < 2:
-            return None, None
-        return float(cla["rate"].iloc[0]), float(cla["rate"].iloc[-1])
-
-    la_phrase, reg_phrase = gradient_phrase(*ends(la_dec)), gradient_phrase(*ends(reg_dec))
+    la_phrase = gradient_phrase(*gradient_ends(la_dec))
+    reg_phrase = gradient_phrase(*gradient_ends(reg_dec))
     dec, _drawn = decile_chart(
         la_dec, reg_dec, out / f"{code}_deciles.png",
         la_name=name, region_name=region, measures=measures,
