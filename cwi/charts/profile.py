@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from cwi.charts.figure import Figure  # noqa: E402
 from cwi.charts.theme import FONT  # noqa: E402
@@ -78,7 +79,7 @@ def spine_chart(
     source: str,
     alt: str,
     width: float = 7.0,
-    height: float = 2.1,
+    height: float = 2.6,
 ) -> Figure:
     """Draw a Child Health Profiles style spine chart, one row per measure (top: CIN).
 
@@ -115,7 +116,7 @@ def spine_chart(
         else:
             ax.text(1.05, y, "[c]", va="center", color=GREY)
     ax.set_yticks(range(n))
-    ax.set_yticklabels([r.measure for r in rows][::-1], fontweight="bold")
+    ax.set_yticklabels([r.measure for r in rows][::-1], fontweight="bold", fontsize=10)
     ax.set_xlim(-1.12, 1.12)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xticks([-1, 0, 1])
@@ -131,8 +132,8 @@ def spine_chart(
         plt.Rectangle((0, 0), 1, 1, color="#E3E3E3", label=range_label),
         plt.Rectangle((0, 0), 1, 1, color="#A6A6A6", label="Middle half of that range"),
     ]  # fmt: skip
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4,
-              frameon=False, fontsize=6.5, handletextpad=0.4, columnspacing=1.0)  # fmt: skip
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
+              frameon=False, fontsize=7, handletextpad=0.4, columnspacing=1.2)  # fmt: skip
     return figure.write(fig)
 
 
@@ -287,6 +288,8 @@ def funnel_profile_chart(
         else:
             ax.text(0.5, 0.9, f"{la_name}: [c]", transform=ax.transAxes, ha="center", color=GREY)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(measure, loc="left", fontweight="bold", fontsize=9)
         _style(ax)
         vals = pd.concat([pts["estimate"], lim.get("lower_99.8", pd.Series(dtype=float)),

@@ -248,10 +248,14 @@ def trend_sentence(
 
 
 def rank_phrase(rank: int | None, of: int, group: str) -> str:
-    """``"4th highest of 15 LAs in the region"``; ``"not ranked"`` without a rank."""
+    """``"4th of 15"`` (1st = highest rate); ``"not ranked [c]"`` without a rank.
+
+    ``group`` names what is ranked, for the web page's table caption; it is not repeated in
+    each cell so that cells stay on one line.
+    """
     if rank is None or of < 2:
-        return "not ranked (rate not published)"
-    return f"{ordinal(rank)} highest of {of} {group}"
+        return "not ranked [c]"
+    return f"{ordinal(rank)} of {of}"
 
 
 def ordinal(n: int) -> str:

@@ -213,8 +213,8 @@ def test_ranks_and_ordinals():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
     ]  # fmt: skip
-    assert rank_phrase(3, 15, "LAs in the region") == "3rd highest of 15 LAs in the region"
-    assert rank_phrase(None, 15, "LAs in the region") == "not ranked (rate not published)"
+    assert rank_phrase(3, 15, "LAs in the region") == "3rd of 15"
+    assert rank_phrase(None, 15, "LAs in the region") == "not ranked [c]"
 
 
 def test_resources_sentence_every_direction():
