@@ -101,11 +101,14 @@ def _plant_html_count(page, value: str) -> None:
 
     doc = lxml.html.parse(str(page)).getroot()
     for table in doc.iter("table"):
-        head = [th.text_content().strip() for th in table.iter("th")]
+        thead = table.find(".//thead")
+        head = [
+            th.text_content().strip() for th in (thead if thead is not None else table).iter("th")
+        ]
         if "CIN children" in head:
             col = head.index("CIN children")
             row = table.findall(".//tr")[1]
-            row.findall("td")[col].text = value
+            row.xpath("./th|./td")[col].text = value  # row headers (th) count as cells
             page.write_bytes(lxml.html.tostring(doc, doctype="<!DOCTYPE html>"))
             return
     raise AssertionError(f"no table with a 'CIN children' column in {page}")
