@@ -1,8 +1,11 @@
-"""Write the page sources both renderers use: one page per LA, report chapter bodies, downloads.
+"""Write what both renderers need: one page per LA, the report's values and fragments, downloads.
 
 Runs as Quarto's ``pre-render`` (after the results store is written) and inside ``cwi build``.
-Everything written here is generated and git-ignored: ``la_profiles/<code>.qmd``,
-``la_profiles/_generated/``, ``report/_generated/``, ``downloads/`` and ``_variables.yml``.
+Everything written here is generated and git-ignored. Quarto renders only files inside the
+project, so these stay in the project tree: ``la_profiles/<code>.qmd`` (LA pages, listed by the
+``la_profiles/*.qmd`` render glob), the figures under ``la_profiles/_generated/`` and
+``report/_generated/``, ``downloads/`` and ``_variables.yml``. Generated markdown blocks
+(fragments) go to the results store, see :mod:`cwi.site.content`.
 Page sources carry no executable code: numbers are text and figures are PNG files.
 """
 
@@ -13,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from cwi.config import Settings
 from cwi.disclosure import rule_text
 from cwi.profiles import data_source_label, relative_figure_path
 from cwi.publish import TABLE_TITLES
 from cwi.schemas import MEASURES
+from cwi.site.content import write_content
 from cwi.site.markdown import pipe_table
 from cwi.store import ResultsStore
 
@@ -44,11 +47,14 @@ def clear_generated_pages(folder: Path) -> None:
 
 
 def write_la_page(code: str, settings: Settings) -> str:
-    """Write one LA's page source from its stored profile; copy its figures beside the page."""
+    """Write one LA's page source from its stored profile; copy its figures beside the page.
+
+    The profile (every number, sentence and chart) was built once in the store stage; the
+    page's words are the web variant of ``templates/la_profile.j2``.
+    """
     from cwi.profiles import load_profile, render_web
 
-    root = settings.root
-    page_dir = root / "la_profiles"
+    page_dir = settings.root / "la_profiles"
     fig_dir = page_dir / "_generated" / "figures"
     store = ResultsStore(settings)
     profile = load_profile(store, code)
@@ -67,8 +73,8 @@ def write_la_page(code: str, settings: Settings) -> str:
 def write_la_pages(store: ResultsStore, settings: Settings, workers: int = 2) -> list[str]:
     """Write every LA's page source (``la_profiles/<code>.qmd``) from its stored profile.
 
-    The profiles and their charts were made once in the store stage; this only renders text
-    and copies the figures beside the pages (``workers`` is kept for callers; unused).
+    The profiles and their charts were made once in the store stage; this renders text and
+    copies figures only (``workers`` is kept for callers and unused).
     """
     page_dir = settings.root / "la_profiles"
     fig_dir = page_dir / "_generated" / "figures"
@@ -77,15 +83,14 @@ def write_la_pages(store: ResultsStore, settings: Settings, workers: int = 2) ->
     fig_dir.mkdir(parents=True)
     clear_generated_pages(page_dir)
     codes = [code for code, _name in la_codes(store, settings) if code in store.profile_codes()]
-    written = [write_la_page(code, settings) for code in codes]
-    _write_la_index(store, settings, page_dir)
-    return written
+    return [write_la_page(code, settings) for code in codes]
 
 
-def _write_la_index(store: ResultsStore, settings: Settings, page_dir: Path) -> None:
-    rows = []
+def la_list_md(store: ResultsStore) -> str:
+    """The table of LA profiles for ``la_profiles/index.qmd`` (fragment ``la_list``)."""
     from cwi.profiles import load_profile
 
+    rows = []
     for code in store.profile_codes():
         profile = load_profile(store, code)
         rates = {m.measure: m.rate for m in profile.measures}
@@ -97,13 +102,14 @@ def _write_la_index(store: ResultsStore, settings: Settings, page_dir: Path) -> 
             ]
         )
     header = ["Local authority", *(f"{m} rate per 10,000" for m in MEASURES), "Profile (A4)"]
-    out = page_dir / "_generated"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "la_list.md").write_text(pipe_table(header, rows, align="lrrrl"), encoding="utf-8")
+    return pipe_table(header, rows, align="lrrrl")
 
 
-def write_downloads(store: ResultsStore, settings: Settings) -> None:
-    """Copy the published (disclosure-controlled) tables to ``downloads/`` with an index."""
+def write_downloads(store: ResultsStore, settings: Settings) -> str:
+    """Copy the published (disclosure-controlled) tables to ``downloads/``; return their index.
+
+    The index is the fragment ``downloads`` of ``downloads.qmd``.
+    """
     out = settings.root / "downloads"
     if out.exists():
         shutil.rmtree(out)
@@ -128,15 +134,11 @@ def write_downloads(store: ResultsStore, settings: Settings) -> None:
         readme.append(f"  {path.name}: {title} ({n:,} rows)")
     (out / "README.txt").write_text("\n".join(readme) + "\n", encoding="utf-8")
     rows.insert(0, ["[README.txt](downloads/README.txt)", "The rules and symbols used", ""])
-    gen = settings.root / "report" / "_generated"
-    gen.mkdir(parents=True, exist_ok=True)
-    (gen / "downloads.md").write_text(
-        pipe_table(["File", "What it holds", "Rows"], rows, align="llr"), encoding="utf-8"
-    )
+    return pipe_table(["File", "What it holds", "Rows"], rows, align="llr")
 
 
-def write_variables(store: ResultsStore, settings: Settings) -> None:
-    """Write ``_variables.yml`` (Quarto ``{{< var >}}`` values) from the store."""
+def report_variables(store: ResultsStore, settings: Settings) -> dict[str, Any]:
+    """The values page sources show through ``{{< var >}}``, from the store."""
     area = store.table("area_rates")
     region = area[(area["area_type"] == "region") & (area["year"] == settings.main_year)]
     values: dict[str, Any] = {
@@ -150,19 +152,20 @@ def write_variables(store: ResultsStore, settings: Settings) -> None:
         values[f"rate_{rec['measure'].lower()}"] = (
             f"{rec['rate']:.1f}" if pd.notna(rec["rate"]) else "[c]"
         )
-    (settings.root / "_variables.yml").write_text(
-        "# Generated by `cwi pre-render` from the results store. Do not edit.\n"
-        + yaml.safe_dump(values, sort_keys=True, allow_unicode=True),
-        encoding="utf-8",
-    )
+    return values
 
 
 def write_pages(settings: Settings) -> None:
-    """Write every generated page source from the results store."""
-    from cwi.site.chapters import write_chapters
+    """Write every LA page, the downloads, and the report's values and fragments.
+
+    Fragment names (stable; page sources refer to them): one per chapter as in
+    :data:`cwi.site.chapters.CHAPTERS` plus ``interviews``, ``downloads`` and ``la_list``.
+    """
+    from cwi.site.chapters import chapter_fragments
 
     store = ResultsStore(settings)
     write_la_pages(store, settings)
-    write_chapters(store, settings)
-    write_downloads(store, settings)
-    write_variables(store, settings)
+    fragments = chapter_fragments(store, settings)
+    fragments["downloads"] = write_downloads(store, settings)
+    fragments["la_list"] = la_list_md(store)
+    write_content(settings, report_variables(store, settings), fragments)
