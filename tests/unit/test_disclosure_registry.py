@@ -193,3 +193,18 @@ def test_gender_gap_rates_are_hidden_with_their_small_counts():
     d10 = gap_out[gap_out.imd_decile == 10].iloc[0]
     assert pd.isna(d10["n_f"]) and pd.isna(d10["rate_f"]) and pd.isna(d10["estimate"])
     assert gap_out["rate_f"].isna().sum() >= 2  # and another decile, so the sum does not tell
+
+
+def test_structural_counts_pass_and_unknown_child_counts_stop_the_build():
+    from cwi.disclosure.publish import protect_all
+
+    class S:
+        disclosure = TH
+
+    models = pd.DataFrame(
+        {"measure": ["CLA"], "estimate": [1.1], "n_la": [3], "n_lsoa": [4], "n_years": [2]}
+    )
+    assert "n_la" in protect_all({"q3_models_x": models}, S())["q3_models_x"]
+    leaky = models.assign(n_children=[4])
+    with pytest.raises(DisclosureError, match="no spec"):
+        protect_all({"q3_models_x": leaky}, S())
