@@ -745,9 +745,9 @@ def scan_paths(
     workers = workers or os.cpu_count() or 1
     results: dict[Path, list[LeakFinding]] = {}
     if workers > 1 and len(heavy) > 2:
-        from concurrent.futures import ProcessPoolExecutor
+        from cwi.io import worker_pool
 
-        with ProcessPoolExecutor(max_workers=min(workers, len(heavy))) as pool:
+        with worker_pool(min(workers, len(heavy))) as pool:  # workers die with the build
             futures = {
                 p: pool.submit(scan_file, p, sentinels, thresholds, names[p], years) for p in heavy
             }

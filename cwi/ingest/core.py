@@ -19,7 +19,6 @@ from __future__ import annotations
 import multiprocessing
 import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ from cwi.ingest.pseudo import pseudonymise
 from cwi.ingest.readers import SourceFile, read_source
 from cwi.ingest.report import FINDING_COLUMNS, findings_frame
 from cwi.ingest.rules import LINKED_REASONS, RULES
+from cwi.io import worker_pool
 from cwi.schemas import CHILD_SNAPSHOT, ETHNIC_CODES, MEASURES, age_band
 
 if TYPE_CHECKING:
@@ -921,7 +921,7 @@ def ingest_all(
         _WORKER.update(index=index, settings=settings, key=key, base=root)
         try:
             ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with worker_pool(workers, mp_context=ctx) as pool:  # workers die with the build
                 for job, result in zip(jobs, pool.map(_ingest_job, jobs), strict=True):
                     if progress is not None:
                         progress(job[1], job[2])

@@ -12,21 +12,18 @@ Page sources carry no executable code: numbers are text and figures are PNG file
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.progress import track
 
-from cwi.charts.deprivation import decile_rates_chart
 from cwi.config import Settings
 from cwi.disclosure import rule_text
-from cwi.profiles import build_profile, data_source_label, relative_figure_path
+from cwi.profiles import data_source_label, relative_figure_path
 from cwi.publish import TABLE_TITLES
 from cwi.schemas import MEASURES
 from cwi.site.content import write_content
-from cwi.site.markdown import figure_block, pipe_table, template_env
+from cwi.site.markdown import pipe_table
 from cwi.site.safe import Markdown, md_text
 from cwi.store import ResultsStore
 
@@ -50,152 +47,35 @@ def clear_generated_pages(folder: Path) -> None:
             page.unlink()
 
 
-def la_decile_chart(
-    code: str, context: dict[str, Any], deciles: pd.DataFrame, out: Path, source: str
-) -> dict[str, str]:
-    """Draw an LA's rates by decile beside the region's; return the figure's words."""
-    la = deciles[(deciles["area_type"] == "la") & (deciles["area_code"] == code)].assign(
-        series=context["la_name"]
-    )
-    region = deciles[deciles["area_type"] == "region"].assign(series=context["region_name"])
-    frame = pd.concat([la, region], ignore_index=True)
-    frame = frame[frame["measure"].isin(MEASURES)]
-    la_phrase, region_phrase = _gradient_phrase(la), _gradient_phrase(region)
-    if la_phrase == region_phrase:
-        title = f"In {context['la_name']}, as in the region, rates {la_phrase}"
-    else:
-        title = f"In {context['la_name']} rates {la_phrase}; in the region they {region_phrase}"
-    steep = la_phrase
-    fig = decile_rates_chart(
-        frame,
-        out,
-        title=title,
-        subtitle=(
-            f"Rate per 10,000 children aged 0-17 by IMD decile, {context['la_name']} and "
-            f"{context['region_name']}, {context['snapshot']}"
-        ),
-        source=source,
-        alt=(
-            f"Line charts of CIN, CPP and CLA rates by deprivation decile for {context['la_name']} "
-            f"and {context['region_name']}: rates {steep}. Values are in the table below."
-        ),
-    )
-    return fig.as_dict()
-
-
-def la_map(
-    code: str, context: dict[str, Any], store: ResultsStore, out: Path, settings: Settings
-) -> dict[str, str] | None:
-    """Map the IMD decile of each of an LA's neighbourhoods (public data, no counts)."""
-    geo_file = store.root / "geo" / "lsoa_deprivation.parquet"
-    if not geo_file.is_file():
-        return None
-    import geopandas as gpd
-
-    from cwi.charts.maps import decile_map
-
-    areas = gpd.read_parquet(geo_file)
-    areas = areas[areas["la_code"] == code]
-    if areas.empty:
-        return None
-    n1, n = int((areas["imd_decile"] == 1).sum()), len(areas)
-    name = context["la_name"]
-    vintage = "" if settings.imd_vintage == "demo" else f" {settings.imd_vintage}"
-    title = (
-        f"{n1} of {name}'s {n} neighbourhoods are among the most deprived 10% in England"
-        if n1
-        else f"None of {name}'s {n} neighbourhoods is among the most deprived 10% in England"
-    )
-    fig = decile_map(
-        areas,
-        out,
-        title=title,
-        subtitle=f"IMD{vintage} decile of each neighbourhood (LSOA), {name}",
-        source=context["source"],
-        alt=(
-            f"Map of {name}'s {n} neighbourhoods shaded by IMD decile, darkest for the most "
-            f"deprived; {n1} are in decile 1. The map shows deprivation only, not children."
-        ),
-    )
-    return fig.as_dict()
-
-
-def _gradient_phrase(area: pd.DataFrame) -> str:
-    """Describe an area's CLA gradient from its published rates.
-
-    Compares the most and the least deprived deciles that have a published, non-zero-population
-    rate (an LA may have no children in some deciles, or hidden cells).
-    """
-    cla = area[area["measure"] == "CLA"].dropna(subset=["rate"]).sort_values("imd_decile")
-    if len(cla) >= 2:
-        most, least = cla["rate"].iloc[0], cla["rate"].iloc[-1]
-        if most > 0 and most >= 1.5 * least:
-            return "are highest in the most deprived neighbourhoods"
-        if least > 0 and least >= 1.5 * most:
-            return "are highest in the least deprived neighbourhoods"
-    return "vary little with deprivation"
-
-
-def decile_table_md(context: dict[str, Any]) -> str:
-    """The LA's decile table as a pipe table (same strings as the PDF)."""
-    header = ["IMD decile", "Children 0-17"]
-    for m in MEASURES:
-        header += [f"{m} children", f"{m} rate"]
-    rows = []
-    for row in context["deciles"]:
-        label = str(row["decile"]) + {1: " (most deprived)", 10: " (least deprived)"}.get(
-            row["decile"], ""
-        )
-        cells = [label, row["population"]]
-        for m in MEASURES:
-            cells += [row[f"{m}_n"], row[m]]
-        rows.append(cells)
-    return pipe_table(header, rows)
-
-
 def write_la_page(code: str, settings: Settings) -> str:
-    """Write one LA's context (into the store), chart and page source; return its code."""
-    root = settings.root
-    page_dir = root / "la_profiles"
+    """Write one LA's page source from its stored profile; copy its figures beside the page.
+
+    The profile (every number, sentence and chart) was built once in the store stage; the
+    page's words are the web variant of ``templates/la_profile.j2``.
+    """
+    from cwi.profiles import load_profile, render_web
+
+    page_dir = settings.root / "la_profiles"
     fig_dir = page_dir / "_generated" / "figures"
     store = ResultsStore(settings)
-    deciles = store.table("q1_decile_rates")
-    deciles = deciles[deciles["year"] == settings.main_year]
-    context = build_profile(code, store, settings)
-    fig = la_decile_chart(
-        code, context, deciles, fig_dir / f"{code}_deciles.png", context["source"]
-    )
-    fig["path"] = Path(fig["path"]).resolve().relative_to(root.resolve()).as_posix()
-    context["figures"] = [fig]
-    map_fig = la_map(code, context, store, fig_dir / f"{code}_map.png", settings)
-    map_md = ""
-    if map_fig is not None:
-        map_fig["path"] = Path(map_fig["path"]).resolve().relative_to(root.resolve()).as_posix()
-        context["figures"].append(map_fig)
-        map_md = figure_block(relative_figure_path(root / map_fig["path"], page_dir), map_fig)
-    store.write_profile(code, context)
-    table = decile_table_md(context)
-    figure_md = figure_block(
-        relative_figure_path(root / fig["path"], page_dir), fig, table_md=table
-    )
-    page = (
-        template_env(settings.templates_dir)
-        .get_template("la_profile.qmd.j2")
-        .render(
-            **context,
-            figure_md=Markdown(figure_md),
-            decile_table=Markdown(table),
-            map_md=Markdown(map_md),
-        )
-    )
+    profile = load_profile(store, code)
+    src = {}
+    for key, fig in profile.figures.items():
+        origin = store.profiles_dir / fig.path
+        dest = fig_dir / origin.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, dest)
+        src[key] = relative_figure_path(dest, page_dir)
+    page = render_web(profile, src, settings.templates_dir)
     (page_dir / f"{code}.qmd").write_text(page, encoding="utf-8")
     return code
 
 
 def write_la_pages(store: ResultsStore, settings: Settings, workers: int = 2) -> list[str]:
-    """Write every LA's context (store) and page source (``la_profiles/<code>.qmd``).
+    """Write every LA's page source (``la_profiles/<code>.qmd``) from its stored profile.
 
-    LAs are independent, so they are drawn in ``workers`` processes (charts dominate the time).
+    The profiles and their charts were made once in the store stage; this renders text and
+    copies figures only (``workers`` is kept for callers and unused).
     """
     page_dir = settings.root / "la_profiles"
     fig_dir = page_dir / "_generated" / "figures"
@@ -203,25 +83,21 @@ def write_la_pages(store: ResultsStore, settings: Settings, workers: int = 2) ->
         shutil.rmtree(fig_dir)
     fig_dir.mkdir(parents=True)
     clear_generated_pages(page_dir)
-    codes = [code for code, _name in la_codes(store, settings)]
-    if workers > 1 and len(codes) > 2:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            jobs = pool.map(write_la_page, codes, [settings] * len(codes))
-            written = list(track(jobs, total=len(codes), description="LA pages", transient=True))
-    else:
-        written = [write_la_page(code, settings) for code in codes]
-    return written
+    codes = [code for code, _name in la_codes(store, settings) if code in store.profile_codes()]
+    return [write_la_page(code, settings) for code in codes]
 
 
 def la_list_md(store: ResultsStore) -> str:
     """The table of LA profiles for ``la_profiles/index.qmd`` (fragment ``la_list``)."""
+    from cwi.profiles import load_profile
+
     rows = []
     for code in store.profile_codes():
-        ctx = store.profile(code)
-        rates = {h["measure"]: h["rate"] for h in ctx["headline"]}
+        profile = load_profile(store, code)
+        rates = {m.measure: m.rate for m in profile.measures}
         rows.append(
             [
-                Markdown(f"[{md_text(ctx['la_name'])}]({code}.qmd)"),
+                Markdown(f"[{md_text(profile.la_name)}]({code}.qmd)"),
                 *(rates.get(m, "[x]") for m in MEASURES),
                 Markdown(f"[PDF](../pdf/{code}.pdf)"),
             ]

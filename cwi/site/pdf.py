@@ -1,7 +1,8 @@
 """A4 PDFs with weasyprint: one per LA from its stored context, and the regional report.
 
-An LA's PDF is rendered from exactly the context its web page was written from
-(``results/profiles/<code>.json``), so the two cannot disagree.
+An LA's PDF is rendered from exactly the profile its web page was written from
+(``results/profiles/<code>.json``, a :class:`cwi.profiles.LaProfile`) with the same template,
+so the two cannot disagree. Profile PDFs are tagged (PDF/UA-1).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from rich.progress import track
 
 from cwi.config import Settings
 from cwi.io import recover, staging_dir, swap_in, worker_pool
-from cwi.schemas import MEASURES
-from cwi.site.markdown import html_env
 from cwi.site.safe import asset_check, asset_fetcher, strip_attachments
 from cwi.store import ResultsStore
 
@@ -30,31 +29,37 @@ def print_css(templates: Path) -> str:
     return (templates / "print.css").read_text(encoding="utf-8")
 
 
-def profile_html(context: dict[str, Any], root: Path, templates: Path | None = None) -> str:
-    """The print page of one LA as HTML (figures as file URIs, only from the figure folders)."""
-    figures = [
-        {**f, "uri": asset_check(root / f["path"], root, f["path"]).as_uri()}
-        for f in context["figures"]
-    ]
-    return (
-        html_env(templates)
-        .get_template("la_profile_print.html.j2")
-        .render(
-            **{**context, "figures": figures},
-            measures=MEASURES,
-            css=print_css(templates or root / "templates"),
-        )
-    )
+def profile_html(la_code: str, settings: Settings) -> str:
+    """The print page of one LA as HTML, from its stored profile (figures as file URIs).
+
+    Figures must be images in the store's profile folder (checked before rendering).
+    """
+    from cwi.profiles import load_profile, render_print
+
+    store = ResultsStore(settings)
+    profile = load_profile(store, la_code)
+    src = {
+        key: asset_check(
+            store.profiles_dir / fig.path, settings.root, fig.path, [store.profiles_dir]
+        ).as_uri()
+        for key, fig in profile.figures.items()
+    }
+    return render_print(profile, src, print_css(settings.templates_dir), settings.templates_dir)
 
 
-def _write_one(args: tuple[str, str, str, str]) -> str:
+def _write_one(args: tuple[str, str, str, str, str, tuple[str, ...]]) -> str:
     """Render one PDF; weasyprint may fetch only the build's figures and embeds no attachment."""
     from weasyprint import HTML
 
-    html, base, out, root = args
-    HTML(
-        string=strip_attachments(html), base_url=base, url_fetcher=asset_fetcher(Path(root))
-    ).write_pdf(out, attachments=[])
+    html, base, out, kind, root, extra = args
+    options: dict[str, Any] = {}
+    if kind == "profile":
+        # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
+        options = {"pdf_variant": "pdf/ua-1"}
+    fetcher = asset_fetcher(Path(root), [Path(e) for e in extra])
+    HTML(string=strip_attachments(html), base_url=base, url_fetcher=fetcher).write_pdf(
+        out, attachments=[], **options
+    )
     return out
 
 
@@ -83,19 +88,28 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     recover(final, where=settings.build_dir)
     out_dir = staging_dir(final, where=settings.build_dir)  # never inside the published site
     root = str(settings.root)
+    extra = (str(store.profiles_dir),)  # the profile charts live in the store
     jobs = []
     for code in store.profile_codes():
-        context = store.profile(code)
         jobs.append(
             (
-                profile_html(context, settings.root, settings.templates_dir),
+                profile_html(code, settings),
                 str(settings.root),
                 str(out_dir / f"{code}.pdf"),
+                "profile",
                 root,
+                extra,
             )
         )
     jobs.append(
-        (report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf"), root)
+        (
+            report_html(settings),
+            str(settings.root / "report"),
+            str(out_dir / "report.pdf"),
+            "report",
+            root,
+            extra,
+        )
     )
     try:
         if workers > 1 and len(jobs) > 2:

@@ -31,6 +31,8 @@ _FIG_ALT = re.compile(r"\{fig-alt=")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 #: Page bodies are read without raw HTML: data that slipped past escaping still shows as text.
 PANDOC_FROM = "markdown-raw_html-raw_attribute-raw_tex-smart"  # straight quotes, as in the PDFs
+#: LA pages are written by the autoescaped profile template as HTML blocks: raw HTML is theirs.
+PANDOC_FROM_TEMPLATE = "markdown-raw_attribute-raw_tex-smart"
 
 
 class RenderError(RuntimeError):
@@ -147,11 +149,21 @@ def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str
     return project, pages, variables
 
 
+def _from_template(page: Page) -> bool:
+    """Whether a page is an LA page generated from the (HTML-autoescaped) profile template."""
+    return page.rel.parts[0] == "la_profiles" and page.rel.name != "index.qmd"
+
+
 def page_html(page: Page) -> str:
-    """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF."""
+    """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF.
+
+    Report pages and fragments are read without raw HTML; LA pages, which the profile template
+    writes as autoescaped HTML blocks, with it.
+    """
+    fmt = PANDOC_FROM_TEMPLATE if _from_template(page) else PANDOC_FROM
     try:
         return pypandoc.convert_text(
-            to_pandoc_markdown(page.body), "html5", format=PANDOC_FROM, extra_args=["--wrap=none"]
+            to_pandoc_markdown(page.body), "html5", format=fmt, extra_args=["--wrap=none"]
         )
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc

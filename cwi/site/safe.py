@@ -139,10 +139,12 @@ def figure_file(target: str, page_dir: Path, root: Path) -> Path:
     return asset_check(path, root, f"image {target!r}")
 
 
-def asset_check(path: Path, root: Path, what: str) -> Path:
-    """Return ``path`` (resolved) if it is an image inside :data:`FIGURE_FOLDERS`; else raise."""
+def asset_check(
+    path: Path, root: Path, what: str, extra: list[Path] | tuple[Path, ...] = ()
+) -> Path:
+    """Return ``path`` (resolved) if it is an image in :data:`FIGURE_FOLDERS` (or ``extra``)."""
     path = path.resolve()
-    folders = [(root / f).resolve() for f in FIGURE_FOLDERS]
+    folders = [(root / f).resolve() for f in FIGURE_FOLDERS] + [Path(e).resolve() for e in extra]
     if path.suffix.lower() not in IMAGE_SUFFIXES or not any(
         path.is_relative_to(f) for f in folders
     ):
@@ -195,8 +197,8 @@ def strip_attachments(html: str) -> str:
     return _ATTACHMENT.sub("", html)
 
 
-def asset_fetcher(root: Path) -> Any:
-    """A weasyprint URL fetcher serving only images in the build's figure folders.
+def asset_fetcher(root: Path, extra: list[Path] | tuple[Path, ...] = ()) -> Any:
+    """A weasyprint URL fetcher serving only images in the build's figure folders (and ``extra``).
 
     Everything else (other ``file://`` paths, ``http(s)``, ``data:``) fails, which weasyprint
     reports as a missing resource and renders without it.
@@ -208,7 +210,7 @@ def asset_fetcher(root: Path) -> Any:
             parts = urlsplit(url)
             if parts.scheme != "file":
                 raise UnsafeTargetError(f"{url} is not a file of this build")
-            asset_check(Path(unquote(parts.path)), root, url)
+            asset_check(Path(unquote(parts.path)), root, url, extra)
             return super().fetch(url, headers)
 
     return AssetFetcher(allowed_protocols=("file",), allow_redirects=False)

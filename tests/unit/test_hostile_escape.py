@@ -11,14 +11,13 @@ import pytest
 import yaml
 
 from cwi.config import load_settings
-from cwi.site.markdown import figure_block, pipe_table, template_env
+from cwi.site.markdown import pipe_table, template_env
 from cwi.site.render import (
     Page,
     RenderError,
     _check_links,
     _copy_images,
     page_html,
-    split_front_matter,
 )
 from cwi.site.safe import asset_check, md_text
 
@@ -46,55 +45,6 @@ def test_escaped_text_shows_as_text(hostile):
 def test_raw_html_in_a_page_body_is_not_passed_through():
     html = _html(f"Region {SCRIPT} and {ATTACH}\n")
     assert "<script" not in html and not re.search(r"<a\b[^>]*\brel=", html)
-
-
-def _la_context(name: str, region: str, label: str) -> dict:
-    fig = {"title": f"Rates in {name}", "subtitle": region, "source": "s", "alt": f"{name} chart"}
-    return {
-        "la_name": name,
-        "la_code": "E06000001",
-        "snapshot": "31 March 2023",
-        "region_name": region,
-        "headline": [
-            {
-                "label": label,
-                "n": 12,
-                "rate": "50.1",
-                "ci": "40.0 to 60.2",
-                "comparison": "above",
-                "region_rate": "45.0",
-            }
-        ],
-        "england": {},
-        "expected": [],
-        "figure_md": figure_block("_generated/figures/a.png", fig),
-        "map_md": "",
-        "rule_text": "Counts 1 to 5 are shown as [c].",
-        "linkage": {},
-        "source": f"Demo {region}",
-    }
-
-
-def test_la_page_with_hostile_names_renders_as_text():
-    settings = load_settings()
-    page = (
-        template_env(settings.templates_dir)
-        .get_template("la_profile.qmd.j2")
-        .render(
-            **_la_context(QUOTED + SCRIPT, f"{SCRIPT} {PRIVATE_IMG}", ATTACH),
-            decile_table=pipe_table(["x"], [[SCRIPT]]),
-        )
-    )
-    meta, body = split_front_matter(page, Path("x.qmd"))  # a '"' no longer breaks the YAML
-    source = Page(
-        Path("la_profiles/E06000001.qmd"), PurePosixPath("la_profiles/E06000001.qmd"), meta, body
-    )
-    assert source.title == QUOTED + SCRIPT  # plain title (autoescaped by the site shell)
-    html = page_html(source)
-    assert "<script" not in html and not re.search(r"<a\b[^>]*\brel=", html)
-    assert "children.parquet" in html  # shown as text ...
-    assert not re.search(r"<(img|a)[^>]+children\.parquet", html)  # ... never as a target
-    assert re.findall(r'<img[^>]+src="([^"]+)"', html) == ["_generated/figures/a.png"]
 
 
 def test_image_outside_the_figure_folders_is_refused(tmp_path):
@@ -128,7 +78,7 @@ def test_front_matter_yaml_survives_quotes():
 def _pdf_of(html: str, root: Path, out: Path) -> bytes:
     from cwi.site.pdf import _write_one
 
-    _write_one((html, str(root / "report"), str(out), str(root)))
+    _write_one((html, str(root / "report"), str(out), "report", str(root), ()))
     return out.read_bytes()
 
 
