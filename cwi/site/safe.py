@@ -15,6 +15,7 @@ else, so no ``file://`` outside them and no ``rel="attachment"`` can embed a pri
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -72,8 +73,12 @@ def md_text(value: Any) -> str:
 
 
 def md_plain(text: str) -> str:
-    """Undo :func:`md_text` (for places that show a title as plain text, autoescaped)."""
-    return _MD_UNESCAPE.sub(r"\1", str(text))
+    """Markdown text as plain text: undo :func:`md_text` and HTML entities (``&amp;`` -> ``&``).
+
+    For places that show a title as plain text and autoescape it (the site shell), so a name
+    escaped either way is shown once, not as ``&amp;``.
+    """
+    return html.unescape(_MD_UNESCAPE.sub(r"\1", str(text)))
 
 
 def md_attr(value: Any) -> str:
