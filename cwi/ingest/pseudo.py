@@ -106,7 +106,7 @@ def load_key(settings: Any) -> bytes:
     if env:
         return parse_key(env, f"${ENV_KEY}")
     demo = settings.data_source in ("demo", "real-geography")
-    named = os.environ.get(ENV_KEY_FILE) or settings.raw["data"].get("pseudo_key_file")
+    named = os.environ.get(ENV_KEY_FILE) or settings.pseudo_key_file
     if named:
         path = Path(named).expanduser()
         if not path.is_absolute():

@@ -45,11 +45,7 @@ if TYPE_CHECKING:
 
 def scheme_path(settings: Settings) -> Path:
     """Scheme file: ``interviews.scheme`` in the settings if set, else the tracked default."""
-    value = (settings.raw.get("interviews") or {}).get("scheme")
-    if not value:
-        return default_scheme_path(settings.root)
-    path = Path(value)
-    return path if path.is_absolute() else settings.root / path
+    return settings.interview_scheme or default_scheme_path(settings.root)
 
 
 def _transcripts_near(folder: Path) -> dict[str, str]:
@@ -192,7 +188,7 @@ def build_tables(
     is_demo = source is None
     if source is None:
         source = Path(settings.build_dir) / "interviews_demo"
-        write_demo(source, int(settings.demo.get("seed", 0)), scheme)
+        write_demo(source, settings.demo.seed, scheme)
     cs = load_source(source)
     thresholds = dict(settings.disclosure)
     threshold = int(thresholds.get("crosstab_min", 10))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from cwi.charts.deprivation import decile_rates_chart
 from cwi.config import Settings
-from cwi.disclosure import format_cell, rule_text
+from cwi.disclosure import crude_ratio, format_cell, rule_text
 from cwi.profiles import data_source_label
 from cwi.publish import TABLE_TITLES
 from cwi.schemas import MEASURE_LABELS, MEASURES
@@ -93,11 +93,13 @@ def chapter_index(store: ResultsStore, settings: Settings, out: Path) -> str:
     lines = []
     for m in MEASURES:
         r = reg[reg["measure"] == m]
-        d = region[region["measure"] == m].set_index("imd_decile")["rate"]
         if r.empty:
             continue
         rate = _fmt(r["rate"].iloc[0], r["note"].iloc[0] if "note" in r else "", 1)
-        ratio = d.get(1, float("nan")) / d.get(10, float("nan")) if d.get(10, 0) else float("nan")
+        # hidden (NaN) when either decile's count is hidden: the ratio would give it back
+        ratio = crude_ratio(
+            region, {"measure": m, "imd_decile": 1}, {"measure": m, "imd_decile": 10}
+        )
         ratio_txt = (
             f"; children in the most deprived tenth of neighbourhoods were "
             f"{ratio:.1f} times as likely to be {MEASURE_LABELS[m].replace('children ', '')} "
