@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cwi-installed
-SYS_PACKAGES := chromium poppler-utils fonts-dejavu-core
+NODE_STAMP := node_modules/.cwi-installed
+SYS_PACKAGES := chromium poppler-utils fonts-dejavu-core npm
 
 .PHONY: render test setup sysdeps lint bench clean
 
@@ -24,7 +25,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# Browser-side packages pinned in package.json / package-lock.json: lunr (site search, index
+# built at build time) and axe-core (accessibility tests). Without npm the site has no search.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+	  echo "WARNING: npm not found: the site is built without search (apt-get install -y npm)."; \
+	fi
+
+setup: $(STAMP) $(NODE_STAMP)
 
 # System packages the browser and PDF tests need. Installed when missing and running as root;
 # otherwise the exact command to run is printed and the tests that need them are skipped.
@@ -32,6 +42,7 @@ sysdeps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \

@@ -139,6 +139,7 @@ def write_workbook(
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
     wb = Workbook()
@@ -156,7 +157,7 @@ def write_workbook(
         sheet = name[:31]
         contents.append([sheet, table_title, len(frame)])
         cell = contents.cell(row=contents.max_row, column=1)
-        cell.hyperlink = f"#'{sheet}'!A1"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{sheet}'!A1")
         cell.style = "Hyperlink"
     _as_table(contents, 3, 3, len(tables), "contents_table", Table, TableStyleInfo)
     for letter, width in zip("ABC", (26, 80, 8), strict=True):
