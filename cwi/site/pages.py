@@ -288,6 +288,11 @@ def data_status(settings: Settings) -> str:
             "deprivation and populations). They describe no real child and no real local "
             "authority's services."
         )
+    if settings.data_source == "public":
+        return (
+            "These figures are real: they come from published official statistics (DfE, ONS, "
+            "MHCLG), not from records of individual children."
+        )
     return (
         "These figures are real: they come from the local authorities' statutory returns, with "
         "small numbers suppressed so that no child can be identified."
