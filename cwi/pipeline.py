@@ -369,12 +369,26 @@ def stage_pdf(state: BuildState) -> None:
 
 
 def stage_scan(state: BuildState) -> None:
-    """Scan every built file for identifiers, postcodes, LSOA codes and small counts."""
+    """Scan every built file for identifiers, postcodes, LSOA codes and small counts.
+
+    With thresholds below the documented minimum (``disclosure.unsafe_allow_low_thresholds``)
+    every output is first stamped "NOT FOR PUBLICATION"; small counts are then reported as
+    warnings, while identifiers, private files and attachments still fail the build.
+    """
+    from cwi.disclosure.stamp import stamp_outputs
+    from cwi.disclosure.symbols import publication_stamp
     from cwi.leaks import scan_paths
 
     private = state.settings.private_dir / "sentinels.txt"
     sentinels = private.read_text(encoding="utf-8").split() if private.is_file() else []
-    findings = scan_paths(state.settings.site_dir, sentinels=sentinels)
+    stamp = publication_stamp(state.settings.disclosure)
+    if stamp:
+        stamp_outputs(state.settings.site_dir, stamp)
+    findings = scan_paths(state.settings.site_dir, sentinels=sentinels, years=state.settings.years)
+    if stamp:
+        for f in [f for f in findings if f.kind == "small count"][:50]:
+            sys.stderr.write(f"NOT FOR PUBLICATION {f.file}: {f.kind} ({f.detail})\n")
+        findings = [f for f in findings if f.kind != "small count"]
     if findings:
         for f in findings[:50]:  # plain lines: file names must never be wrapped or cut
             sys.stderr.write(f"LEAK {f.file}: {f.kind} ({f.detail})\n")
