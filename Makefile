@@ -1,21 +1,43 @@
 # CWI: two commands do everything on a fresh machine.
 #   make render   set up .venv, build the demo region, the site and one PDF per LA
 #   make test     set up .venv and system packages, run every test
+#   make quarto   the same site through `quarto render` (a quarto on PATH, else the offline one)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cwi-installed
-NODE_STAMP := node_modules/.cwi-installed
 SYS_PACKAGES := chromium poppler-utils fonts-dejavu-core npm
 
-.PHONY: render test setup sysdeps lint bench clean
+# The offline Quarto 1.7.34 (not part of the project) and the npm tools it needs, pinned in
+# package.json / package-lock.json (node_modules/ is git-ignored). Deno comes from the `deno` wheel.
+QUARTO_OFFLINE := ../shared/tools/quarto
+NODE_STAMP := node_modules/.cwi-installed
+NATIVE_SASS := node_modules/sass-embedded-linux-x64/dart-sass/sass
+QUARTO ?= $(or $(shell command -v quarto 2>/dev/null),$(QUARTO_OFFLINE)/bin/quarto)
+
+.PHONY: render test setup sysdeps quarto-tools quarto lint bench clean
 
 render: setup
 	$(BIN)/cwi build
 
-test: setup sysdeps
+test: setup sysdeps quarto-tools
 	$(BIN)/python -m pytest
+
+# esbuild and Sass for the offline Quarto, installed when ../shared/tools/quarto exists, so that
+# `make test` renders the project with Quarto too (tests/integration/test_quarto_render.py).
+quarto-tools:
+	@if [ -d $(QUARTO_OFFLINE) ]; then $(MAKE) --no-print-directory $(NODE_STAMP); fi
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing (apt-get install -y npm): no site search; the Quarto and axe-core tests will be skipped."; exit 0; }; \
+	npm ci --no-audit --no-fund --loglevel=error && touch $@
+
+# Render with Quarto from a fresh tree: pre-render builds everything, post-render writes PDFs.
+quarto: setup quarto-tools
+	PATH="$(abspath $(BIN)):$$PATH" \
+	$(if $(wildcard $(NATIVE_SASS)),QUARTO_DART_SASS="$(abspath $(NATIVE_SASS))") \
+	$(QUARTO) render
 
 # (Re)create the virtual environment whenever the pinned lists change.
 $(STAMP): requirements.lock pyproject.toml
@@ -25,15 +47,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-# Browser-side packages pinned in package.json / package-lock.json: lunr (site search, index
-# built at build time) and axe-core (accessibility tests). Without npm the site has no search.
-$(NODE_STAMP): package.json package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
-	else \
-	  echo "WARNING: npm not found: the site is built without search (apt-get install -y npm)."; \
-	fi
-
+# npm packages pinned in package.json / package-lock.json: lunr (site search, index built at
+# build time) and axe-core (accessibility tests) for everyone; esbuild and Sass for the offline
+# Quarto. Without npm the site is built without search and the axe-core test is skipped.
 setup: $(STAMP) $(NODE_STAMP)
 
 # System packages the browser and PDF tests need. Installed when missing and running as root;
@@ -62,4 +78,5 @@ bench: setup
 	$(BIN)/cwi bench
 
 clean:
-	rm -rf _site build data/demo la_profiles/X*.qmd la_profiles/E*.qmd report/_generated .pytest_cache
+	rm -rf _site build data/demo la_profiles/X*.qmd la_profiles/E*.qmd la_profiles/_generated \
+	  report/_generated downloads _variables.yml .quarto .pytest_cache

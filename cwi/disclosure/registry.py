@@ -149,7 +149,28 @@ _TABLES: list[PublishedTable] = [
             dims=("year", "measure", "area_code", "imd_decile"),
             lines=(Line("imd_decile"),),
             level="crosstab",
-            dependents={"disabled": ("estimate", "lower", "upper")},
+            # a share gives back either count from the other: hidden with both
+            dependents={
+                "disabled": ("estimate", "lower", "upper"),
+                "recorded": ("estimate", "lower", "upper"),
+            },
+        ),
+    ),
+    PublishedTable(
+        "q2_male_share",
+        "Share of cases who are boys, by decile (population has no split by sex)",
+        "q2",
+        TableSpec(
+            name="q2_male_share",
+            counts=("male", "sex_recorded"),
+            dims=("year", "measure", "area_code", "imd_decile"),
+            lines=(Line("imd_decile"),),
+            level="crosstab",
+            # a share gives back either count from the other: hidden with both
+            dependents={
+                "male": ("estimate", "lower", "upper"),
+                "sex_recorded": ("estimate", "lower", "upper"),
+            },
         ),
     ),
     PublishedTable(
@@ -161,7 +182,8 @@ _TABLES: list[PublishedTable] = [
             counts=("observed",),
             dims=("year", "measure", "la_code"),
             level="la_total",
-            dependents=("crude_rate", "estimate", "lower", "upper"),
+            # "significance" (High/Low against the funnel) narrows a hidden count too
+            dependents=("crude_rate", "estimate", "lower", "upper", "significance"),
             aliases={"la_code": "area_code", "observed": "n"},
         ),
     ),
@@ -188,7 +210,15 @@ _TABLES: list[PublishedTable] = [
             counts=("n",),
             dims=("year", "measure", "area_code"),
             level="la_total",
-            dependents=("rate", "rate_lower", "rate_upper", "estimate", "lower", "upper"),
+            dependents=(
+                "rate",
+                "rate_lower",
+                "rate_upper",
+                "estimate",
+                "lower",
+                "upper",
+                "significance",
+            ),  # fmt: skip
         ),
     ),
     PublishedTable(
@@ -226,6 +256,9 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("linkage", "Share of children linked to a neighbourhood (LSOA)", "data"),
     PublishedTable("verdicts", "Plain-English verdicts, generated from the numbers", "summary"),
     PublishedTable("analysis_notes", "Analyses the data could not support, and why", "methods"),
+    PublishedTable(
+        "la_coverage", "Postcode directory coverage of each LA's neighbourhoods", "data"
+    ),
     PublishedTable("q2_adjusted", "Adjusted rate ratios", "q2"),
     PublishedTable(
         "q2_ethnic", "Ethnic rate ratios before and after allowing for deprivation", "q2"
@@ -262,6 +295,16 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("q4_outcomes", "Deprivation effect by outcome", "q4"),
     PublishedTable("q4_difference", "Do the gradients differ between outcomes?", "q4"),
     PublishedTable("neighbours", "Comparison with statistical neighbours", "england"),
+    # Public data and ingest quality for the LA profiles (cwi.profiles.reference): no child counts.
+    PublishedTable(
+        "england_reference",
+        "England's rates and the spread of English LAs' rates (DfE published tables)",
+        "england",
+    ),
+    PublishedTable("dfe_la_rates", "Published DfE rates of the LAs in this build", "england"),
+    PublishedTable(
+        "ingest_quality", "Rows read and the share rejected by validation, by LA", "data"
+    ),
 ]
 
 #: Every published table by name.
