@@ -317,6 +317,8 @@ def render_site(settings: Settings) -> list[Path]:
     )
     written.append(write(SEARCH_PAGE, "Search", "", search_body))
     downloads = root / "downloads"
+    if (site / "downloads").is_dir():
+        shutil.rmtree(site / "downloads")  # no stale file of an earlier build is published
     if downloads.is_dir():
-        shutil.copytree(downloads, site / "downloads", dirs_exist_ok=True)
+        shutil.copytree(downloads, site / "downloads")
     return written
