@@ -185,6 +185,7 @@ _TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL)
 _HEADING = re.compile(r"<h[2-6][^>]*>(.*?)</h[2-6]>", re.DOTALL)
 _CAPTION = re.compile(r"<caption[^>]*>(.*?)</caption>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
+_OWN_REGION = re.compile(r'<div[^>]*class="(?:table-scroll|table-wrap)"[^>]*>\s*\Z')
 
 
 def wrap_tables(html: str) -> str:
@@ -196,6 +197,8 @@ def wrap_tables(html: str) -> str:
     out, last, used = [], 0, {}
     for n, match in enumerate(_TABLE.finditer(html), start=1):
         table = match.group(0)
+        if _OWN_REGION.search(html, max(0, match.start() - 400), match.start()):
+            continue  # already in its own scrolling region (LA profile tables)
         caption = _CAPTION.search(table)
         headings = _HEADING.findall(html, 0, match.start())
         label = caption.group(1) if caption else (headings[-1] if headings else f"Table {n}")

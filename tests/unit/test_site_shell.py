@@ -19,6 +19,8 @@ def test_every_table_gets_a_labelled_focusable_scroll_region_with_a_unique_name(
     assert 'aria-label="Table: Rates (2)"' in out
     assert 'aria-label="Table: Counts by decile"' in out
     assert wrap_tables("<p>x</p>") == "<p>x</p>"
+    own = '<div class="table-scroll" role="region" aria-label="Rates" tabindex="0">\n<table></table></div>'
+    assert wrap_tables(own) == own  # a table already in its own region is left alone
     assert wrap_tables("<table></table>").startswith(
         '<div class="table-wrap" role="region" tabindex="0" aria-label="Table 1">'
     )
