@@ -278,6 +278,16 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("q4_outcomes", "Deprivation effect by outcome", "q4"),
     PublishedTable("q4_difference", "Do the gradients differ between outcomes?", "q4"),
     PublishedTable("neighbours", "Comparison with statistical neighbours", "england"),
+    # Public data and ingest quality for the LA profiles (cwi.profiles.reference): no child counts.
+    PublishedTable(
+        "england_reference",
+        "England's rates and the spread of English LAs' rates (DfE published tables)",
+        "england",
+    ),
+    PublishedTable("dfe_la_rates", "Published DfE rates of the LAs in this build", "england"),
+    PublishedTable(
+        "ingest_quality", "Rows read and the share rejected by validation, by LA", "data"
+    ),
 ]
 
 #: Every published table by name.
