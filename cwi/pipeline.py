@@ -266,7 +266,7 @@ def stage_cube(state: BuildState) -> None:
     ref = state.need_reference()
     cube = build_cube(children, ref, state.settings, supplied=supplied)
     cube, coverage = check_postcode_coverage(cube, ref, state.settings)
-    coverage.to_parquet(private / "la_coverage.parquet", index=False)
+    coverage.to_parquet(private / "la_postcode_coverage.parquet", index=False)
     state.cube = cube
     state.cube.save(private / "cube")
 
@@ -393,13 +393,13 @@ def add_profile_tables(state: BuildState) -> None:
 def add_coverage_tables(state: BuildState) -> None:
     """Publish the per-LA postcode coverage and note restricted or partly supplied LAs."""
     s = state.settings
-    path = s.private_dir / "la_coverage.parquet"
+    path = s.private_dir / "la_postcode_coverage.parquet"
     notes = state.raw_tables.get("analysis_notes", pd.DataFrame(columns=["table", "reason"]))
     extra: list[dict[str, str]] = []
     if path.is_file():
         cov = pd.read_parquet(path)
-        state.raw_tables["la_coverage"] = cov
-        extra += [{"table": "la_coverage", "reason": n} for n in cov["note"] if n]
+        state.raw_tables["la_postcode_coverage"] = cov
+        extra += [{"table": "la_postcode_coverage", "reason": n} for n in cov["note"] if n]
     supplied_path = s.private_dir / "supplied.parquet"
     if supplied_path.is_file():
         supplied = pd.read_parquet(supplied_path)

@@ -257,7 +257,7 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("verdicts", "Plain-English verdicts, generated from the numbers", "summary"),
     PublishedTable("analysis_notes", "Analyses the data could not support, and why", "methods"),
     PublishedTable(
-        "la_coverage", "Postcode directory coverage of each LA's neighbourhoods", "data"
+        "la_postcode_coverage", "Postcode directory coverage of each LA's neighbourhoods", "data"
     ),
     PublishedTable("q2_adjusted", "Adjusted rate ratios", "q2"),
     PublishedTable(

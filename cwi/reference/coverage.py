@@ -7,7 +7,7 @@ per LA: the share of its LSOAs, and of its children, with at least one live post
 (``doterm`` blank) in the directory. Below ``data.postcode_coverage_min`` the build stops,
 naming the LA and the LSOAs without postcodes, unless ``data.postcode_coverage_action:
 restrict`` restricts that LA's denominators (and analyses) to its covered LSOAs, which is then
-said wherever the LA is shown (the published ``la_coverage`` table and ``analysis_notes``).
+said wherever the LA is shown (the published ``la_postcode_coverage`` table and ``analysis_notes``).
 """
 
 from __future__ import annotations

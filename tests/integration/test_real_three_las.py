@@ -113,7 +113,7 @@ def test_three_las_report_what_they_cannot_estimate(region):
     assert "persons only" in notes["q2_rates_sex"]
     share = pd.read_csv(tables / "q2_male_share.csv")
     assert share["estimate"].dropna().between(0.3, 0.7).all()
-    cov = pd.read_csv(tables / "la_coverage.csv")
+    cov = pd.read_csv(tables / "la_postcode_coverage.csv")
     assert (cov["share_lsoa_covered"] >= 0.95).all() and (cov["denominators"] == "all LSOAs").all()
 
 
@@ -151,11 +151,15 @@ def test_partial_postcode_directory_stops_or_restricts(region, shared_public):
     restricted = _settings(base, shared_public, postcode_coverage_action="restrict")
     proc = _cwi(restricted, "reference,ingest,cube,analysis,disclosure,store")
     assert proc.returncode == 0, proc.stderr
-    cov = pd.read_csv(base / "build" / "results" / "tables" / "la_coverage.csv").set_index(
-        "la_code"
-    )
+    cov = pd.read_csv(
+        base / "build" / "results" / "tables" / "la_postcode_coverage.csv"
+    ).set_index("la_code")
     assert cov.loc["E06000051", "share_lsoa_covered"] < 0.5
     assert cov.loc["E06000051", "denominators"] == "LSOAs with postcodes only"
     assert "for those neighbourhoods only" in cov.loc["E06000051", "note"]
     notes = pd.read_csv(base / "build" / "results" / "tables" / "analysis_notes.csv")
     assert notes["reason"].str.contains("Shropshire: the postcode directory covers").any()
+    # the LA's profile (web page and PDF are rendered from it) carries the note too
+    profiles = base / "build" / "results" / "profiles"
+    assert "postcode directory covers" in (profiles / "E06000051.json").read_text()
+    assert "postcode directory covers" not in (profiles / "E06000020.json").read_text()
