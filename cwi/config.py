@@ -168,6 +168,12 @@ class Settings:
         return self._path("output", "site_dir")
 
     @property
+    def site_url(self) -> str | None:
+        """Public address of the website, for links in the report PDF (``None`` if unknown)."""
+        value = self.raw.get("output", {}).get("site_url")
+        return str(value) if value else None
+
+    @property
     def pdf_dir(self) -> Path:
         """One A4 PDF per LA."""
         return self._path("output", "pdf_dir")

@@ -122,6 +122,7 @@ TABLE_TITLES = {
     "q3_standardised": "Standardised ratios: observed against deprivation-expected",
     "q3_la_deprivation": "Deprivation of each local authority",
     "q3_between_la": "How much of the between-LA variation is explained",
+    "q3_mix_vs_score": "Deprivation mix against overall IMD score: deviance explained and tests",
     "q3_multilevel": "Between-LA variance and median rate ratio",
     "q3_inverse_intervention": "The inverse intervention test",
     "q3_rates_by_la_third": "Rates by LA deprivation third at equal neighbourhood deprivation",

@@ -501,3 +501,58 @@ def inverse_intervention(
         "(DerSimonian-Laird tau2, Hartung-Knapp t interval)"
     )
     return out
+
+
+def mix_vs_score(between: pd.DataFrame) -> pd.DataFrame:
+    """Q3's direct answer: does the deprivation mix explain more than the LA's mean score.
+
+    From the deviances of :func:`between_la_explained`: the share of the between-LA deviance
+    each one-covariate model explains, and two nested quasi-likelihood F tests on the model with
+    both (dispersion = its deviance / residual df): does the mix add to the score, and does the
+    score add to the mix? One adding while the other does not says which explains more, and
+    that the difference is more than chance.
+
+    Parameters
+    ----------
+    between : pandas.DataFrame
+        Output of :func:`between_la_explained`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, mix_explained, score_explained, difference, f_mix_beyond_score,
+        p_mix_beyond_score, f_score_beyond_mix, p_score_beyond_mix, n_la, method``.
+    """
+    rows = []
+    for (year, m), d in between.groupby(["year", "measure"], sort=False):
+        by = d.assign(model=d["model"].fillna("null")).set_index("model")
+        need = ["null", "LA mean IMD score", "deprivation mix (expected rate)",
+                "mix + LA mean IMD score"]  # fmt: skip
+        if not set(need) <= set(by.index):
+            continue
+        d_mix = float(by.loc["deprivation mix (expected rate)", "deviance"])
+        d_score = float(by.loc["LA mean IMD score", "deviance"])
+        d_both = float(by.loc["mix + LA mean IMD score", "deviance"])
+        df_both = int(by.loc["mix + LA mean IMD score", "df"])
+        phi = d_both / df_both if df_both > 0 and d_both > 0 else np.nan
+        f_mix = max(d_score - d_both, 0.0) / phi
+        f_score = max(d_mix - d_both, 0.0) / phi
+        mix_e = float(by.loc["deprivation mix (expected rate)", "deviance_explained"])
+        score_e = float(by.loc["LA mean IMD score", "deviance_explained"])
+        rows.append(
+            {
+                "year": int(year), "measure": m, "mix_explained": mix_e,
+                "score_explained": score_e, "difference": mix_e - score_e,
+                "f_mix_beyond_score": f_mix,
+                "p_mix_beyond_score": float(stats.f.sf(f_mix, 1, df_both)),
+                "f_score_beyond_mix": f_score,
+                "p_score_beyond_mix": float(stats.f.sf(f_score, 1, df_both)),
+                "n_la": int(by.loc["null", "df"]) + 1,
+            }
+        )  # fmt: skip
+    out = pd.DataFrame(rows)
+    out["method"] = (
+        "Deviance explained vs null (LA-level quasi-Poisson GLMs); nested quasi-likelihood F "
+        "tests (1 and n - 3 df) of each covariate added to the other"
+    )
+    return out

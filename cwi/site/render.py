@@ -22,6 +22,7 @@ from cwi.config import Settings
 from cwi.site.markdown import html_env
 
 _INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
+_FRAGMENT = re.compile(r"\{\{<\s*fragment\s+([\w./-]+)\s*>\}\}")
 _VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
 _QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
 _FIGURE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)\{fig-alt=\"([^\"]*)\"\}")
@@ -79,8 +80,17 @@ def split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
     return meta, text[end + 4 :].lstrip("\n")
 
 
-def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: int = 0) -> str:
-    """Resolve ``{{< include >}}`` (relative to ``base``) and ``{{< var >}}`` shortcodes."""
+def resolve_shortcodes(
+    text: str,
+    base: Path,
+    variables: dict[str, Any],
+    depth: int = 0,
+    fragments: Path | None = None,
+) -> str:
+    """Resolve ``include`` (relative to ``base``), ``fragment`` and ``var`` shortcodes.
+
+    ``{{< fragment name >}}`` reads ``<fragments>/<name>.md`` (written by ``cwi pre-render``).
+    """
     if depth > 5:
         raise RenderError(f"Includes nested too deeply under {base}.")
 
@@ -91,8 +101,16 @@ def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: 
                 f"{base}: included file {match.group(1)} is missing. Run `cwi pre-render` first."
             )
         return resolve_shortcodes(
-            path.read_text(encoding="utf-8"), path.parent, variables, depth + 1
+            path.read_text(encoding="utf-8"), path.parent, variables, depth + 1, fragments
         )
+
+    def fragment(match: re.Match[str]) -> str:
+        path = (fragments or base) / f"{match.group(1)}.md"
+        if not path.is_file():
+            raise RenderError(
+                f"{base}: fragment {match.group(1)!r} is missing. Run `cwi pre-render` first."
+            )
+        return path.read_text(encoding="utf-8")
 
     def var(match: re.Match[str]) -> str:
         value: Any = variables
@@ -102,7 +120,7 @@ def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: 
             value = value[key]
         return str(value)
 
-    return _VAR.sub(var, _INCLUDE.sub(include, text))
+    return _VAR.sub(var, _FRAGMENT.sub(fragment, _INCLUDE.sub(include, text)))
 
 
 def to_pandoc_markdown(text: str) -> str:
@@ -123,14 +141,19 @@ def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str
     project = load_project(root)
     var_file = root / "_variables.yml"
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    from cwi.site.pages import fragment_dir
+
+    fragments = fragment_dir(root)
     pages = []
     for source in render_list(project, root):
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         meta = {
-            k: resolve_shortcodes(v, source.parent, variables) if isinstance(v, str) else v
+            k: resolve_shortcodes(v, source.parent, variables, fragments=fragments)
+            if isinstance(v, str)
+            else v
             for k, v in meta.items()
         }
-        body = resolve_shortcodes(body, source.parent, variables)
+        body = resolve_shortcodes(body, source.parent, variables, fragments=fragments)
         pages.append(Page(source, PurePosixPath(source.relative_to(root).as_posix()), meta, body))
     return project, pages, variables
 

@@ -69,3 +69,12 @@ def test_real_geography_builds_the_west_midlands_site(shared_public, tmp_path):
     assert linkage["linkage_rate"].min() > 0.9
     manifest = (tmp_path / "build" / "results" / "manifest.json").read_text()
     assert "imd2025" in manifest and "population" in manifest
+    # The findings report on real geography: every var, fragment and generated sentence.
+    from cwi.config import load_settings
+    from cwi.report import build_report_content
+    from tests.report_checks import check_report
+
+    content = build_report_content(load_settings(settings))
+    check_report(site, content.sentences)
+    q3 = (site / "report" / "q3_within_between.html").read_text(encoding="utf-8")
+    assert all(name.split(",")[0] in q3 for name in WEST_MIDLANDS)
