@@ -44,8 +44,8 @@ sysdeps:
 	fi
 
 lint: setup
-	$(BIN)/ruff check cwi tests
-	$(BIN)/ruff format --check cwi tests
+	$(BIN)/ruff check cwi tests benchmarks
+	$(BIN)/ruff format --check cwi tests benchmarks
 
 bench: setup
 	$(BIN)/cwi bench

@@ -30,6 +30,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message tells the user what to do: shown without a traceback."""
     from cwi.config import SettingsError
     from cwi.disclosure import DisclosureError
+    from cwi.ingest.pseudo import PseudoKeyError
     from cwi.pipeline import BuildError
     from cwi.reference.errors import ReferenceDataError
     from cwi.site.render import RenderError
@@ -42,6 +43,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         DisclosureError,
         RenderError,
         StoreError,
+        PseudoKeyError,
     )
 
 
@@ -100,6 +102,74 @@ def stages() -> None:
 
     for name, stage in STAGES.items():
         typer.echo(f"{name:12s} {stage.__doc__.splitlines()[0] if stage.__doc__ else ''}")
+
+
+@app.command()
+def mail(
+    send: Annotated[
+        bool,
+        typer.Option("--send", help="Send (default: dry run writing an outbox of .eml files)."),
+    ] = False,
+    directors: Annotated[
+        Path | None,
+        typer.Option(help="Directors' list CSV: la_code, name, email (default: demo contacts)."),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only this LA (repeatable).")
+    ] = None,
+    resend: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resend", help="Send this LA again although the ledger has it (repeatable)."
+        ),
+    ] = None,
+    to_test_address: Annotated[
+        str | None,
+        typer.Option("--to-test-address", help="Send every message to this address instead."),
+    ] = None,
+    outbox: Annotated[
+        Path | None, typer.Option(help="Dry-run folder (default build/outbox).")
+    ] = None,
+    ledger: Annotated[
+        Path | None, typer.Option(help="Ledger (default <private_dir>/mail_ledger.sqlite).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(envvar="CWI_SMTP_HOST", help="SMTP server.")] = None,
+    port: Annotated[int | None, typer.Option(envvar="CWI_SMTP_PORT", help="SMTP port.")] = None,
+    security: Annotated[
+        str,
+        typer.Option(envvar="CWI_SMTP_SECURITY", help="starttls, tls, or plain (localhost only)."),
+    ] = "starttls",
+    ca_file: Annotated[
+        Path | None, typer.Option(envvar="CWI_SMTP_CA_FILE", help="Extra CA certificate (PEM).")
+    ] = None,
+    sender: Annotated[
+        str | None, typer.Option("--from", envvar="CWI_MAIL_FROM", help="From address.")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="Seconds between two messages.")] = 1.0,
+    retries: Annotated[int, typer.Option(help="Retries of a temporary failure.")] = 3,
+    settings: SettingsOpt = None,
+) -> None:
+    """E-mail each LA's director their profile PDF (credentials: CWI_SMTP_USER/_PASSWORD)."""
+    from cwi.mail.command import mail_cli
+
+    code = mail_cli(
+        _settings(settings),
+        directors=directors,
+        send=send,
+        only=only or [],
+        resend=resend or [],
+        test_address=to_test_address,
+        outbox=outbox,
+        ledger_path=ledger,
+        host=host,
+        port=port,
+        security=security,
+        ca_file=ca_file,
+        sender=sender,
+        rate=rate,
+        retries=retries,
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -184,11 +254,24 @@ def scan(
 def bench(
     settings: SettingsOpt = None,
     quick: Annotated[bool, typer.Option(help="Smaller sizes, for a smoke run.")] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated sections: demo, linkage, models, build, naive, national "
+            "(default: all but national)."
+        ),
+    ] = None,
 ) -> None:
-    """Print performance figures: demo generation, linkage, models (not a test)."""
-    from cwi.bench import run_bench
+    """Print performance figures: demo, linkage, models, whole build vs naive (not a test)."""
+    import sys
 
-    run_bench(_settings(settings), quick=quick)
+    from cwi.config import ROOT
+
+    if str(ROOT) not in sys.path:  # benchmarks/ lives beside the package, not inside it
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.run import run_bench
+
+    run_bench(_settings(settings), quick=quick, only=only.split(",") if only else None)
 
 
 @interviews_app.command("summary")

@@ -6,7 +6,7 @@ and the reference frames; the output is a :class:`cwi.cube.Cube`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +21,9 @@ from cwi.schemas import (
     age_band,
     quintile_from_decile,
 )
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 
 def lsoa_frame(reference_lsoa: pd.DataFrame, la_codes: list[str]) -> pd.DataFrame:
@@ -85,7 +88,7 @@ def counts_frame(children: pd.DataFrame, lsoa: pd.DataFrame) -> pd.DataFrame:
     return counts[list(CUBE_COUNTS)].reset_index(drop=True)
 
 
-def build_cube(children: pd.DataFrame, reference: Any, settings: Any) -> Cube:
+def build_cube(children: pd.DataFrame, reference: Any, settings: Settings) -> Cube:
     """Assemble the cube for the LAs and years in the settings.
 
     Parameters

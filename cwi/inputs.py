@@ -18,12 +18,17 @@ STAMP = ".cwi-demo.json"
 def demo_parameters(settings: Settings) -> dict[str, object]:
     """The parameters that determine the demo files (a change triggers regeneration)."""
     demo = settings.demo
-    return {
+    params: dict[str, object] = {
         "source": settings.data_source,
-        "seed": int(demo["seed"]),
-        "n_las": int(demo["n_las"]),
-        "years": [int(y) for y in demo["years"]],
+        "seed": demo.seed,
+        "n_las": demo.n_las,
+        "years": list(demo.years),
     }
+    if settings.data_source == "real-geography":
+        params["region_code"] = settings.region_code
+        params["real_la_list"] = settings.real_la_list
+        params["imd_vintage"] = settings.imd_vintage
+    return params
 
 
 def ensure_demo_inputs(settings: Settings) -> bool:

@@ -49,7 +49,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 __all__ = ["KINDS", "LeakFinding", "scan_cli", "scan_file", "scan_paths", "scan_text"]
 
@@ -572,7 +575,7 @@ def scan_paths(
     return [f for p in files for f in results[p]]
 
 
-def scan_cli(directory: Path, settings: Any) -> int:
+def scan_cli(directory: Path, settings: Settings) -> int:
     """Scan a folder of outputs and print a table of findings (for ``cwi scan``).
 
     Parameters

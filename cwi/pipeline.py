@@ -172,10 +172,9 @@ def stage_cube(state: BuildState) -> None:
 
 def read_neighbours(settings: Settings) -> dict[str, list[str]] | None:
     """Statistical neighbours from ``analysis.neighbours_file`` (CSV la_code,neighbour_code)."""
-    name = settings.raw["analysis"].get("neighbours_file")
-    if not name:
+    path = settings.neighbours_file
+    if path is None:
         return None
-    path = Path(name) if Path(name).is_absolute() else settings.root / name
     try:
         frame = pd.read_csv(path, dtype=str)
     except (OSError, pd.errors.ParserError) as exc:

@@ -93,7 +93,7 @@ class ResultsStore:
             "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "code_version": code_version(),
             "settings_file": str(self.settings.source_file),
-            "settings": self.settings.raw,
+            "settings": self.settings.as_dict(),
             **manifest,
             "tables": sorted(p.stem for p in self.tables_dir.glob("*.csv")),
         }

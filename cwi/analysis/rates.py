@@ -38,6 +38,7 @@ __all__ = [
     "poisson_funnel_mu",
     "ratio_funnel_limits",
     "ratio_significance",
+    "phe_quantile",
 ]
 
 
@@ -301,6 +302,8 @@ def indirect_standardisation(
     confidence: float = 0.95,
     refvalue: float = 1.0,
     multiplier: float | None = None,
+    observed_totals: pd.DataFrame | None = None,
+    observed_col: str = "total_count",
 ) -> pd.DataFrame:
     """Indirectly standardised ratio (or rate), as ``calculate_ISRatio`` / ``calculate_ISRate``.
 
@@ -329,6 +332,12 @@ def indirect_standardisation(
         Scale of the ratio (1 or 100).
     multiplier : float, optional
         If given, return the indirectly standardised rate per ``multiplier``.
+    observed_totals : pandas.DataFrame, optional
+        Observed totals per area (``by`` columns and ``observed_col``), for when the observed
+        events are not known by stratum (``calculate_ISRatio(observed_totals=)``); ``count``
+        may then be absent from ``data``.
+    observed_col : str
+        Column of ``observed_totals`` holding the totals.
 
     Returns
     -------
@@ -337,12 +346,19 @@ def indirect_standardisation(
     """
     r = ref[[*strata, ref_count, ref_pop]].copy()
     r["_rate"] = (r[ref_count].fillna(0) / r[ref_pop]).where(r[ref_pop] > 0, 0.0)
+    data = data.copy()
+    if observed_totals is not None:
+        data[count] = np.nan
     d = data[[*by, *strata, count, pop]].merge(r[[*strata, "_rate"]], on=strata, how="left")
     d["_exp"] = d["_rate"].fillna(0) * d[pop].fillna(0)
     g = d.groupby(by, sort=False, observed=True).agg(
         observed=(count, lambda s: s.sum(min_count=0)), expected=("_exp", "sum")
     )
     g = g.reset_index()
+    if observed_totals is not None:
+        tot = observed_totals.set_index(by)[observed_col]
+        g["observed"] = [tot.get(k if len(by) > 1 else k[0], np.nan)
+                         for k in g[by].itertuples(index=False)]  # fmt: skip
     scale = refvalue
     if multiplier is not None:
         scale = multiplier * r[ref_count].fillna(0).sum() / r[ref_pop].sum()
@@ -456,3 +472,48 @@ def ratio_significance(observed: ArrayLike, expected: ArrayLike) -> pd.Series:
             out[lower / e > 1] = f"High ({tag})"
             out[upper / e < 1] = f"Low ({tag})"
     return pd.Series(out)
+
+
+def phe_quantile(
+    values: ArrayLike,
+    groups: ArrayLike | None = None,
+    nquantiles: int = 10,
+    invert: ArrayLike | bool = True,
+) -> pd.Series:
+    """Quantile of each value within its group, as ``PHEindicatormethods::phe_quantile``.
+
+    Per group of N non-missing values: rank = min-rank of the value (of -value where
+    ``invert`` is true, so the highest value falls in quantile 1); quantile =
+    floor((Q + 1) - ceil(((N + 1) - rank) / (N / Q))), 0 counted as 1; every row of a group
+    with N < Q gets NaN.
+
+    Parameters
+    ----------
+    values : array-like
+        Values to assign (e.g. LA rates).
+    groups : array-like, optional
+        Group label per value (quantiles are assigned within each group).
+    nquantiles : int
+        Number of quantiles Q.
+    invert : bool or array-like of bool
+        True: high values get quantile 1 (use where high is bad / "low is good" polarity).
+
+    Returns
+    -------
+    pandas.Series
+        Quantiles 1..Q (float, NaN where not assignable).
+    """
+    v = pd.Series(_as_float(values))
+    g = pd.Series(np.zeros(len(v)) if groups is None else np.asarray(groups, dtype=object).ravel())
+    inv = pd.Series(np.broadcast_to(np.asarray(invert), v.shape)).astype(str).str.upper()
+    key = v.where(~inv.isin(["TRUE", "1"]), -v)
+    out = pd.Series(np.nan, index=v.index)
+    for _, idx in g.groupby(g).groups.items():
+        k = key.loc[idx]
+        n = int(k.notna().sum())
+        if n < nquantiles:
+            continue
+        rank = k.rank(method="min")
+        q = np.floor((nquantiles + 1) - np.ceil(((n + 1) - rank) / (n / nquantiles)))
+        out.loc[idx] = q.where(q != 0, 1.0)
+    return out

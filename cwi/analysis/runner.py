@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -11,6 +11,9 @@ from cwi.analysis import england as eng_mod
 from cwi.analysis.cells import la_deprivation, lsoa_cells
 from cwi.cube import Cube
 from cwi.schemas import MEASURES
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 __all__ = ["run_all"]
 
@@ -24,7 +27,7 @@ def _require_denominator(cube: Cube, dim: str) -> str:
     return dim
 
 
-def _get(settings: Any, name: str, default: Any) -> Any:
+def _get(settings: Settings, name: str, default: Any) -> Any:
     if isinstance(settings, dict):
         return settings.get(name, default)
     return getattr(settings, name, default)
@@ -32,7 +35,7 @@ def _get(settings: Any, name: str, default: Any) -> Any:
 
 def run_all(
     cube: Cube,
-    settings: Any,
+    settings: Settings,
     england_table: pd.DataFrame | None = None,
     neighbours: dict[str, list[str]] | None = None,
     england: pd.DataFrame | None = None,

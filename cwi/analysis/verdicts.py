@@ -6,9 +6,12 @@ lies wholly above 1 "rises", wholly below 1 "falls", otherwise "no clear differe
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from cwi.analysis.cells import REGION_CODE
+from cwi.disclosure.derived import crude_ratio
 from cwi.schemas import MEASURE_LABELS, MEASURES
 
 __all__ = ["direction", "verdicts"]
@@ -31,6 +34,11 @@ def _ci(r: pd.Series, nd: int = 2) -> str:
     return f"{_fmt(r['estimate'], nd)} (95% CI {_fmt(r['lower'], nd)} to {_fmt(r['upper'], nd)})"
 
 
+def _shown(r: pd.Series) -> bool:
+    """True when the estimate a sentence quotes is published (not hidden as ``[c]``)."""
+    return all(pd.notna(r.get(k)) for k in ("estimate", "lower", "upper"))
+
+
 def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One verdict per question and measure from the tables of :func:`cwi.analysis.run_all`.
 
@@ -48,7 +56,6 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """
     rows = []
     g = tables.get("q1_gradient", pd.DataFrame())
-    rr = tables.get("q1_rate_ratio", pd.DataFrame())
     for m in MEASURES:
         sel = (
             g[
@@ -62,21 +69,24 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if sel.empty:
             continue
         r = sel.iloc[0]
+        if not _shown(r):
+            continue
         d = direction(r["lower"], r["upper"])
         label = MEASURE_LABELS[m]
         extra = ""
-        x = (
-            rr[
-                (rr["area_code"] == REGION_CODE)
-                & (rr["measure"] == m)
-                & (rr["comparison"] == "decile 1 vs 10")
-            ]
-            if not rr.empty
-            else rr
+        # A crude ratio of two published rates; hidden (NaN) when either decile count is.
+        deciles = tables.get("q1_decile_rates", pd.DataFrame())
+        where = {"area_code": REGION_CODE, "measure": m}
+        if "year" in r.index and not deciles.empty:
+            where["year"] = r["year"]
+        ratio = (
+            crude_ratio(deciles, {**where, "imd_decile": 1}, {**where, "imd_decile": 10})
+            if not deciles.empty
+            else math.nan
         )
-        if not x.empty:
+        if not math.isnan(ratio):
             extra = (f" Children in the most deprived tenth of neighbourhoods were "
-                     f"{_fmt(x.iloc[0]['estimate'], 1)} times as likely to be {label} as children "
+                     f"{_fmt(ratio, 1)} times as likely to be {label} as children "
                      f"in the least deprived tenth.")  # fmt: skip
         text = {
             "up": f"Rates of {label} rise with neighbourhood deprivation: each step of one "
@@ -96,12 +106,19 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             continue
         parts = []
         for _, r in e.iterrows():
+            if not _shown(r):
+                continue
             d = direction(r["lower"], r["upper"])
             if d == "unclear":
                 continue
             word = "higher" if d == "up" else "lower"
-            parts.append(f"{r['ethnic_group']} children {word} ({_ci(r)}; "
-                         f"{_fmt(r['unadjusted'])} before adjustment)")  # fmt: skip
+            # The unadjusted ratio is crude: quoted only where its counts are published.
+            before = (
+                f"; {_fmt(r['unadjusted'])} before adjustment"
+                if pd.notna(r.get("unadjusted"))
+                else ""
+            )
+            parts.append(f"{r['ethnic_group']} children {word} ({_ci(r)}{before})")
         text = (
             f"After allowing for neighbourhood deprivation, rates of {MEASURE_LABELS[m]} differ "
             f"from White children's for: " + "; ".join(parts) + "."
@@ -122,6 +139,8 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if sel.empty:
             continue
         r = sel.iloc[0]
+        if not _shown(r):
+            continue
         d = direction(r["lower"], r["upper"])
         text = {
             "down": f"At the same level of neighbourhood deprivation, children in the most "
@@ -148,6 +167,8 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             if sel.empty:
                 continue
             r = sel.iloc[0]
+            if not _shown(r):
+                continue
             d = direction(r["lower"], r["upper"])
             a, b = pair.split(" vs ")
             text = {

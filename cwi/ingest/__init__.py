@@ -4,19 +4,16 @@ Public entry points (used by the pipeline and the CLI):
 
 - :func:`ingest_all` / :func:`ingest_la` -> :class:`IngestResult`
 - :func:`validate_cli` (``cwi validate DIR``)
-- :func:`bench_linkage` (``cwi bench``)
 - :func:`cwi.ingest.report.safe_csv_write` (formula-injection-safe CSV)
 """
 
 from __future__ import annotations
 
-from cwi.ingest.bench import bench_linkage
 from cwi.ingest.core import IngestResult, ingest_all, ingest_la
 from cwi.ingest.validate import run_validation, validate_cli
 
 __all__ = [
     "IngestResult",
-    "bench_linkage",
     "ingest_all",
     "ingest_la",
     "run_validation",

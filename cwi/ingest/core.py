@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from cwi.ingest.readers import SourceFile, read_source
 from cwi.ingest.report import FINDING_COLUMNS, findings_frame
 from cwi.ingest.rules import LINKED_REASONS, RULES
 from cwi.schemas import CHILD_SNAPSHOT, ETHNIC_CODES, MEASURES, age_band
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 CONSERVATION_COLUMNS = ("la_code", "year", "file", "rows_in", "accepted", "rejected")
 LINKAGE_COLUMNS = ("year", "la_code", "measure", "children", "linked", "linkage_rate")
@@ -513,7 +516,7 @@ def ingest_la(
     la_code: str,
     year: int,
     postcodes: pd.DataFrame | PostcodeIndex,
-    settings: Any,
+    settings: Settings,
     key: bytes,
     base: Path | None = None,
 ) -> IngestResult:
@@ -839,7 +842,7 @@ def _ingest_job(job: tuple[Path, str, int]) -> IngestResult:
 def ingest_all(
     root: Path,
     postcodes: pd.DataFrame | PostcodeIndex,
-    settings: Any,
+    settings: Settings,
     years: list[int] | None = None,
     progress: Callable[[str, int], None] | None = None,
     workers: int = 2,
@@ -869,7 +872,7 @@ def ingest_all(
     from cwi.ingest.pseudo import load_key
 
     root = Path(root)
-    key = load_key(settings.private_dir)
+    key = load_key(settings)
     index = as_index(postcodes)
     la_list = getattr(settings, "la_list", None)
     jobs: list[tuple[Path, str, int]] = []
@@ -909,10 +912,10 @@ def ingest_all(
     return result
 
 
-def _edition_check(index: PostcodeIndex, settings: Any) -> pd.DataFrame | None:
+def _edition_check(index: PostcodeIndex, settings: Settings) -> pd.DataFrame | None:
     """REF_LSOA_EDITION when the directory's LSOA edition differs from the settings' edition."""
     try:
-        wanted = str(settings.raw["release"].get("lsoa_edition", "")) or None
+        wanted = settings.lsoa_edition or None
     except (AttributeError, KeyError, TypeError):
         return None
     if wanted and index.lsoa_edition and wanted != index.lsoa_edition:

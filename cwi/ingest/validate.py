@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,15 +22,17 @@ from cwi.ingest.pseudo import load_key
 from cwi.ingest.readers import read_source
 from cwi.ingest.report import findings_frame, print_summary, safe_csv_write
 
+if TYPE_CHECKING:
+    from cwi.config import Settings
+
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
-def postcode_directory_path(settings: Any) -> Path:
+def postcode_directory_path(settings: Settings) -> Path:
     """The postcode directory to link against: settings ``data.postcode_directory`` or the demo's."""
-    configured = settings.raw.get("data", {}).get("postcode_directory")
+    configured = settings.postcode_directories
     if configured:
-        path = Path(configured)
-        return path if path.is_absolute() else settings.root / path
+        return configured[0]
     return settings.demo_dir / "reference" / "nspl.csv"
 
 
@@ -50,7 +52,7 @@ def _year_folders(directory: Path) -> tuple[str, list[tuple[Path, int | None]]]:
 
 
 def run_validation(
-    directory: Path, settings: Any, postcodes: pd.DataFrame | None = None
+    directory: Path, settings: Settings, postcodes: pd.DataFrame | None = None
 ) -> IngestResult:
     """Ingest one LA's extract folder (all its years) and return the result."""
     from cwi.reference.postcodes import read_postcode_directory
@@ -58,7 +60,7 @@ def run_validation(
     directory = Path(directory).resolve()
     if postcodes is None:
         postcodes = read_postcode_directory(postcode_directory_path(settings))
-    key = load_key(settings.private_dir)
+    key = load_key(settings)
     la_code, folders = _year_folders(directory)
     results = []
     for folder, year in folders:
@@ -120,7 +122,7 @@ def exit_code(findings: pd.DataFrame, conservation: pd.DataFrame | None = None) 
     return 0
 
 
-def validate_cli(directory: Path, report: Path | None, settings: Any) -> int:
+def validate_cli(directory: Path, report: Path | None, settings: Settings) -> int:
     """Run ``cwi validate``: ingest + linkage of one LA's extract, report CSV, printed summary.
 
     Parameters

@@ -45,11 +45,7 @@ if TYPE_CHECKING:
 
 def scheme_path(settings: Settings) -> Path:
     """Scheme file: ``interviews.scheme`` in the settings if set, else the tracked default."""
-    value = (settings.raw.get("interviews") or {}).get("scheme")
-    if not value:
-        return default_scheme_path(settings.root)
-    path = Path(value)
-    return path if path.is_absolute() else settings.root / path
+    return settings.interview_scheme or default_scheme_path(settings.root)
 
 
 def _transcripts_near(folder: Path) -> dict[str, str]:
@@ -114,7 +110,11 @@ def load_source(source: Path | str) -> CodedSet:
         files = [source]
     sets = []
     for f in files:
-        sets.append(read_qdpx(f) if f.suffix.lower() == ".qdpx" else read_segments_csv(f))
+        sets.append(
+            read_qdpx(f, sources_dir=folder)
+            if f.suffix.lower() == ".qdpx"
+            else read_segments_csv(f)
+        )
     segments = normalise_segments(pd.concat([s.segments for s in sets], ignore_index=True))
     dropped = [s.segments.attrs.get("dropped_non_text") for s in sets]
     dropped = [d for d in dropped if d is not None]
@@ -188,7 +188,7 @@ def build_tables(
     is_demo = source is None
     if source is None:
         source = Path(settings.build_dir) / "interviews_demo"
-        write_demo(source, int(settings.demo.get("seed", 0)), scheme)
+        write_demo(source, settings.demo.seed, scheme)
     cs = load_source(source)
     thresholds = dict(settings.disclosure)
     threshold = int(thresholds.get("crosstab_min", 10))

@@ -24,7 +24,8 @@ from __future__ import annotations
 import itertools
 import uuid
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 from lxml import etree
@@ -37,7 +38,9 @@ _Q = f"{{{NS}}}"
 #: Namespace for the deterministic GUIDs this project writes.
 CWI_NAMESPACE = uuid.UUID("6f1d5a52-3c1e-4f0e-9a57-1c0c9d0f2b11")
 _ZIP_DATE = (2024, 1, 1, 0, 0, 0)
-_MAX_MEMBER_BYTES = 200 * 1024 * 1024
+#: Decompressed-size limits: one member, and the whole archive (counted, never read from headers).
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
 
 
 class QdpxError(ValueError):
@@ -232,20 +235,108 @@ def write_qdpx(
     return path
 
 
-def _read_member(zf: zipfile.ZipFile, member: str) -> bytes:
-    info = zf.getinfo(member)
-    if info.file_size > _MAX_MEMBER_BYTES:
-        raise QdpxError(f"{member} in the .qdpx is larger than 200 MB; split the project.")
-    return zf.read(member)
+class _Budget:
+    """Decompressed bytes still allowed for one archive (members are read against it)."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
 
 
-def read_qdpx(path: Path | str) -> CodedSet:
+def _read_member(zf: zipfile.ZipFile, member: str, budget: _Budget, archive: str) -> bytes:
+    """Decompress one member, counting the real bytes (the header's sizes are not trusted).
+
+    Reading stops one byte past :data:`MAX_MEMBER_BYTES` (or what is left of
+    :data:`MAX_ARCHIVE_BYTES`), so a forged header or a zip bomb cannot fill memory.
+    """
+    cap = min(MAX_MEMBER_BYTES, budget.left)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with zf.open(member) as handle:
+            while True:
+                chunk = handle.read(min(1 << 20, cap + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    raise QdpxError(
+                        f"{archive}: {member} expands to more than {cap:,} bytes (the limit for "
+                        f"one .qdpx member is {MAX_MEMBER_BYTES:,}, for the whole archive "
+                        f"{MAX_ARCHIVE_BYTES:,}); it is damaged or not a REFI-QDA export."
+                    )
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError) as exc:
+        raise QdpxError(
+            f"{archive}: {member} cannot be decompressed ({exc}); its stored sizes or checksum "
+            "do not match its content. Export the project again as REFI-QDA."
+        ) from exc
+    stated = zf.getinfo(member).file_size
+    if size != stated:
+        raise QdpxError(
+            f"{archive}: {member} states {stated:,} bytes but holds {size:,}; the archive's sizes "
+            "are forged or damaged. Export the project again as REFI-QDA."
+        )
+    budget.left -= size
+    return b"".join(chunks)
+
+
+def _internal_member(ptp: str, names: set[str], archive: str) -> str:
+    """The archive member an ``internal://`` path names; never anything outside ``sources/``."""
+    rel = PurePosixPath(ptp[len("internal://") :])
+    if rel.is_absolute() or ".." in rel.parts or "\\" in str(rel) or not rel.parts:
+        raise QdpxError(
+            f"{archive}: source path {ptp!r} leaves the archive's sources/ folder; refusing it."
+        )
+    member = f"sources/{rel}"
+    if member not in names:
+        raise QdpxError(f"{archive}: source {ptp!r} is not in the archive.")
+    return member
+
+
+def _relative_source(ptp: str, sources_dir: Path | None, archive: str) -> str:
+    """Text of a ``relative://`` source, only from inside the folder the user named."""
+    rel = ptp[len("relative://") :]
+    if sources_dir is None:
+        raise QdpxError(
+            f"{archive}: source {ptp!r} is stored outside the archive. Export the project with "
+            "its sources embedded (internal://), or put the source files in the folder you "
+            "import from; the project's own basePath is never followed."
+        )
+    folder = Path(sources_dir).resolve()
+    candidate = (folder / rel).resolve()
+    if not candidate.is_relative_to(folder) or not candidate.is_file():
+        raise QdpxError(
+            f"{archive}: source {ptp!r} is not a file inside {folder}; sources outside the "
+            "folder you import from are not read."
+        )
+    if candidate.stat().st_size > MAX_MEMBER_BYTES:
+        raise QdpxError(f"{archive}: source {candidate.name} is larger than the limit.")
+    return candidate.read_text(encoding="utf-8-sig")
+
+
+def _position(sel: etree._Element, attr: str, archive: str) -> int:
+    value = sel.get(attr)
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise QdpxError(
+            f"{archive}: selection {sel.get('guid')} has {attr}={value!r}, not a whole number."
+        ) from exc
+
+
+def read_qdpx(path: Path | str, sources_dir: Path | str | None = None) -> CodedSet:
     """Read text codings from a REFI-QDA ``.qdpx`` project.
+
+    Sources are read from the archive (``internal://``, ``sources/`` only) or, for
+    ``relative://`` sources, only from inside ``sources_dir``; the project's ``basePath`` is never
+    followed. Decompressed sizes are counted, not taken from the zip headers.
 
     Parameters
     ----------
     path : Path or str
         The ``.qdpx`` archive.
+    sources_dir : Path or str, optional
+        The folder the user named for external (``relative://``) sources.
 
     Returns
     -------
@@ -258,10 +349,11 @@ def read_qdpx(path: Path | str) -> CodedSet:
     path = Path(path)
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, FileNotFoundError) as exc:
+    except (zipfile.BadZipFile, FileNotFoundError, OSError) as exc:
         raise QdpxError(
             f"{path.name} is not a .qdpx (zip) file: {exc}. Export the project again as REFI-QDA."
         ) from exc
+    budget = _Budget(MAX_ARCHIVE_BYTES)
     with zf:
         names = set(zf.namelist())
         qde = next((n for n in names if n.lower().endswith(".qde")), None)
@@ -271,14 +363,13 @@ def read_qdpx(path: Path | str) -> CodedSet:
             )
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         try:
-            root = etree.fromstring(_read_member(zf, qde), parser)
+            root = etree.fromstring(_read_member(zf, qde, budget, path.name), parser)
         except etree.XMLSyntaxError as exc:
             raise QdpxError(f"{path.name}: project.qde is not valid XML ({exc}).") from exc
         if root.tag != _Q + "Project":
             raise QdpxError(
                 f"{path.name}: root element is {root.tag}, expected Project in namespace {NS}."
             )
-        base = root.get("basePath") or ""
 
         users = {
             u.get("guid"): u.get("name") or u.get("id") or u.get("guid")
@@ -321,13 +412,19 @@ def read_qdpx(path: Path | str) -> CodedSet:
             else:
                 ptp = src.get("plainTextPath") or ""
                 if ptp.startswith("internal://"):
-                    member = "sources/" + ptp[len("internal://") :]
-                    if member in names:
-                        text = _read_member(zf, member).decode("utf-8-sig")
+                    member = _internal_member(ptp, names, path.name)
+                    raw = _read_member(zf, member, budget, path.name)
+                    try:
+                        text = raw.decode("utf-8-sig")
+                    except UnicodeDecodeError as exc:
+                        raise QdpxError(f"{path.name}: {member} is not UTF-8 text.") from exc
                 elif ptp.startswith("relative://"):
-                    candidate = Path(base) / ptp[len("relative://") :]
-                    if base and candidate.is_file():
-                        text = candidate.read_text(encoding="utf-8-sig")
+                    text = _relative_source(ptp, sources_dir, path.name)
+                elif ptp:
+                    raise QdpxError(
+                        f"{path.name}: source path {ptp!r} is neither internal:// nor "
+                        "relative://; absolute paths and URLs are not read."
+                    )
             if text is not None:
                 transcripts[name] = text
             vals = {**case_values.get(src.get("guid"), {}), **values(src)}
@@ -335,8 +432,8 @@ def read_qdpx(path: Path | str) -> CodedSet:
                 {"interview_id": name, "la": vals.get("la"), "role": vals.get("role")}
             )
             for sel in src.findall(_Q + "PlainTextSelection"):
-                start = int(sel.get("startPosition"))
-                end = int(sel.get("endPosition"))
+                start = _position(sel, "startPosition", path.name)
+                end = _position(sel, "endPosition", path.name)
                 for coding in sel.findall(_Q + "Coding"):
                     n += 1
                     ref = coding.find(_Q + "CodeRef")

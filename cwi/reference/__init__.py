@@ -7,15 +7,18 @@ Entry points: :func:`load_reference` (every table of a build), the CLI functions
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cwi.reference.errors import ReferenceDataError
 from cwi.reference.fetch import check_cli, fetch, fetch_cli, use, use_cli
 from cwi.reference.imd import align_imd_to_edition, decile_from_rank, read_imd
 from cwi.reference.load import ReferenceData, load_reference
 
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
-def real_geography(settings: Any) -> Any:
+
+def real_geography(settings: Settings) -> Any:
     """Build the demo generator's ``Geography`` from the real reference files.
 
     See :func:`cwi.reference.geography.real_geography`.

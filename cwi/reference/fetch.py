@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -37,6 +37,9 @@ from cwi.reference.sources import (
     sha256_of,
     verify,
 )
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 CHUNK = 1 << 16
 
@@ -62,11 +65,9 @@ def _say(msg: str, err: bool = False) -> None:
     print(msg, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def mirror_of(settings: Any) -> str | None:
+def mirror_of(settings: Settings) -> str | None:
     """Base URL of a mirror of the reference files, from settings or ``$CWI_REFERENCE_MIRROR``."""
-    value = settings.raw.get("data", {}).get("reference_mirror") or os.environ.get(
-        "CWI_REFERENCE_MIRROR"
-    )
+    value = settings.reference_mirror or os.environ.get("CWI_REFERENCE_MIRROR")
     return str(value).rstrip("/") if value else None
 
 
@@ -125,7 +126,7 @@ def download(url: str, dest: Path, timeout: float = 30.0) -> Path:
 
 
 def fetch(
-    settings: Any, sources: list[Source] | None = None, mirror: str | None = None,
+    settings: Settings, sources: list[Source] | None = None, mirror: str | None = None,
     timeout: float = 30.0,
 ) -> FetchReport:  # fmt: skip
     """Download and verify every reference file that has an address.
@@ -189,7 +190,7 @@ def fetch(
     return report
 
 
-def fetch_cli(settings: Any) -> int:
+def fetch_cli(settings: Settings) -> int:
     """Run ``cwi reference fetch`` and print a short report; return the exit code."""
     report = fetch(settings)
     cache = Path(settings.reference_cache)
@@ -227,7 +228,7 @@ def fetch_cli(settings: Any) -> int:
 
 
 def use(
-    path: Path | str, settings: Any, sources: list[Source] | None = None
+    path: Path | str, settings: Settings, sources: list[Source] | None = None
 ) -> tuple[dict[str, Path], dict[str, str]]:
     """Find the registry files under ``path``, verify them and record them for the build.
 
@@ -276,7 +277,7 @@ def use(
     return recorded, rejected
 
 
-def use_cli(path: Path, settings: Any) -> int:
+def use_cli(path: Path, settings: Settings) -> int:
     """Run ``cwi reference use PATH``; return 0 if at least one file was recorded."""
     if not Path(path).is_dir():
         _say(f"{path} is not a folder. Give the folder that holds the reference files.", err=True)
@@ -297,7 +298,7 @@ def use_cli(path: Path, settings: Any) -> int:
     return 1 if rejected else 0
 
 
-def check(settings: Any, sources: list[Source] | None = None) -> list[dict[str, str]]:
+def check(settings: Settings, sources: list[Source] | None = None) -> list[dict[str, str]]:
     """Report each registry file: where it is and whether it verifies.
 
     Returns
@@ -321,7 +322,7 @@ def check(settings: Any, sources: list[Source] | None = None) -> list[dict[str, 
     return rows
 
 
-def check_cli(settings: Any) -> int:
+def check_cli(settings: Settings) -> int:
     """Run ``cwi reference check``: 0 if every required role has a verified file, else 1."""
     rows = check(settings)
     roles_ok = {r["role"] for r in rows if r["status"] == "ok"}

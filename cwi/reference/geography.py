@@ -15,7 +15,7 @@ assumptions, recorded in ``Geography.extra["notes"]``:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from cwi.reference.errors import ReferenceDataError
 from cwi.reference.load import _Finder, _load_real, _Recorder, real_lsoa_la
 from cwi.reference.lookups import read_lsoa_ltla
 from cwi.reference.population import read_population_wide, year_from_name
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 MALE_SHARE_CHILD = 105 / 205
 MALE_SHARE_ADULT = 0.49
@@ -57,7 +60,7 @@ def _population_arrays(
     return out, notes
 
 
-def real_geography(settings: Any) -> Any:
+def real_geography(settings: Settings) -> Any:
     """Build a :class:`cwi.demo.Geography` from the real reference files.
 
     Parameters
@@ -149,7 +152,7 @@ def real_geography(settings: Any) -> Any:
     n_nat = int(ref.lsoa["imd_rank"].max()) if settings.imd_vintage != "2025" else 33_755
     n_nat = max(n_nat, 32_844)
     z = norm.ppf(1.0 - (lsoas["imd_rank"].to_numpy(float) - 0.5) / n_nat)
-    rng = np.random.default_rng(int(settings.demo.get("seed", 20140501)))
+    rng = np.random.default_rng(settings.demo.seed)
     ethnicity = synth_ethnicity(rng, lsoas["urban"].to_numpy(), z)
     notes.append(
         "Real geography: children's ethnic mix is synthetic (no LSOA source), drawn from real "

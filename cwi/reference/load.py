@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -44,6 +44,9 @@ from cwi.reference.population import (
     year_from_name,
 )
 from cwi.reference.sources import Source, load_sources, locate, read_local_paths, sha256_of
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 LSOA_COLUMNS = (
     "lsoa_code",
@@ -174,7 +177,7 @@ def _population_for_years(
     return out, notes
 
 
-def load_reference(settings: Any) -> ReferenceData:
+def load_reference(settings: Settings) -> ReferenceData:
     """Load the reference data for ``settings.data_source`` (see the module docstring).
 
     Parameters
@@ -205,7 +208,7 @@ def load_reference(settings: Any) -> ReferenceData:
 # ---- demo ---------------------------------------------------------------------------------
 
 
-def _load_demo(settings: Any) -> ReferenceData:
+def _load_demo(settings: Settings) -> ReferenceData:
     folder = Path(settings.demo_dir) / "reference"
     if not folder.is_dir():
         raise ReferenceDataError(
@@ -291,7 +294,7 @@ def _require_imd_cover(lsoa: pd.DataFrame, path: Path) -> None:
 class _Finder:
     """Locates registry files by name, raising one clear error for a required one."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sources = {s.name: s for s in load_sources()}
         self.local = read_local_paths(settings)
@@ -316,13 +319,13 @@ class _Finder:
         return out
 
 
-def region_code_of(settings: Any) -> str:
+def region_code_of(settings: Settings) -> str:
     """Region of the real-geography build (``data.region_code``, default West Midlands)."""
-    return str(settings.raw.get("data", {}).get("region_code") or WEST_MIDLANDS_REGION)
+    return settings.region_code or WEST_MIDLANDS_REGION
 
 
 def real_lsoa_la(
-    settings: Any, finder: _Finder | None = None, rec: _Recorder | None = None
+    settings: Settings, finder: _Finder | None = None, rec: _Recorder | None = None
 ) -> pd.DataFrame:
     """Region LSOAs (2011) with their children's-services LA and region (real lookups)."""
     finder = finder or _Finder(settings)
@@ -347,7 +350,7 @@ def real_lsoa_la(
 
 
 def _real_imd(
-    settings: Any, finder: _Finder, rec: _Recorder, edition: str
+    settings: Settings, finder: _Finder, rec: _Recorder, edition: str
 ) -> tuple[pd.DataFrame, str, list[str]]:
     notes: list[str] = []
     vintage = settings.imd_vintage
@@ -385,11 +388,11 @@ def _real_imd(
     return imd, vintage, notes + bridge_notes
 
 
-def _load_real(settings: Any) -> ReferenceData:
+def _load_real(settings: Settings) -> ReferenceData:
     finder = _Finder(settings)
     rec = _Recorder()
     notes: list[str] = []
-    edition = str(settings.raw["release"].get("lsoa_edition", "2011"))
+    edition = settings.lsoa_edition
     if edition != "2011":
         raise ReferenceDataError(
             None, f"are held on LSOA 2011 (populations, boundaries), not {edition}",

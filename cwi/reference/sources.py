@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from cwi.reference.errors import ReferenceDataError
+
+if TYPE_CHECKING:
+    from cwi.config import Settings
 
 SOURCES_FILE = Path(__file__).with_name("sources.yml")
 LOCAL_PATHS_NAME = "local_paths.yml"
@@ -95,12 +98,12 @@ def verify(path: Path, source: Source) -> str | None:
     return None
 
 
-def local_paths_file(settings: Any) -> Path:
+def local_paths_file(settings: Settings) -> Path:
     """The git-ignored file where ``cwi reference use`` records local copies."""
     return Path(settings.reference_cache) / LOCAL_PATHS_NAME
 
 
-def read_local_paths(settings: Any) -> dict[str, Path]:
+def read_local_paths(settings: Settings) -> dict[str, Path]:
     """Return ``{source name: path}`` recorded by ``cwi reference use`` (empty if none)."""
     path = local_paths_file(settings)
     if not path.is_file():
@@ -109,7 +112,9 @@ def read_local_paths(settings: Any) -> dict[str, Path]:
     return {str(k): Path(v) for k, v in (raw.get("files") or {}).items()}
 
 
-def locate(source: Source, settings: Any, local: dict[str, Path] | None = None) -> Path | None:
+def locate(
+    source: Source, settings: Settings, local: dict[str, Path] | None = None
+) -> Path | None:
     """Return where ``source`` is on this machine, or ``None`` if it is nowhere.
 
     Parameters
@@ -139,7 +144,7 @@ def locate(source: Source, settings: Any, local: dict[str, Path] | None = None) 
 
 
 def locate_role(
-    role: str, settings: Any, sources: list[Source] | None = None
+    role: str, settings: Settings, sources: list[Source] | None = None
 ) -> list[tuple[Source, Path]]:
     """Return every present file of a role (e.g. ``population``), in registry order."""
     sources = sources if sources is not None else load_sources()

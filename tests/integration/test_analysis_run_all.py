@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.synthetic import synthetic_cube
 from cwi.analysis import run_all
-from cwi.analysis.synthetic import synthetic_cube
 from cwi.cube import Cube
 
 

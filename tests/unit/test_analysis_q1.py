@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.synthetic import Truth, synthetic_cube
 from cwi.analysis import q1
 from cwi.analysis.rates import rate_ci
-from cwi.analysis.synthetic import Truth, synthetic_cube
 from cwi.cube import Cube
 
 
@@ -138,7 +138,7 @@ def test_recovery_of_true_per_step_irr(cube_truth):
 
 
 def test_irr_interval_coverage_simulation():
-    from cwi.analysis.simulation import irr_coverage
+    from benchmarks.simulation import irr_coverage
 
     res = irr_coverage(n_sims=1000, n_la=6, lsoa_per_la=40, measure="CLA", seed=7)
     assert 0.92 <= res["coverage"] <= 0.98, res

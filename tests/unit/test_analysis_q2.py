@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from benchmarks.synthetic import Truth, synthetic_cube
 from cwi.analysis import q2
-from cwi.analysis.synthetic import Truth, synthetic_cube
 from cwi.cube import Cube
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from benchmarks.synthetic import Truth, synthetic_cube
 from cwi.analysis import q3
 from cwi.analysis.cells import la_deprivation
 from cwi.analysis.rates import poisson_funnel_mu
-from cwi.analysis.synthetic import Truth, synthetic_cube
 
 
 @pytest.fixture(scope="module")

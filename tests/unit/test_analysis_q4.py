@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.synthetic import Truth, synthetic_cube
 from cwi.analysis import allocation, england, q1, q3, q4, verdicts
 from cwi.analysis.cells import lsoa_cells
-from cwi.analysis.synthetic import Truth, synthetic_cube
 
 
 @pytest.fixture(scope="module")

@@ -227,5 +227,11 @@ def test_format_cell_and_rule_text():
     assert format_cell(1234.5, "", 1) == "1,234.5"
     assert format_cell(12, "[c]") == "12"
     text = rule_text(TH)
-    assert "1 to 5" in text and "1 to 9" in text and "nearest 10" in text and "[c]" in text
-    assert "1 to 2" in rule_text({**TH, "la_total_min": 3})
+    assert "1 to 5" in text and "1 to 9" in text and "[c]" in text
+    # No published table is rounded any more (one precision per quantity): no rounding claim.
+    assert "nearest" not in text and "NOT FOR PUBLICATION" not in text
+    low = rule_text({**TH, "la_total_min": 3})
+    assert "1 to 2" in low and low.startswith("NOT FOR PUBLICATION")
+    # A threshold of 0 or 1 never reads "counts of 1 to -1".
+    off = rule_text({**TH, "la_total_min": 0, "crosstab_min": 1})
+    assert "-1" not in off and "1 to 0" not in off and "No counts are suppressed" in off

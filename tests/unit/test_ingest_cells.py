@@ -7,6 +7,7 @@ import csv
 import pandas as pd
 import pytest
 
+from cwi.config import load_settings
 from cwi.ingest import cells
 from cwi.ingest.pseudo import ENV_KEY, load_key, pseudonymise
 from cwi.ingest.report import safe_csv_write, summary_counts
@@ -84,11 +85,12 @@ def test_place_codes_change_by_year():
 
 def test_pseudonyms_keyed_and_namespaced(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_KEY, raising=False)
-    key = load_key(tmp_path)
+    demo = load_settings().with_overrides(data={"source": "demo", "demo_dir": str(tmp_path)})
+    key = load_key(demo)
     assert (tmp_path / "pseudo.key").is_file() and oct((tmp_path / "pseudo.key").stat().st_mode)[
         -3:
     ] == "600"
-    assert load_key(tmp_path) == key  # stable
+    assert load_key(demo) == key  # stable
     ids = pd.Series(["123", "123", None])
     a = pseudonymise(ids, "X06000001", key)
     b = pseudonymise(ids, "X06000002", key)
@@ -96,7 +98,7 @@ def test_pseudonyms_keyed_and_namespaced(tmp_path, monkeypatch):
     assert a.iloc[0] == a.iloc[1] and a.iloc[0] != b.iloc[0] and a.iloc[0] != other.iloc[0]
     assert a.iloc[2] is None and "123" not in a.iloc[0]
     monkeypatch.setenv(ENV_KEY, "ab" * 32)
-    assert load_key(tmp_path) == bytes.fromhex("ab" * 32)
+    assert load_key(demo) == bytes.fromhex("ab" * 32)
 
 
 def test_safe_csv_write_neutralises_formulas(tmp_path):

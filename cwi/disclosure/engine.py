@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,16 +40,17 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
+from cwi.disclosure.symbols import CONFIDENTIAL, NOTE, SYMBOLS
+
 __all__ = [
     "DisclosureError",
     "Line",
     "TableSpec",
     "assert_family_not_recoverable",
     "assert_not_recoverable",
-    "format_cell",
+    "Margin",
     "protect",
     "protect_family",
-    "rule_text",
 ]
 
 #: Columns that must never reach a published table: below-LA geography, ids, dates of birth.
@@ -59,9 +60,6 @@ FORBIDDEN_COLUMN = re.compile(
     re.IGNORECASE,
 )
 
-NOTE = "note"
-CONFIDENTIAL = "[c]"
-SYMBOLS = ("[c]", "[z]", "[x]", "[low]")
 _TOL = 1e-6
 
 
@@ -179,6 +177,50 @@ class TableSpec:
         return base if base > 1 else None
 
 
+@dataclass(frozen=True)
+class Margin:
+    """Cells of one published table are sums of cells of another (a margin across tables).
+
+    The suppression pass and the recovery audit treat each such sum as one more additive line,
+    so a reader who subtracts, e.g., decile 9 from quintile 5 finds decile 10 hidden too.
+
+    Parameters
+    ----------
+    name : str
+        Name used in messages, e.g. ``"quintiles = pairs of deciles"``.
+    total : str
+        Table holding the sums (e.g. ``"q1_quintile_rates"``).
+    parts : str
+        Table holding the parts (e.g. ``"q1_decile_rates"``).
+    on : tuple of str
+        Columns that identify one sum, present in ``total`` and in ``parts`` (after
+        ``derive``), e.g. ``("year", "measure", "area_code", "imd_quintile")``.
+    count, part_count : str
+        Count column in ``total`` and in ``parts``.
+    derive : callable, optional
+        ``derive(parts_frame, context) -> DataFrame`` of extra key columns for the parts rows
+        (same index), e.g. each decile's quintile or each LA's deprivation third; ``context``
+        holds every table of the build (the mapping must itself be published). Rows whose
+        derived key is missing take no part.
+    parts_where, total_where : mapping, optional
+        Keep only rows whose columns equal these values (e.g. ``{"area_type": "la"}``).
+    complete : bool
+        ``True``: the parts add up exactly to the total (checked on the true counts).
+        ``False``: they add up to at most the total (some cases have no group).
+    """
+
+    name: str
+    total: str
+    parts: str
+    on: tuple[str, ...]
+    count: str = "n"
+    part_count: str = "n"
+    derive: Callable[[pd.DataFrame, Mapping[str, pd.DataFrame]], pd.DataFrame] | None = None
+    parts_where: Mapping[str, Any] | None = None
+    total_where: Mapping[str, Any] | None = None
+    complete: bool = True
+
+
 def _as_line(value: Any) -> Line:
     if isinstance(value, str):
         return Line(value)
@@ -267,10 +309,89 @@ def _round_mask(table: pd.DataFrame, spec: TableSpec, base: int | None) -> np.nd
     return mask
 
 
+def _where(frame: pd.DataFrame, where: Mapping[str, Any] | None) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    for col, val in (where or {}).items():
+        if col not in frame.columns:
+            return np.zeros(len(frame), dtype=bool)
+        mask &= (frame[col] == val).to_numpy()
+    return mask
+
+
+def _margin_lines(
+    margin: Margin,
+    tables: Mapping[str, pd.DataFrame],
+    specs: Mapping[str, TableSpec],
+    thresholds: Mapping[str, int],
+    gidx_of: Mapping[tuple[str, str], np.ndarray],
+    values: list[float],
+    new_cell: Callable[[str], int],
+    context: Mapping[str, pd.DataFrame],
+) -> list[_LineRec]:
+    """The additive lines of one cross-table margin (sum of parts = total cell)."""
+    t_idx = gidx_of.get((margin.total, margin.count))
+    p_idx = gidx_of.get((margin.parts, margin.part_count))
+    if t_idx is None or p_idx is None:
+        return []  # one of the tables is not published in this build
+    total, parts = tables[margin.total], tables[margin.parts]
+    pf = parts.reset_index(drop=True)
+    if margin.derive is not None:
+        extra = margin.derive(pf, context).reset_index(drop=True)
+        pf = pd.concat([pf.drop(columns=[c for c in extra.columns if c in pf]), extra], axis=1)
+    missing = [c for c in margin.on if c not in pf.columns or c not in total.columns]
+    if missing:
+        raise DisclosureError(f"Margin {margin.name!r}: column(s) {missing} missing.")
+    p_keep = _where(pf, margin.parts_where) & pf[list(margin.on)].notna().all(axis=1).to_numpy()
+    t_keep = _where(total.reset_index(drop=True), margin.total_where)
+    groups: dict[tuple, list[int]] = {}
+    pkeys = [tuple(_norm(v) for v in row) for row in pf[list(margin.on)].itertuples(index=False)]
+    for i in np.flatnonzero(p_keep):
+        groups.setdefault(pkeys[i], []).append(int(p_idx[i]))
+    t_frame = total.reset_index(drop=True)
+    thr = specs[margin.parts].threshold(thresholds)
+    out = []
+    for i in np.flatnonzero(t_keep):
+        key = tuple(_norm(v) for v in t_frame.loc[i, list(margin.on)])
+        members = sorted(set(groups.get(key, [])))
+        if not members:
+            continue
+        tot = int(t_idx[i])
+        part_sum = float(np.sum([values[g] for g in members]))
+        total_value = values[tot]
+        where = ", ".join(f"{k}={v}" for k, v in zip(margin.on, key, strict=True))
+        if not (math.isnan(part_sum) or math.isnan(total_value)):
+            if margin.complete and not math.isclose(part_sum, total_value, abs_tol=_TOL):
+                raise DisclosureError(
+                    f"Margin {margin.name!r} does not hold at {where}: the parts in "
+                    f"{margin.parts} do not add up to the total in {margin.total}. Build both "
+                    "tables from the same counts or declare the margin incomplete."
+                )
+            if part_sum > total_value + _TOL:
+                raise DisclosureError(
+                    f"Margin {margin.name!r} does not hold at {where}: the parts in "
+                    f"{margin.parts} exceed the total in {margin.total}."
+                )
+        if not margin.complete:
+            members.append(new_cell(f"cases without a group in {margin.name} at {where}"))
+        out.append(
+            _LineRec(
+                f"{margin.parts} -> {margin.total}",
+                f"{margin.name} at {where}",
+                np.asarray(members, dtype=int),
+                tot,
+                total_value,
+                thr,
+            )
+        )
+    return out
+
+
 def _build_system(
     tables: Mapping[str, pd.DataFrame],
     specs: Mapping[str, TableSpec],
     thresholds: Mapping[str, int],
+    margins: Sequence[Margin] = (),
+    context: Mapping[str, pd.DataFrame] | None = None,
 ) -> _System:
     ids: dict[tuple, int] = {}
     values: list[float] = []
@@ -366,6 +487,31 @@ def _build_system(
                     )
                     where = f"{count} along {line.dim}" + (f" for {where}" if where else "")
                     lines.append(_LineRec(name, where, members, tot, known, t))
+
+    gidx_of = {(app.table, app.count): app.gidx for app in appearances}
+
+    def new_cell(label: str) -> int:
+        values.append(math.nan)  # an unknown, non-negative quantity (never published)
+        thr.append(0)
+        exact.append(False)
+        rbase.append(0)
+        labels.append(label)
+        origin.append("margin")
+        return len(values) - 1
+
+    for margin in margins:
+        lines.extend(
+            _margin_lines(
+                margin,
+                tables,
+                specs,
+                thresholds,
+                gidx_of,
+                values,
+                new_cell,
+                context if context is not None else tables,
+            )
+        )
 
     return _System(
         values=np.asarray(values, dtype=float),
@@ -756,6 +902,8 @@ def protect_family(
     tables: Mapping[str, pd.DataFrame],
     specs: Mapping[str, TableSpec] | Iterable[TableSpec],
     thresholds: Mapping[str, int],
+    margins: Sequence[Margin] = (),
+    context: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Protect several tables together, hiding a cell everywhere it appears.
 
@@ -773,6 +921,11 @@ def protect_family(
     thresholds : mapping
         ``Settings.disclosure``: ``la_total_min``, ``crosstab_min``, ``zero_safe_margin`` and
         any rounding base a spec names.
+    margins : sequence of Margin
+        Sums across tables (e.g. quintile = two deciles); each is one more additive line.
+    context : mapping, optional
+        Every table of the build, for the margins' ``derive`` functions (defaults to
+        ``tables``).
 
     Returns
     -------
@@ -790,7 +943,7 @@ def protect_family(
     missing = [n for n in tables if n not in spec_map]
     if missing:
         raise DisclosureError(f"No TableSpec for table(s) {missing}.")
-    sys_ = _build_system(tables, spec_map, thresholds)
+    sys_ = _build_system(tables, spec_map, thresholds, margins, context)
     hidden = _suppress(sys_, thresholds)
     return _apply(tables, spec_map, thresholds, sys_, hidden)
 
@@ -829,6 +982,8 @@ def assert_family_not_recoverable(
     protected: Mapping[str, pd.DataFrame],
     specs: Mapping[str, TableSpec] | Iterable[TableSpec],
     thresholds: Mapping[str, int],
+    margins: Sequence[Margin] = (),
+    context: Mapping[str, pd.DataFrame] | None = None,
 ) -> None:
     """Fail if a reader of all the published tables can pin down any confidential cell.
 
@@ -840,6 +995,8 @@ def assert_family_not_recoverable(
         The specs used.
     thresholds : mapping
         ``Settings.disclosure``.
+    margins, context
+        As for :func:`protect_family`.
 
     Raises
     ------
@@ -849,7 +1006,7 @@ def assert_family_not_recoverable(
         published count that is itself confidential.
     """
     spec_map = _as_specs(specs)
-    sys_ = _build_system(originals, spec_map, thresholds)
+    sys_ = _build_system(originals, spec_map, thresholds, margins, context)
     hidden = np.zeros(sys_.size, dtype=bool)
     for app in sys_.appearances:
         pub = protected[app.table][app.count].to_numpy(dtype=float)
@@ -898,69 +1055,3 @@ def assert_not_recoverable(
     assert_family_not_recoverable(
         {spec.name: original}, {spec.name: protected}, {spec.name: spec}, thresholds
     )
-
-
-# ---- for renderers -------------------------------------------------------------------------
-
-
-def format_cell(value: Any, note: Any = "", decimals: int = 0) -> str:
-    """Format one published value for a table cell.
-
-    Parameters
-    ----------
-    value : number or None
-        The protected value (NaN when suppressed or not available).
-    note : str
-        The row's ``note`` (e.g. ``"[c]"``).
-    decimals : int
-        Decimal places for numbers; thousands are separated by commas.
-
-    Returns
-    -------
-    str
-        ``"[c]"`` (or the row's other symbol, default ``"[x]"``) for a missing value,
-        otherwise the formatted number.
-    """
-    missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-    if missing:
-        tokens = str(note).split() if isinstance(note, str) else []
-        for sym in SYMBOLS:
-            if sym in tokens:
-                return sym
-        return "[x]"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return f"{float(value):,.{decimals}f}"
-    return str(value)
-
-
-def rule_text(thresholds: Mapping[str, int]) -> str:
-    """State the disclosure rule in plain English, for every output's notes.
-
-    Parameters
-    ----------
-    thresholds : mapping
-        ``Settings.disclosure``.
-
-    Returns
-    -------
-    str
-        One paragraph.
-    """
-    la = int(thresholds["la_total_min"])
-    ct = int(thresholds["crosstab_min"])
-    zero = int(thresholds["zero_safe_margin"])
-    parts = [
-        f"To protect children's confidentiality, counts of 1 to {la - 1} children for a local "
-        f"authority, and counts of 1 to {ct - 1} in tables below local-authority level (for "
-        "example by deprivation decile), are shown as [c].",
-        f"A zero is also shown as [c] where its row or column totals fewer than {zero} children.",
-        "Other cells, and the rates and percentages that go with them, are shown as [c] where "
-        "needed so that no hidden count can be worked out from the totals.",
-    ]
-    rnd = int(thresholds.get("round_regional_to", 0) or 0)
-    if rnd > 1:
-        parts.append(
-            f"Regional totals are rounded to the nearest {rnd}, so figures may not add up."
-        )
-    parts.append("[z] means not applicable and [x] means not available.")
-    return " ".join(parts)

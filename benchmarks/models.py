@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.simulation import irr_coverage
+from benchmarks.synthetic import synthetic_cube
 from cwi.analysis import q1, q2, q3, q4
 from cwi.analysis.cells import lsoa_cells
-from cwi.analysis.simulation import irr_coverage
-from cwi.analysis.synthetic import synthetic_cube
 
 __all__ = ["bench_models"]
 

@@ -1,7 +1,7 @@
 """Coverage simulation of the per-decile-step IRR interval over many small simulated regions.
 
 Each replicate region draws LSOA scores, deciles, populations, LA effects (including the
-inverse-intervention term) and gamma LSOA heterogeneity from :class:`cwi.analysis.synthetic.Truth`,
+inverse-intervention term) and gamma LSOA heterogeneity from :class:`benchmarks.synthetic.Truth`,
 then counts for one measure; the headline within-LA gradient model
 (:func:`cwi.analysis.models.within_cluster_slope`) is fitted to all replicates in one vectorised
 pass, so 200+ regions take well under a second.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from benchmarks.synthetic import Truth
 from cwi.analysis.models import within_cluster_slope
-from cwi.analysis.synthetic import Truth
 
 __all__ = ["irr_coverage"]
 

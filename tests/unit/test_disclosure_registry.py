@@ -1,0 +1,270 @@
+"""The registry, cross-table margins and the recovery audit, on small rate tables.
+
+The attacks of issue 12 (item 2) are reproduced here first: quintile 5 minus decile 9 gives the
+hidden decile 10; a crude ratio in a sentence gives back a hidden count; the per-row ``method``
+says which hidden counts are small. Each test shows the attack working without the defence and
+failing with it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cwi.analysis.rates import rate_ci
+from cwi.analysis.verdicts import verdicts
+from cwi.disclosure import (
+    DisclosureError,
+    crude_ratio,
+    protect_family,
+    publication_stamp,
+    published_value,
+)
+from cwi.disclosure.audit import audit_published
+from cwi.disclosure.registry import (
+    MARGINS,
+    REGISTRY,
+    SPECS,
+    TABLE_TITLES,
+    documented_limit,
+)
+from cwi.disclosure.symbols import DOCUMENTED_MINIMUM
+from tests.disclosure_attack import attack
+
+TH = {"la_total_min": 6, "crosstab_min": 10, "zero_safe_margin": 10, "round_regional_to": 10}
+FAMILY = ("area_rates", "q1_decile_rates", "q1_quintile_rates", "q3_rates_by_la_third")
+
+
+def _rates(frame: pd.DataFrame) -> pd.DataFrame:
+    ci = rate_ci(frame["n"], frame["population"], 0.95, 10000)
+    return frame.assign(
+        rate=ci["value"].to_numpy(),
+        lower=ci["lower"].to_numpy(),
+        upper=ci["upper"].to_numpy(),
+        method=ci["method"].to_numpy(),
+    )
+
+
+def build_tables(counts: dict[str, list[int]], thirds: dict[str, int] | None = None, year=2024):
+    """The published family from LA x decile counts: deciles, quintiles, totals, LA thirds."""
+    rows = []
+    for la, ns in counts.items():
+        for d, n in enumerate(ns, start=1):
+            rows.append({"area_code": la, "imd_decile": d, "n": n, "population": 1000 + 37 * d})
+    cells = pd.DataFrame(rows)
+    reg = cells.groupby("imd_decile", as_index=False)[["n", "population"]].sum()
+    reg["area_code"] = "REGION"
+    dec = pd.concat([reg, cells], ignore_index=True)
+    dec["area_type"] = np.where(dec["area_code"] == "REGION", "region", "la")
+    dec["year"], dec["measure"] = year, "CLA"
+    dec["imd_quintile"] = (dec["imd_decile"] + 1) // 2
+    keys = ["year", "measure", "area_type", "area_code"]
+    quint = dec.groupby([*keys, "imd_quintile"], as_index=False)[["n", "population"]].sum()
+    area = dec.groupby(keys, as_index=False)[["n", "population"]].sum()
+    tables = {
+        "q1_decile_rates": _rates(dec.drop(columns="imd_quintile")),
+        "q1_quintile_rates": _rates(quint),
+        "area_rates": _rates(area),
+    }
+    if thirds:
+        dep = pd.DataFrame({"la_code": list(thirds), "la_third": list(thirds.values())})
+        la = cells.assign(la_third=cells["area_code"].map(thirds))
+        th = la.groupby(["la_third", "imd_decile"], as_index=False)[["n", "population"]].sum()
+        th["year"], th["measure"] = year, "CLA"
+        tables["q3_rates_by_la_third"] = _rates(th)
+        tables["q3_la_deprivation"] = dep
+    return tables
+
+
+def protect_tables(tables, margins=MARGINS):
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    return protect_family(counted, {n: SPECS[n] for n in counted}, TH, margins, tables)
+
+
+def _confidential_recovered(tables, published, result):
+    """Hidden decile cells with a true count of 1-9 that the attack pins to under 10."""
+    truth = tables["q1_decile_rates"].set_index(["year", "measure", "area_code", "imd_decile"])
+    bad = []
+    for key in result.narrower_than(TH["crosstab_min"]):
+        n = truth.loc[key, "n"]
+        if 1 <= n < TH["crosstab_min"]:
+            bad.append(key)
+    return bad
+
+
+# LA A: decile 10 = 2 (confidential), decile 9 = 50, so quintile 5 = 52 gives it away.
+QUINTILE_CASE = {
+    "A": [80, 70, 60, 55, 45, 40, 35, 30, 50, 2],
+    "B": [90, 85, 70, 66, 60, 52, 44, 38, 31, 25],
+    "C": [75, 64, 61, 58, 57, 49, 43, 37, 33, 28],
+}
+
+
+def test_quintile_minus_decile_attack_works_without_margins_and_fails_with_them():
+    tables = build_tables(QUINTILE_CASE)
+    public = {**protect_tables(tables, margins=()), "q3_la_deprivation": pd.DataFrame()}
+    dec = public["q1_decile_rates"]
+    a10 = dec[(dec.area_code == "A") & (dec.imd_decile == 10)]
+    assert a10["n"].isna().all()  # hidden in the decile table...
+    before = attack(public)
+    assert (2024, "CLA", "A", 10) in before.recovered_exactly()  # ...but 52 - 50 = 2
+    assert _confidential_recovered(tables, public, before)
+    # with the registry's margins the quintile (or decile 9) is hidden too
+    public = protect_tables(tables)
+    after = attack(public)
+    assert _confidential_recovered(tables, public, after) == []
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    assert audit_published(counted, public, TH, context=tables).ok
+
+
+def test_la_thirds_attack_is_closed_by_the_thirds_margin():
+    # LA A alone in third 1: its deciles are the third's deciles (a third is an LA sum).
+    counts = {**QUINTILE_CASE, "D": [60, 58, 52, 50, 47, 44, 40, 36, 34, 30]}
+    thirds = {"A": 1, "B": 2, "C": 3, "D": 3}
+    tables = build_tables(counts, thirds)
+    no_margin = [m for m in MARGINS if "thirds" not in m.name]
+    public = {
+        **protect_tables(tables, margins=no_margin),
+        "q3_la_deprivation": thirds_frame(thirds),
+    }
+    before = attack(public)
+    assert _confidential_recovered(tables, public, before)
+    public = {**protect_tables(tables), "q3_la_deprivation": thirds_frame(thirds)}
+    assert _confidential_recovered(tables, public, attack(public)) == []
+
+
+def thirds_frame(thirds):
+    return pd.DataFrame({"la_code": list(thirds), "la_third": list(thirds.values())})
+
+
+def test_a_planted_recoverable_cell_is_caught_by_the_audit():
+    tables = build_tables(QUINTILE_CASE)
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    public = protect_tables(tables)
+    assert audit_published(counted, public, TH, context=tables).ok
+    # Plant: publish again every hidden decile-table cell of LA A except decile 10.
+    leaky = {k: v.copy() for k, v in public.items()}
+    dec, orig = leaky["q1_decile_rates"], tables["q1_decile_rates"]
+    plant = (dec.area_code == "A") & (dec.imd_decile != 10) & dec.n.isna()
+    assert plant.any()
+    dec.loc[plant, "n"] = orig.loc[plant, "n"]
+    report = audit_published(counted, leaky, TH, context=tables)
+    assert not report.ok and report.recoverable
+    assert any("area_code=A" in r and "imd_decile=10" in r for r in report.recoverable)
+    assert "2" not in " ".join(r.split("(")[0] for r in report.recoverable).replace("2024", "")
+    with pytest.raises(DisclosureError, match="can be worked out"):
+        report.raise_if_recoverable()
+    # ...and the independent attacker agrees
+    assert _confidential_recovered(tables, leaky, attack(leaky))
+
+
+def test_a_margin_that_does_not_hold_stops_the_build():
+    tables = build_tables(QUINTILE_CASE)
+    q = tables["q1_quintile_rates"]
+    q.loc[q.index[0], "n"] += 1
+    with pytest.raises(DisclosureError, match="does not hold"):
+        protect_tables(tables)
+
+
+def test_method_column_does_not_say_which_hidden_counts_are_small():
+    from cwi.disclosure.publish import protect_all
+
+    tables = build_tables(QUINTILE_CASE)
+    raw_methods = set(tables["q1_decile_rates"]["method"])
+    assert raw_methods == {"Exact", "Byars"}  # the tell-tale, before publication
+
+    class S:
+        disclosure = TH
+
+    out = protect_all(tables, S())
+    for name in ("q1_decile_rates", "q1_quintile_rates", "area_rates"):
+        assert out[name]["method"].nunique() == 1, name
+
+
+@st.composite
+def families(draw):
+    n_la = draw(st.integers(2, 4))
+    counts = {
+        f"L{i}": draw(
+            st.lists(st.one_of(st.integers(0, 12), st.integers(10, 90)), min_size=10, max_size=10)
+        )
+        for i in range(n_la)
+    }
+    thirds = {la: 1 + i % 3 for i, la in enumerate(counts)}
+    return counts, thirds
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(families())
+def test_multi_table_family_leaves_nothing_recoverable(case):
+    """Deciles, quintiles, LA totals, region and LA thirds together: an independent attacker
+    bounds no confidential decile count more tightly than the threshold."""
+    counts, thirds = case
+    tables = build_tables(counts, thirds)
+    try:
+        public = protect_tables(tables)
+    except DisclosureError as exc:  # refusing to publish is safe; say why
+        assert "worked out" in str(exc)
+        return
+    public["q3_la_deprivation"] = thirds_frame(thirds)
+    for name, frame in public.items():
+        if name in SPECS:
+            t = SPECS[name].threshold(TH)
+            shown = frame["n"].dropna()
+            assert not ((shown > 0) & (shown < t)).any(), name
+    assert _confidential_recovered(tables, public, attack(public)) == []
+
+
+def test_crude_ratio_is_hidden_with_its_cells_and_sentences_leave_it_out():
+    tables = build_tables(QUINTILE_CASE)
+    public = protect_tables(tables)
+    dec = public["q1_decile_rates"]
+    region = dec[dec.area_code == "REGION"]
+    # region decile 10 is 55 (2 + 25 + 28): published, so its crude ratio is quoted
+    assert not math.isnan(crude_ratio(region, {"imd_decile": 1}, {"imd_decile": 10}))
+    la_a = dec[dec.area_code == "A"]
+    assert math.isnan(crude_ratio(la_a, {"imd_decile": 1}, {"imd_decile": 10}))
+    assert math.isnan(published_value(la_a, {"imd_decile": 10}))
+    # the verdict sentence: with decile 10 hidden at region level, no "times as likely"
+    hidden_region = dec.copy()
+    sel = (hidden_region.area_code == "REGION") & (hidden_region.imd_decile == 10)
+    hidden_region.loc[sel, ["n", "rate"]] = np.nan
+    hidden_region.loc[sel, "note"] = "[c]"
+    gradient = pd.DataFrame(
+        {"year": [2024], "area_code": ["REGION"], "model": ["within_la"], "measure": ["CLA"],
+         "estimate": [1.2], "lower": [1.1], "upper": [1.3], "method": ["m"]}
+    )  # fmt: skip
+    shown = verdicts({"q1_gradient": gradient, "q1_decile_rates": dec})
+    assert "times as likely" in shown["verdict"].iloc[0]
+    hidden = verdicts({"q1_gradient": gradient, "q1_decile_rates": hidden_region})
+    assert "times as likely" not in hidden["verdict"].iloc[0]
+    assert "nan" not in hidden["verdict"].iloc[0]
+
+
+def test_registry_is_the_one_list_of_published_tables():
+    from cwi.publish import SPECS as OLD_SPECS
+    from cwi.publish import TABLE_TITLES as OLD_TITLES
+
+    assert OLD_SPECS is SPECS and OLD_TITLES is TABLE_TITLES  # old imports still work
+    for name, table in REGISTRY.items():
+        assert table.title and table.chapter, name
+        if table.spec is not None:
+            assert table.spec.name == name
+    for m in MARGINS:
+        assert m.total in SPECS and m.parts in SPECS, m.name
+    # the scanner's limits come from the documented minimum, never the user's setting
+    assert documented_limit("area_rates") == DOCUMENTED_MINIMUM["la_total_min"]
+    assert documented_limit("q1_decile_rates") == DOCUMENTED_MINIMUM["crosstab_min"]
+    assert documented_limit("no_such_table") == DOCUMENTED_MINIMUM["crosstab_min"]
+
+
+def test_low_thresholds_are_stamped_not_for_publication():
+    assert publication_stamp(TH) is None
+    stamp = publication_stamp({**TH, "crosstab_min": 3})
+    assert stamp and stamp.startswith("NOT FOR PUBLICATION") and "crosstab_min = 3" in stamp
+    assert publication_stamp({**TH, "la_total_min": 0})
