@@ -213,6 +213,18 @@ def _q1(c: ReportContent, x: _Ctx) -> None:
         if a is not None and b is not None:
             vals = [a["estimate"], a["lower"], a["upper"], b["estimate"], b["lower"], b["upper"]]
         c.var(f"q1.{k}.sii_sentence", s.sii_rii(label, *vals, per=x.settings.rate_per), True)
+    dirs = []
+    for m in MEASURES:
+        r = _first(rr, measure=m, comparison="decile 1 vs 10")
+        dirs.append(s.direction(r["lower"], r["upper"]) if r is not None else "not estimable")
+        g_p = _first(grad, measure=m, model="negbin")
+        g_w = _first(grad, measure=m, model="within_la")
+        vals = [None] * 6
+        if g_p is not None and g_w is not None:
+            vals = [g_w["estimate"], g_w["lower"], g_w["upper"],
+                    g_p["estimate"], g_p["lower"], g_p["upper"]]  # fmt: skip
+        c.var(f"q1.{m.lower()}.within_vs_pooled", s.within_vs_pooled(_label(m), *vals), True)  # type: ignore[arg-type]
+    c.var("q1.answer", s.q1_answer(dirs), sentence=True)
     # figure + decile table
     if not deciles.empty:
         frame = deciles.assign(series=deciles["area_name"].astype(str))
@@ -864,6 +876,15 @@ def _allocation(c: ReportContent, x: _Ctx) -> None:
     al = x.main("allocation")
     spend = _s251_shares(x)
     c.var("allocation.spend", "yes" if spend is not None else "no")
+    c.var(
+        "allocation.spend_note",
+        "The last column is each authority's share of the region's net spending on children's "
+        "social care (Section 251 outturn, the latest year up to the snapshot): set beside the "
+        "share of need, it shows whether money follows deprivation."
+        if spend is not None
+        else "No spending column: Section 251 spending is published for real local authorities "
+        "only, and these are not (or the spending file is not in this build).",
+    )
     for m in MEASURES:
         a = al[al["measure"] == m] if len(al) else al
         a = a.dropna(subset=["share_need", "share_caseload"]) if len(a) else a
@@ -889,8 +910,9 @@ def _allocation(c: ReportContent, x: _Ctx) -> None:
             cols += [Col(f"{m}_need", f"{m} share of need", "pct1"),
                      Col(f"{m}_case", f"{m} share of caseload", "pct1")]  # fmt: skip
     if spend is not None:
-        flat["spend"] = flat["la_code"].map(spend)
-        cols.append(Col("spend", "Share of Section 251 spend", "pct1"))
+        flat["spend"] = flat["la_code"].map(spend[0])
+        fy = f"{spend[1] - 1}-{str(spend[1])[-2:]}"
+        cols.append(Col("spend", f"Share of Section 251 net spend, {fy}", "pct1"))
     notes = [
         "Share of need: the LA's share of the region's deprivation-expected children (regional "
         "rates by IMD decile and age applied to its children)."
@@ -915,31 +937,32 @@ def _allocation(c: ReportContent, x: _Ctx) -> None:
     )
 
 
-def _s251_shares(x: _Ctx) -> pd.Series | None:
-    """Each LA's share of the region's Section 251 children's services spend, if readable."""
+def _s251_shares(x: _Ctx) -> tuple[pd.Series, int] | None:
+    """Each LA's share of the region's Section 251 children's social care spend (public data).
+
+    Only where the LAs are real (not the demo), from ``<reference_dir>/s251/``; the latest
+    financial year ending no later than the snapshot year. ``None`` (and the table says so) when
+    the file or the LAs are not there.
+    """
     if x.settings.data_source == "demo":
         return None
-    try:
-        from cwi.reference import s251  # type: ignore[attr-defined]
-    except ImportError:
+    path = x.settings.reference_dir / "s251" / "s251_childrens_social_care_by_la.csv"
+    if not path.is_file():
         return None
-    reader = getattr(s251, "la_spend", None) or getattr(s251, "read_s251", None)
-    if reader is None:
+    from cwi.reference.s251 import read_s251, spend_by_la
+
+    spend = spend_by_la(read_s251(path))
+    las = set(x.main("allocation")["la_code"].astype(str))
+    spend = spend[spend["la_code"].isin(las) & (spend["year"] <= x.year)].dropna(
+        subset=["net_gbp"]
+    )
+    if spend.empty:
         return None
-    try:
-        frame = reader(x.settings)
-    except Exception:  # noqa: BLE001 - the column is left out and the table says so
+    year = int(spend["year"].max())
+    sub = spend[spend["year"] == year].groupby("la_code")["net_gbp"].sum()
+    if sub.sum() <= 0 or len(sub) < len(las):
         return None
-    if frame is None or frame.empty or "la_code" not in frame.columns:
-        return None
-    value = next((col for col in ("spend", "total", "net_spend", "amount") if col in frame), None)
-    if value is None:
-        return None
-    if "year" in frame.columns:
-        frame = frame[frame["year"] == frame["year"].max()]
-    las = x.main("allocation")["la_code"].unique()
-    sub = frame[frame["la_code"].isin(las)].groupby("la_code")[value].sum()
-    return sub / sub.sum() if sub.sum() > 0 else None
+    return sub / sub.sum(), year
 
 
 #: Published figures (``../shared/reference/published_figures.md``) set beside ours.
@@ -979,7 +1002,7 @@ def _published(c: ReportContent, x: _Ctx) -> None:
     rows.append({
         "measure": "CLA", "what": "Asian vs White, deprivation-adjusted rate ratio",
         "ours": r["estimate"] if r is not None else float("nan"), "published": 1 / 6,
-        "source": "England, Bywaters et al. 2016/2019 ('up to 6 times less likely', i.e. about 0.17)",
+        "source": "England, Bywaters et al. 2016/2019: after deprivation and age, up to six-fold lower (about 0.17)",
     })  # fmt: skip
     frame = pd.DataFrame(rows)
     c.sentences  # noqa: B018 - (no sentence: the table says it)

@@ -139,6 +139,48 @@ def decile_contrast(label: str, ratio: float, lower: float, upper: float) -> str
     )
 
 
+def q1_answer(directions: Sequence[str]) -> str:
+    """The one-word answer to Q1 from the direction of each measure's decile contrast."""
+    known = [d for d in directions if d != "not estimable"]
+    if not known:
+        return "The published figures cannot answer this."
+    if all(d == "higher" for d in known):
+        return (
+            "Yes, for every measure."
+            if len(known) == len(directions)
+            else ("Yes, for every measure the published figures allow.")
+        )
+    if all(d == "lower" for d in known):
+        return "No: rates are lower in the most deprived neighbourhoods."
+    if any(d == "higher" for d in known):
+        return "For some measures, not all."
+    return "Not clearly: the data show no clear clustering."
+
+
+def within_vs_pooled(label: str, within: float, within_lo: float, within_hi: float,
+                     pooled: float, pooled_lo: float, pooled_hi: float) -> str:  # fmt: skip
+    """Compare the within-LA and pooled gradients (intervals that do not overlap differ)."""
+    if not _ok(within, within_lo, within_hi, pooled, pooled_lo, pooled_hi):
+        return f"The within-LA and pooled gradients of {label} cannot be compared."
+    if float(within_lo) > float(pooled_hi):
+        return (
+            f"For {label} the gradient within authorities ({fmt(within)} per step) is steeper "
+            f"than across the region ({fmt(pooled)}): less deprived authorities have higher rates "
+            f"than their neighbourhoods alone predict, which flattens the region-wide gradient "
+            f"(see Q3)."
+        )
+    if float(within_hi) < float(pooled_lo):
+        return (
+            f"For {label} the gradient within authorities ({fmt(within)} per step) is less steep "
+            f"than across the region ({fmt(pooled)}): more deprived authorities have higher rates "
+            f"than their neighbourhoods alone predict, which steepens the region-wide gradient."
+        )
+    return (
+        f"For {label} the gradients within authorities ({fmt(within)} per step) and across the "
+        f"region ({fmt(pooled)}) are not clearly different."
+    )
+
+
 def gradient(label: str, model: str, estimate: float, lower: float, upper: float) -> str:
     """The rate ratio per decile step, naming the model it comes from.
 

@@ -198,3 +198,19 @@ def test_need_vs_caseload_and_published():
     assert "above" in s.against_published(20.0, 11.1, "ratio")
     assert "below" in s.against_published(5.0, 11.1, "ratio")
     assert s.NOT_ESTIMABLE in s.against_published(NAN, 11.1, "ratio")
+
+
+def test_q1_answer():
+    assert s.q1_answer(["higher"] * 3) == "Yes, for every measure."
+    assert "allow" in s.q1_answer(["higher", "higher", "not estimable"])
+    assert s.q1_answer(["lower"] * 3).startswith("No")
+    assert s.q1_answer(["higher", "similar", "lower"]).startswith("For some")
+    assert s.q1_answer(["similar"] * 3).startswith("Not clearly")
+    assert "cannot" in s.q1_answer(["not estimable"] * 3)
+
+
+def test_within_vs_pooled():
+    assert "steeper" in s.within_vs_pooled("CLA", 1.41, 1.40, 1.43, 1.29, 1.28, 1.31)
+    assert "less steep" in s.within_vs_pooled("CLA", 1.2, 1.19, 1.21, 1.29, 1.28, 1.31)
+    assert "not clearly different" in s.within_vs_pooled("CLA", 1.3, 1.25, 1.35, 1.29, 1.2, 1.3)
+    assert "cannot be compared" in s.within_vs_pooled("CLA", *[NAN] * 6)
