@@ -125,7 +125,7 @@ class ReleaseSettings(_Section):
 class DataSettings(_Section):
     """``data:`` where the inputs are."""
 
-    source: Literal["demo", "real-geography", "extracts"]
+    source: Literal["demo", "real-geography", "extracts", "public"]
     demo_dir: PathStr
     extracts_dir: PathStr
     reference_dir: PathStr
@@ -193,6 +193,15 @@ class OutputSettings(_Section):
     site_url: str | None = None  # public address of the website: report PDF links use it
 
 
+class PublicSettings(_Section):
+    """``public:`` the public-data edition (every English LA from published tables)."""
+
+    enabled: StrictBool = True
+    data_dir: str | None = None
+    decile_rates: Literal["published"] = "published"
+    neighbours: Annotated[StrictInt, Field(ge=1, le=50)] = 10
+
+
 class InterviewSettings(_Section):
     """``interviews:`` the qualitative strand."""
 
@@ -209,6 +218,7 @@ class SettingsModel(_Section):
     disclosure: DisclosureSettings
     output: OutputSettings
     interviews: InterviewSettings = InterviewSettings()
+    public: PublicSettings = PublicSettings()
 
 
 _FIXES = {
@@ -217,7 +227,7 @@ _FIXES = {
     "release.la_list": "'all' or a list of LA codes, e.g. [E06000019, E06000020]",
     "release.imd_vintage": "one of demo, 2010, 2019, 2025",
     "analysis.measures": "a list drawn from CIN, CPP, CLA, e.g. [CIN, CPP, CLA]",
-    "data.source": "one of demo, real-geography, extracts",
+    "data.source": "one of demo, real-geography, extracts, public",
 }
 
 
@@ -497,6 +507,18 @@ class Settings:
     def pdf_dir(self) -> Path:
         """One A4 PDF per LA."""
         return self._resolve(self.model.output.pdf_dir)
+
+    # ---- public-data edition ---------------------------------------------------------------
+    @property
+    def public(self) -> PublicSettings:
+        """The ``public`` section (public-data edition)."""
+        return self.model.public
+
+    @property
+    def public_data_dir(self) -> Path:
+        """Folder of the published reference files the public edition reads."""
+        value = self.model.public.data_dir
+        return self._resolve(value) if value else SHARED_PUBLIC
 
     @cached_property
     def quarto_file(self) -> Path:

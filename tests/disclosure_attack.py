@@ -178,3 +178,62 @@ def attack(published: dict[str, pd.DataFrame], per: float = 10000) -> AttackResu
             hi = -res_hi.fun if res_hi.status == 0 else math.inf
             result.bounds[(int(year), measure, key[1], key[2])] = (lo, hi)
     return result
+
+
+FAMILY = ("area_rates", "q1_decile_rates", "q1_quintile_rates", "q3_rates_by_la_third")
+
+
+def true_tables(private_dir, settings) -> dict[str, pd.DataFrame]:
+    """The family's true counts, recomputed from the build's private cube."""
+    from cwi.analysis import q1, q3
+    from cwi.analysis.cells import la_deprivation
+    from cwi.cube import Cube
+
+    cube = Cube.load(private_dir / "cube")
+    conf, per = settings.confidence, settings.rate_per
+    measures = [m for m in settings.measures]
+    years = [y for y in settings.years if y in cube.years]
+    main = settings.main_year
+    return {
+        "area_rates": pd.concat([q1.area_rates(cube, y, conf, per, measures) for y in years]),
+        "q1_decile_rates": pd.concat(
+            [q1.decile_rates(cube, y, conf, per, measures) for y in years]
+        ),
+        "q1_quintile_rates": pd.concat(
+            [q1.quintile_rates(cube, y, conf, per, measures) for y in years]
+        ),
+        "q3_rates_by_la_third": q3.rates_by_la_third(cube, main, conf, per, measures),
+        "q3_la_deprivation": la_deprivation(cube, main),
+    }
+
+
+def confidential_recovered(
+    truth: dict[str, pd.DataFrame], result: AttackResult, crosstab_min: int = 10
+) -> list[tuple]:
+    """Hidden decile cells with a true count of 1..crosstab_min-1 pinned to under the threshold.
+
+    Also a hidden true zero in a line totalling under the threshold, pinned to under its line.
+    """
+    dec = truth["q1_decile_rates"].set_index(["year", "measure", "area_code", "imd_decile"])
+    line = dec.groupby(level=[0, 1, 2])["n"].sum()
+    bad = []
+    for key, (lo, hi) in result.bounds.items():
+        n = float(dec.loc[key, "n"])
+        total = float(line.loc[key[:3]])
+        need = min(crosstab_min, total)
+        confidential = (1 <= n < crosstab_min) or (n == 0 and 0 < total < crosstab_min)
+        if confidential and hi - lo < need - 1e-6:
+            bad.append(key)
+    return bad
+
+
+def attack_build(results_dir, private_dir, settings) -> tuple[AttackResult, list[tuple]]:
+    """Attack a finished build's published tables; return the bounds and the disclosures."""
+    published = {}
+    for name in (*FAMILY, "q3_la_deprivation"):
+        path = results_dir / "tables" / f"{name}.csv"
+        if path.is_file():
+            published[name] = pd.read_csv(path)
+    result = attack(published, per=float(settings.rate_per))
+    truth = true_tables(private_dir, settings)
+    return result, confidential_recovered(truth, result)

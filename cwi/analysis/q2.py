@@ -332,8 +332,10 @@ def gender_gap_by_decile(
     Returns
     -------
     pandas.DataFrame
-        ``year, area_code, measure, imd_decile, rate_m, rate_f, estimate (M/F ratio), lower,
-        upper, difference, difference_lower, difference_upper, method``.
+        ``year, area_code, measure, imd_decile, n_m, n_f (counts of boys and girls: a rate
+        with the public population gives its count, so they go through disclosure control
+        like any count), rate_m, rate_f, estimate (M/F ratio), lower, upper, difference,
+        difference_lower, difference_upper, method``.
     """
     z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
     c = strata_cells(cube, year, ["sex"], measures)
@@ -349,6 +351,7 @@ def gender_gap_by_decile(
         se_d = per * np.sqrt(nm / pm**2 + nf / pf**2)
     out = pd.DataFrame(
         {
+            "n_m": nm, "n_f": nf,
             "rate_m": rm, "rate_f": rf, "estimate": ratio, "lower": ratio * np.exp(-z * se_l),
             "upper": ratio * np.exp(z * se_l), "difference": diff,
             "difference_lower": diff - z * se_d, "difference_upper": diff + z * se_d,

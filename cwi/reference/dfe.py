@@ -29,6 +29,7 @@ Canonical frame (:data:`DFE_COLUMNS`), one row per year x geography x measure:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,54 @@ def read_dfe_tables(
     return out.sort_values(["year", "measure", "geographic_level", "la_code"]).reset_index(
         drop=True
     )
+
+
+def read_dfe_cla_history(cla2018: Path | str | None, cla2019: Path | str | None) -> pd.DataFrame:
+    """Read DfE's CLA underlying data (CLA2018.csv, CLA2019.csv): CLA at 31 March 2014-2019.
+
+    CLA2019 gives 2015-2019 and CLA2018 adds 2014 (a later release wins where both have a
+    year). The files label their populations inconsistently (``PROVENANCE.md`` 7b): in
+    CLA2019 ``CLA_Pop{Y-1}`` is the denominator of ``CLA_Rate{Y}``, in CLA2018 ``CLA_Pop{Y}``
+    is; both are the mid-year 0-17 estimate before 31 March. National and regional counts are
+    rounded to the nearest 10 by DfE; LA counts are unrounded.
+
+    Parameters
+    ----------
+    cla2018, cla2019 : Path or str or None
+        The two files (either may be missing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DFE_COLUMNS` with ``measure == "CLA"``.
+    """
+    level_names = {"NATIONAL": "National", "REGION": "Regional", "LA": "Local authority"}
+    frames = []
+    for path, pop_lag in ((cla2019, 1), (cla2018, 0)):
+        if not path:
+            continue
+        raw = read_csv(path, "DfE CLA underlying data", encoding="cp1252")
+        years = sorted(int(c[-4:]) for c in raw.columns if re.fullmatch(r"CLA_Mar\d{4}", c))
+        for year in years:
+            pop_col = f"CLA_Pop{year - pop_lag}"
+            if pop_col not in raw.columns:
+                continue
+            out = pd.DataFrame(
+                {
+                    "year": year,
+                    "geographic_level": raw["geog_l"].str.strip().map(level_names),
+                    "la_code": raw["New_geog_code"].str.strip(),
+                    "la_name": raw["geog_n"].str.strip(),
+                    "region_name": "",
+                    "measure": "CLA",
+                }
+            )
+            out["number"], sym_n = split_symbol(raw[f"CLA_Mar{year}"])
+            out["population"], _ = split_symbol(raw[pop_col])
+            out["rate_per_10000"], sym_r = split_symbol(raw[f"CLA_Rate{year}"])
+            out["symbol"] = sym_n.where(sym_n != "", sym_r)
+            frames.append(out)
+    if not frames:
+        return pd.DataFrame(columns=list(DFE_COLUMNS))
+    out = pd.concat(frames, ignore_index=True).drop_duplicates(["year", "la_code"], keep="first")
+    return out[list(DFE_COLUMNS)].reset_index(drop=True)

@@ -268,3 +268,23 @@ def test_low_thresholds_are_stamped_not_for_publication():
     stamp = publication_stamp({**TH, "crosstab_min": 3})
     assert stamp and stamp.startswith("NOT FOR PUBLICATION") and "crosstab_min = 3" in stamp
     assert publication_stamp({**TH, "la_total_min": 0})
+
+
+def test_gender_gap_rates_are_hidden_with_their_small_counts():
+    """A girls' rate with the public population gives the girls' count: it is a count."""
+    n_m = [40, 35, 30, 28, 25, 22, 20, 18, 15, 12]
+    n_f = [38, 33, 29, 26, 24, 20, 19, 16, 14, 3]  # decile 10: 3 girls
+    gap = pd.DataFrame(
+        {
+            "year": 2024, "area_code": "REGION", "measure": "CLA",
+            "imd_decile": range(1, 11), "n_m": n_m, "n_f": n_f,
+            "rate_m": [n * 2.0 for n in n_m], "rate_f": [n * 2.1 for n in n_f],
+            "estimate": 1.0, "lower": 0.9, "upper": 1.1, "difference": 0.5,
+            "difference_lower": 0.1, "difference_upper": 0.9, "method": "m",
+        }
+    )  # fmt: skip
+    out = protect_family({"q2_gender_gap": gap}, {"q2_gender_gap": SPECS["q2_gender_gap"]}, TH)
+    gap_out = out["q2_gender_gap"]
+    d10 = gap_out[gap_out.imd_decile == 10].iloc[0]
+    assert pd.isna(d10["n_f"]) and pd.isna(d10["rate_f"]) and pd.isna(d10["estimate"])
+    assert gap_out["rate_f"].isna().sum() >= 2  # and another decile, so the sum does not tell
