@@ -548,28 +548,34 @@ def mix_vs_score(between: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``year, measure, mix_explained, score_explained, difference, f_mix_beyond_score,
+        ``year, measure, score_measure (the LA-level deprivation measure: mean IMD score, or
+        average rank where the IMD vintage has no scores), mix_explained, score_explained,
+        difference, f_mix_beyond_score,
         p_mix_beyond_score, f_score_beyond_mix, p_score_beyond_mix, n_la, method``.
     """
     rows = []
     for (year, m), d in between.groupby(["year", "measure"], sort=False):
         by = d.assign(model=d["model"].fillna("null")).set_index("model")
-        need = ["null", "LA mean IMD score", "deprivation mix (expected rate)",
-                "mix + LA mean IMD score"]  # fmt: skip
+        both = [str(k) for k in by.index if str(k).startswith("mix + ")]
+        if not both:
+            continue
+        score_name = both[0][len("mix + ") :]
+        need = ["null", score_name, "deprivation mix (expected rate)", both[0]]
         if not set(need) <= set(by.index):
             continue
         d_mix = float(by.loc["deprivation mix (expected rate)", "deviance"])
-        d_score = float(by.loc["LA mean IMD score", "deviance"])
-        d_both = float(by.loc["mix + LA mean IMD score", "deviance"])
-        df_both = int(by.loc["mix + LA mean IMD score", "df"])
+        d_score = float(by.loc[score_name, "deviance"])
+        d_both = float(by.loc[both[0], "deviance"])
+        df_both = int(by.loc[both[0], "df"])
         phi = d_both / df_both if df_both > 0 and d_both > 0 else np.nan
         f_mix = max(d_score - d_both, 0.0) / phi
         f_score = max(d_mix - d_both, 0.0) / phi
         mix_e = float(by.loc["deprivation mix (expected rate)", "deviance_explained"])
-        score_e = float(by.loc["LA mean IMD score", "deviance_explained"])
+        score_e = float(by.loc[score_name, "deviance_explained"])
         rows.append(
             {
-                "year": int(year), "measure": m, "mix_explained": mix_e,
+                "year": int(year), "measure": m, "score_measure": score_name,
+                "mix_explained": mix_e,
                 "score_explained": score_e, "difference": mix_e - score_e,
                 "f_mix_beyond_score": f_mix,
                 "p_mix_beyond_score": float(stats.f.sf(f_mix, 1, df_both)),

@@ -604,6 +604,14 @@ def _q2_ethnic_chart(c: ReportContent, x: _Ctx, e: pd.DataFrame) -> None:
 
 
 # ---- Q3 -----------------------------------------------------------------------------------
+def _score_words(model: object) -> str:
+    """The LA-level deprivation measure of the Q3 models, in words."""
+    text = str(model)
+    if "rank" in text:
+        return "average IMD rank"
+    return "overall (mean) IMD score"
+
+
 def _q3(c: ReportContent, x: _Ctx) -> None:
     mvs = x.main("q3_mix_vs_score")
     for m in MEASURES:
@@ -616,14 +624,19 @@ def _q3(c: ReportContent, x: _Ctx) -> None:
         )  # fmt: skip
         c.var(f"q3.{k}.mix_explained", s.pct(vals[0]))
         c.var(f"q3.{k}.score_explained", s.pct(vals[1]))
-        c.var(f"verdict.q3.{k}", s.mix_vs_score(_label(m), *vals), sentence=True)  # type: ignore[arg-type]
+        name = _score_words(r["score_measure"]) if r is not None and "score_measure" in r else None
+        c.var(
+            f"verdict.q3.{k}",
+            s.mix_vs_score(_label(m), *vals, score_name=name or "overall IMD score"),  # type: ignore[arg-type]
+            sentence=True,
+        )
     if len(mvs):
         c.fragments["q3/mix_vs_score_table"] = table_fragment(
             mvs.assign(measure=mvs["measure"].map(lambda m: _label(m).capitalize())),
             [
                 Col("measure", "Measure"),
                 Col("mix_explained", "Explained by deprivation mix", "pct"),
-                Col("score_explained", "Explained by LA mean IMD score", "pct"),
+                Col("score_explained", "Explained by LA overall deprivation", "pct"),
                 Col("p_mix_beyond_score", "Mix adds to score: p", "p"),
                 Col("p_score_beyond_mix", "Score adds to mix: p", "p"),
                 Col("n_la", "LAs", "int"),
@@ -634,7 +647,9 @@ def _q3(c: ReportContent, x: _Ctx) -> None:
             source=x.source,
             notes=[
                 "Deprivation mix: the rate expected from the LA's children by neighbourhood decile "
-                "and age at regional rates. p: quasi-likelihood F test of adding one to the other."
+                "and age at regional rates. Overall deprivation: "
+                + _score_words(mvs["score_measure"].iloc[0] if "score_measure" in mvs else "")
+                + ". p: quasi-likelihood F test of adding one to the other."
             ],
         )
     inv = x.main("q3_inverse_intervention")

@@ -402,6 +402,7 @@ def mix_vs_score(
     score_explained: float,
     p_mix_beyond_score: float,
     p_score_beyond_mix: float,
+    score_name: str = "overall IMD score",
 ) -> str:
     """The direct answer to Q3 for one measure.
 
@@ -419,18 +420,19 @@ def mix_vs_score(
     score_adds = _ok(p_score_beyond_mix) and float(p_score_beyond_mix) < 0.05
     lead = (
         f"For {label}, the pattern of deprivation within LAs explained {a} of the differences "
-        f"between LAs (deviance explained) against {b} for the LAs' overall IMD score"
+        f"between LAs (deviance explained) against {b} for the LAs' {score_name}"
     )
     if mix_adds and not score_adds:
         return (
-            f"{lead}; the mix adds to the overall score ({pm}) but the score adds nothing clear "
-            f"to the mix ({ps}), so the within-LA pattern explains more, and the difference is "
-            f"real."
+            f"{lead}; the mix adds to the {score_name} ({pm}) but the {score_name} adds nothing "
+            f"clear to the mix ({ps}), so the within-LA pattern explains more, and the difference "
+            f"is real."
         )
     if score_adds and not mix_adds:
         return (
-            f"{lead}; the overall score adds to the mix ({ps}) but the mix adds nothing clear to "
-            f"the score ({pm}), so the overall score explains more, and the difference is real."
+            f"{lead}; the {score_name} adds to the mix ({ps}) but the mix adds nothing clear to "
+            f"the {score_name} ({pm}), so the {score_name} explains more, and the difference is "
+            f"real."
         )
     if mix_adds and score_adds:
         return (

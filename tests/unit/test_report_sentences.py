@@ -145,7 +145,9 @@ def test_mix_vs_score_all_outcomes():
     neither = s.mix_vs_score("CLA", 0.6, 0.55, 0.3, 0.4)
     assert "within-LA pattern explains more, and the difference is real" in mix
     assert "87%" in mix and "76%" in mix
-    assert "overall score explains more, and the difference is real" in score
+    assert "overall IMD score explains more, and the difference is real" in score
+    ranked = s.mix_vs_score("CLA", 0.87, 0.76, 0.006, 0.47, score_name="average IMD rank")
+    assert "adds to the average IMD rank" in ranked
     assert "each adds to the other" in both
     assert "could be chance" in neither
     assert s.NOT_ESTIMABLE in s.mix_vs_score("CLA", NAN, NAN, NAN, NAN)
