@@ -90,8 +90,11 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd, method``.
+        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd`` (Poisson), the same
+        with ``_od`` (allowing for overdispersion between LAs), ``tau2``, ``phi``, ``method``.
     """
+    from cwi.analysis.funnels import overdispersed_ratio_limits, overdispersion
+
     frames = []
     for measure, d in standardised.groupby("measure", sort=False):
         e = d["expected"].to_numpy(float)
@@ -100,12 +103,25 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
             continue
         grid = np.geomspace(max(e.min() / 2, 0.5), e.max() * 1.2, points)
         limits = funnel_limits_at(grid)
-        frames.append(limits.assign(measure=measure, expected=grid))
-    cols = ["measure", "expected", "lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd"]
+        od = overdispersion(d["observed"], d["expected"])
+        wide = overdispersed_ratio_limits(grid, od["tau2"])
+        limits["lower_2sd_od"] = wide["lower_95"].to_numpy()
+        limits["upper_2sd_od"] = wide["upper_95"].to_numpy()
+        limits["lower_3sd_od"] = wide["lower_99.8"].to_numpy()
+        limits["upper_3sd_od"] = wide["upper_99.8"].to_numpy()
+        frames.append(
+            limits.assign(measure=measure, expected=grid, tau2=od["tau2"], phi=od["phi"])
+        )
+    cols = ["measure", "expected", "lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd",
+            "lower_2sd_od", "upper_2sd_od", "lower_3sd_od", "upper_3sd_od", "tau2", "phi"]  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=[*cols, "method"])
     out = pd.concat(frames, ignore_index=True)[cols]
-    out["method"] = "Poisson funnel limits for O/E at 2 SD (95%) and 3 SD (99.8%)"
+    out["method"] = (
+        "Poisson funnel limits for O/E at 2 SD (95%) and 3 SD (99.8%); _od: the same widened "
+        "for overdispersion (Spiegelhalter 2005 additive random effects, tau2 from Winsorised "
+        "z-scores on the square-root scale)"
+    )
     return out
 
 

@@ -14,6 +14,15 @@ data come from :mod:`cwi.report.sentences`; tables from :mod:`cwi.report.tables`
 
 from __future__ import annotations
 
-from cwi.report.content import ReportContent, build_report_content
+from typing import Any
 
 __all__ = ["ReportContent", "build_report_content"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load :mod:`cwi.report.content` on first use (``sentences`` alone stays light)."""
+    if name in __all__:
+        from cwi.report import content
+
+        return getattr(content, name)
+    raise AttributeError(name)

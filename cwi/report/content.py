@@ -429,6 +429,14 @@ def _q2(c: ReportContent, x: _Ctx) -> None:
                     s.group_ratio("age groups", "each other", label, None, None, None),  # type: ignore[arg-type]
                     sentence=True,
                 )
+    gap = x.region_rows("q2_gender_gap")
+    for m in MEASURES:
+        a = _first(gap, measure=m, imd_decile=1) if len(gap) else None
+        b = _first(gap, measure=m, imd_decile=10) if len(gap) else None
+        vals = [None] * 6
+        if a is not None and b is not None:
+            vals = [a["estimate"], a["lower"], a["upper"], b["estimate"], b["lower"], b["upper"]]
+        c.var(f"q2.gender_gap.{m.lower()}", s.gender_gap_trend(_label(m), *vals), True)  # type: ignore[arg-type]
     # ethnicity
     eth = x.main("q2_ethnic")
     for m in MEASURES:
@@ -712,6 +720,33 @@ def _q3(c: ReportContent, x: _Ctx) -> None:
     _q3_funnel(c, x)
 
 
+def _with_limits(sr: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
+    """Each LA's 99.8% funnel limits at its own expected count.
+
+    Allowing for overdispersion where the published limits table carries ``tau2`` (Spiegelhalter
+    2005), else the Poisson limits of the standardised-ratio table.
+    """
+    from cwi.analysis.funnels import overdispersed_ratio_limits
+
+    out = sr.copy()
+    out["lower_limit"], out["upper_limit"], out["adjusted"] = (
+        out["lower_3sd"],
+        out["upper_3sd"],
+        False,
+    )
+    if limits.empty or "tau2" not in limits.columns:
+        return out
+    for m, tau2 in limits.groupby("measure")["tau2"].first().items():
+        sel = out["measure"] == m
+        if not sel.any() or not pd.notna(tau2):
+            continue
+        lim = overdispersed_ratio_limits(out.loc[sel, "expected"], float(tau2), levels=(0.998,))
+        out.loc[sel, "lower_limit"] = lim["lower_99.8"].to_numpy()
+        out.loc[sel, "upper_limit"] = lim["upper_99.8"].to_numpy()
+        out.loc[sel, "adjusted"] = True
+    return out
+
+
 def _q3_funnel(c: ReportContent, x: _Ctx) -> None:
     from cwi.charts.funnel import funnel_chart
 
@@ -720,10 +755,12 @@ def _q3_funnel(c: ReportContent, x: _Ctx) -> None:
     if sr.empty:
         for m in MEASURES:
             c.var(f"q3.{m.lower()}.funnel", s.funnel_sentence(_label(m), 0, 0, 0), True)
+        c.var("q3.funnel_limits", "")
         return
+    sr = _with_limits(sr, limits)
     shown = sr.dropna(subset=["estimate"]).copy()
-    above = shown["estimate"] > shown["upper_3sd"]
-    below = shown["estimate"] < shown["lower_3sd"]
+    above = shown["estimate"] > shown["upper_limit"]
+    below = shown["estimate"] < shown["lower_limit"]
     for m in MEASURES:
         sel = shown["measure"] == m
         c.var(
@@ -734,11 +771,18 @@ def _q3_funnel(c: ReportContent, x: _Ctx) -> None:
         )  # fmt: skip
     n_out = int((above | below).sum())
     n = sr["la_code"].nunique()
+    adjusted = bool(sr["adjusted"].any())
+    c.var(
+        "q3.funnel_limits",
+        "The limits allow for more variation between authorities than chance alone would give "
+        "(overdispersion, Spiegelhalter 2005); the faint lines are the limits for chance alone."
+        if adjusted
+        else "The limits are those for chance variation alone (Poisson).",
+    )
     if not limits.empty:
+        outside = (sr["estimate"] < sr["lower_limit"]) | (sr["estimate"] > sr["upper_limit"])
         fig = funnel_chart(
-            sr.assign(
-                outside=(sr["estimate"] < sr["lower_3sd"]) | (sr["estimate"] > sr["upper_3sd"])
-            ),
+            sr.assign(outside=outside, label=sr["la_name"].where(outside, "").fillna("")),
             limits,
             x.figure("q3_funnel"),
             title=s.funnel_title(n_out, len(shown)),
@@ -750,7 +794,9 @@ def _q3_funnel(c: ReportContent, x: _Ctx) -> None:
             alt=(
                 f"Funnel plots for CIN, CPP and CLA: each point is a local authority's "
                 f"standardised ratio against its expected count; {n_out} of {len(shown)} points "
-                "lie outside the 99.8% control limits. Values are in the standardised ratios table."
+                "lie outside the 99.8% limits"
+                + (" allowing for overdispersion" if adjusted else "")
+                + " and are labelled with their names. Values are in the standardised ratios table."
             ),
         )
         c.fragments["q3/funnel_chart"] = figure_block(f"{FIGURES}/q3_funnel.png", fig.as_dict())

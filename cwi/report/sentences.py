@@ -139,6 +139,16 @@ def decile_contrast(label: str, ratio: float, lower: float, upper: float) -> str
     )
 
 
+def crude_contrast(label: str, ratio: float) -> str:
+    """The crude ratio of the extreme deciles' published rates (empty when it is hidden)."""
+    if not _ok(ratio) or float(ratio) <= 0:
+        return ""
+    return (
+        f"Children in the most deprived tenth of neighbourhoods were {likelihood_phrase(ratio)} "
+        f"to be {label} {as_or_than(ratio)} children in the least deprived tenth."
+    )
+
+
 def q1_answer(directions: Sequence[str]) -> str:
     """The one-word answer to Q1 from the direction of each measure's decile contrast."""
     known = [d for d in directions if d != "not estimable"]
@@ -197,13 +207,14 @@ def gradient(label: str, model: str, estimate: float, lower: float, upper: float
     ci = ci_text(lower, upper)
     if d == "higher":
         return (
-            f"{name}, each step of one decile towards the most deprived neighbourhoods multiplied "
-            f"the rate of {label} by {fmt(estimate)} ({ci})."
+            f"{name}, rates of {label} rise with neighbourhood deprivation: each step of one "
+            f"decile towards the most deprived neighbourhoods multiplied the rate by "
+            f"{fmt(estimate)} ({ci})."
         )
     if d == "lower":
         return (
-            f"{name}, rates of {label} fell with each step of one decile towards the most deprived "
-            f"neighbourhoods (rate ratio per step {fmt(estimate)}, {ci})."
+            f"{name}, rates of {label} fall as neighbourhood deprivation rises (rate ratio per "
+            f"decile step {fmt(estimate)}, {ci})."
         )
     return (
         f"{name}, the data show no clear deprivation gradient in {label} "
@@ -352,6 +363,38 @@ def ethnic_paradox(
         else "."
     )
     return f"{group} children: {before}; {after}{tail}"
+
+
+def ethnic_summary(label: str, parts: Sequence[str]) -> str:
+    """The ethnic groups whose deprivation-adjusted rate clearly differs, or that none does."""
+    if parts:
+        return " ".join(parts)
+    return (
+        f"After allowing for deprivation, no ethnic group's rate of {label} clearly differs from "
+        f"White children's."
+    )
+
+
+def gender_gap_trend(label: str, most: float, most_lo: float, most_hi: float, least: float,
+                     least_lo: float, least_hi: float) -> str:  # fmt: skip
+    """Boys-to-girls rate ratio in the most against the least deprived decile.
+
+    The gap is "narrower" where the most deprived decile's ratio is nearer 1 and the two
+    intervals do not overlap; "wider" the other way; otherwise no clear change.
+    """
+    if not _ok(most, most_lo, most_hi, least, least_lo, least_hi):
+        return f"How the gap between boys and girls in {label} changes with deprivation is {NOT_ESTIMABLE}."
+    both = (
+        f"(boys' rate over girls' {fmt(most)} in the most deprived tenth, {ci_text(most_lo, most_hi)}, "
+        f"against {fmt(least)}, {ci_text(least_lo, least_hi)}, in the least deprived)"
+    )
+    apart = float(most_lo) > float(least_hi) or float(most_hi) < float(least_lo)
+    if not apart:
+        return f"The gap between boys and girls in {label} does not clearly change with deprivation {both}."
+    nearer = abs(math.log(float(most))) < abs(math.log(float(least)))
+    if nearer:
+        return f"The gap between boys and girls in {label} narrows as deprivation rises {both}."
+    return f"The gap between boys and girls in {label} widens as deprivation rises {both}."
 
 
 def share_trend(what: str, first: float, last: float, lower: float, upper: float) -> str:

@@ -71,8 +71,8 @@ def test_gradient_names_its_model(model):
     out = _all(lambda e, lo, hi: s.gradient("children in need", model, e, lo, hi))
     name = "pooled model" if model == "pooled" else "within-LA model"
     assert all(name in t for t in out.values())
-    assert "multiplied the rate" in out["h"]
-    assert "fell" in out["l"]
+    assert "rise with neighbourhood deprivation" in out["h"] and "multiplied the rate" in out["h"]
+    assert "fall as neighbourhood deprivation rises" in out["l"]
     assert "no clear deprivation gradient" in out["s"]
     assert s.NOT_ESTIMABLE in out["n"]
 
@@ -216,3 +216,19 @@ def test_within_vs_pooled():
     assert "less steep" in s.within_vs_pooled("CLA", 1.2, 1.19, 1.21, 1.29, 1.28, 1.31)
     assert "not clearly different" in s.within_vs_pooled("CLA", 1.3, 1.25, 1.35, 1.29, 1.2, 1.3)
     assert "cannot be compared" in s.within_vs_pooled("CLA", *[NAN] * 6)
+
+
+def test_crude_contrast_and_ethnic_summary():
+    assert "4.4 times as likely to be CLA as" in s.crude_contrast("CLA", 4.4)
+    assert "half as likely to be CLA as" in s.crude_contrast("CLA", 0.5)
+    assert "30% less likely to be CLA than" in s.crude_contrast("CLA", 0.7)
+    assert s.crude_contrast("CLA", NAN) == ""
+    assert s.ethnic_summary("CLA", ["A.", "B."]) == "A. B."
+    assert "no ethnic group" in s.ethnic_summary("CLA", [])
+
+
+def test_gender_gap_trend():
+    assert "narrows" in s.gender_gap_trend("CIN", 1.05, 1.02, 1.08, 1.25, 1.2, 1.3)
+    assert "widens" in s.gender_gap_trend("CIN", 1.3, 1.25, 1.35, 1.05, 1.0, 1.1)
+    assert "does not clearly change" in s.gender_gap_trend("CIN", 1.1, 1.0, 1.2, 1.15, 1.05, 1.2)
+    assert s.NOT_ESTIMABLE in s.gender_gap_trend("CIN", *[NAN] * 6)
