@@ -237,3 +237,75 @@ def attack_build(results_dir, private_dir, settings) -> tuple[AttackResult, list
     result = attack(published, per=float(settings.rate_per))
     truth = true_tables(private_dir, settings)
     return result, confidential_recovered(truth, result)
+
+
+# ---- small synthetic families for unit and property tests ------------------------------------
+
+TH = {"la_total_min": 6, "crosstab_min": 10, "zero_safe_margin": 10, "round_regional_to": 10}
+
+
+def _rates(frame: pd.DataFrame) -> pd.DataFrame:
+    from cwi.analysis.rates import rate_ci
+
+    ci = rate_ci(frame["n"], frame["population"], 0.95, 10000)
+    return frame.assign(
+        rate=ci["value"].to_numpy(),
+        lower=ci["lower"].to_numpy(),
+        upper=ci["upper"].to_numpy(),
+        method=ci["method"].to_numpy(),
+    )
+
+
+def build_tables(counts: dict[str, list[int]], thirds: dict[str, int] | None = None, year=2024):
+    """The published family from LA x decile counts: deciles, quintiles, totals, LA thirds."""
+    rows = []
+    for la, ns in counts.items():
+        for d, n in enumerate(ns, start=1):
+            rows.append({"area_code": la, "imd_decile": d, "n": n, "population": 1000 + 37 * d})
+    cells = pd.DataFrame(rows)
+    reg = cells.groupby("imd_decile", as_index=False)[["n", "population"]].sum()
+    reg["area_code"] = "REGION"
+    dec = pd.concat([reg, cells], ignore_index=True)
+    dec["area_type"] = np.where(dec["area_code"] == "REGION", "region", "la")
+    dec["year"], dec["measure"] = year, "CLA"
+    dec["imd_quintile"] = (dec["imd_decile"] + 1) // 2
+    keys = ["year", "measure", "area_type", "area_code"]
+    quint = dec.groupby([*keys, "imd_quintile"], as_index=False)[["n", "population"]].sum()
+    area = dec.groupby(keys, as_index=False)[["n", "population"]].sum()
+    tables = {
+        "q1_decile_rates": _rates(dec.drop(columns="imd_quintile")),
+        "q1_quintile_rates": _rates(quint),
+        "area_rates": _rates(area),
+    }
+    if thirds:
+        dep = pd.DataFrame({"la_code": list(thirds), "la_third": list(thirds.values())})
+        la = cells.assign(la_third=cells["area_code"].map(thirds))
+        th = la.groupby(["la_third", "imd_decile"], as_index=False)[["n", "population"]].sum()
+        th["year"], th["measure"] = year, "CLA"
+        tables["q3_rates_by_la_third"] = _rates(th)
+        tables["q3_la_deprivation"] = dep
+    return tables
+
+
+def protect_tables(tables, margins=None):
+    from cwi.disclosure import protect_family
+    from cwi.disclosure.registry import MARGINS, SPECS
+
+    margins = MARGINS if margins is None else margins
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    return protect_family(counted, {n: SPECS[n] for n in counted}, TH, margins, tables)
+
+
+def _confidential_recovered(tables, published, result):  # noqa: ARG001
+    """Hidden decile cells with a true count of 1-9 that the attack pins to under 10."""
+    truth = tables["q1_decile_rates"].set_index(["year", "measure", "area_code", "imd_decile"])
+    bad = []
+    for key in result.narrower_than(TH["crosstab_min"]):
+        n = truth.loc[key, "n"]
+        if 1 <= n < TH["crosstab_min"]:
+            bad.append(key)
+    return bad
+
+
+def thirds_frame(thirds):
+    return pd.DataFrame({"la_code": list(thirds), "la_third": list(thirds.values())})

@@ -71,8 +71,9 @@ def check_report(site: Path, sentences: list[str]) -> None:
                 assert isinstance(node, dict) and part in node, f"var {key} is not generated"
                 node = node[part]
         else:
-            assert key in FRAGMENTS, f"fragment {key} is not declared"
-            assert (ROOT / "report" / "_generated" / "fragments" / f"{key}.md").is_file(), key
+            assert key in {*FRAGMENTS, "downloads", "la_list"}, f"fragment {key} is not declared"
+            folder = ROOT / variables["cwi_fragments_dir"]  # (an absolute path stays absolute)
+            assert (folder / f"{key}.md").is_file(), key
     for name, html in pages.items():
         assert "{{<" not in html, f"{name}: unresolved shortcode"
         assert "times less likely" not in html, name

@@ -153,6 +153,19 @@ _TABLES: list[PublishedTable] = [
         ),
     ),
     PublishedTable(
+        "q2_male_share",
+        "Share of cases who are boys, by decile (population has no split by sex)",
+        "q2",
+        TableSpec(
+            name="q2_male_share",
+            counts=("male", "sex_recorded"),
+            dims=("year", "measure", "area_code", "imd_decile"),
+            lines=(Line("imd_decile"),),
+            level="crosstab",
+            dependents={"male": ("estimate", "lower", "upper")},
+        ),
+    ),
+    PublishedTable(
         "q3_standardised",
         "Standardised ratios: observed against deprivation-expected",
         "q3",
@@ -226,6 +239,9 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("linkage", "Share of children linked to a neighbourhood (LSOA)", "data"),
     PublishedTable("verdicts", "Plain-English verdicts, generated from the numbers", "summary"),
     PublishedTable("analysis_notes", "Analyses the data could not support, and why", "methods"),
+    PublishedTable(
+        "la_coverage", "Postcode directory coverage of each LA's neighbourhoods", "data"
+    ),
     PublishedTable("q2_adjusted", "Adjusted rate ratios", "q2"),
     PublishedTable(
         "q2_ethnic", "Ethnic rate ratios before and after allowing for deprivation", "q2"

@@ -1127,12 +1127,6 @@ def _downloads(c: ReportContent, x: _Ctx) -> None:
                      "rows": n})  # fmt: skip
     frame = pd.DataFrame(rows, columns=["file", "what", "rows"])
     c.var("downloads.n_tables", len(frame))
-    lines = ["| File | What it holds | Rows |", "|:---|:---|---:|",
-             "| [README.txt](downloads/README.txt) | The rules and symbols used | |"]  # fmt: skip
-    lines += [
-        f"| [{r.file}](downloads/{r.file}) | {r.what} | {r.rows:,} |" for r in frame.itertuples()
-    ]
-    c.fragments["downloads/list"] = "\n".join(lines) + "\n"
 
 
 def interview_ratios(store: ResultsStore, year: int) -> pd.DataFrame | None:
@@ -1207,7 +1201,7 @@ def build_report_content(settings: Settings, store: ResultsStore | None = None) 
 
 #: Every fragment the page sources use (each is present in every build, if only to say why not).
 FRAGMENTS = (
-    "home/key_findings", "downloads/list", "interviews/body", "methods/not_computed",
+    "home/key_findings", "interviews/body", "methods/not_computed",
     "q1/decile_chart", "q1/decile_table", "q1/measures_table", "q1/inequality_table",
     "q1/shares_table", "q2/adjusted_table", "q2/ethnic_chart", "q2/ethnic_table",
     "q2/disability_table", "q2/interactions_table", "q3/mix_vs_score_table",

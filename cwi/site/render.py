@@ -1,9 +1,10 @@
 """Render the website with pandoc (pypandoc-binary) from the page sources Quarto would render.
 
 This is the no-Quarto path of the build. It reads ``_quarto.yml`` for the render list and the
-navigation, resolves the two Quarto shortcodes the page sources use (``include`` and ``var``),
-turns ``.qmd`` links into ``.html`` as Quarto does, converts each page with pandoc and wraps it
-in one site shell. Images referenced by pages and the downloads are copied alongside.
+navigation, resolves the two shortcodes the page sources use as Quarto does (``var`` from the
+generated ``_variables.yml``; ``fragment``, the project shortcode in ``_extensions/cwi/``, from
+the generated fragment files), turns ``.qmd`` links into ``.html`` as Quarto does, converts each
+page with pandoc and wraps it in one site shell. Images referenced by pages and the downloads are copied alongside.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
+from cwi.site.content import fragments_dir
 from cwi.site.markdown import html_env
 
-_INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
 _FRAGMENT = re.compile(r"\{\{<\s*fragment\s+([\w./-]+)\s*>\}\}")
 _VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
 _QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
@@ -80,37 +81,20 @@ def split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
     return meta, text[end + 4 :].lstrip("\n")
 
 
-def resolve_shortcodes(
-    text: str,
-    base: Path,
-    variables: dict[str, Any],
-    depth: int = 0,
-    fragments: Path | None = None,
-) -> str:
-    """Resolve ``include`` (relative to ``base``), ``fragment`` and ``var`` shortcodes.
+def resolve_shortcodes(text: str, variables: dict[str, Any], fragments: Path) -> str:
+    """Resolve ``{{< var >}}`` and ``{{< fragment >}}`` as Quarto does.
 
-    ``{{< fragment name >}}`` reads ``<fragments>/<name>.md`` (written by ``cwi pre-render``).
+    ``var`` looks a dotted key up in ``_variables.yml``; ``fragment NAME`` is replaced by the
+    markdown file ``<fragments>/NAME.md`` (what ``_extensions/cwi/fragment.lua`` does in Quarto).
+    Fragments hold final markdown (no shortcodes), so variables are resolved in the page text
+    first and fragments are inserted after. ``{{< include >}}`` is not supported: Quarto expands
+    it before the ``pre-render`` hook runs, so it cannot bring in generated content.
     """
-    if depth > 5:
-        raise RenderError(f"Includes nested too deeply under {base}.")
-
-    def include(match: re.Match[str]) -> str:
-        path = (base / match.group(1)).resolve()
-        if not path.is_file():
-            raise RenderError(
-                f"{base}: included file {match.group(1)} is missing. Run `cwi pre-render` first."
-            )
-        return resolve_shortcodes(
-            path.read_text(encoding="utf-8"), path.parent, variables, depth + 1, fragments
+    if re.search(r"\{\{<\s*include\s", text):
+        raise RenderError(
+            "{{< include >}} is not used in page sources: Quarto expands it before pre-render "
+            "runs (quarto-dev/quarto-cli#12491). Use {{< fragment NAME >}}."
         )
-
-    def fragment(match: re.Match[str]) -> str:
-        path = (fragments or base) / f"{match.group(1)}.md"
-        if not path.is_file():
-            raise RenderError(
-                f"{base}: fragment {match.group(1)!r} is missing. Run `cwi pre-render` first."
-            )
-        return path.read_text(encoding="utf-8")
 
     def var(match: re.Match[str]) -> str:
         value: Any = variables
@@ -120,7 +104,15 @@ def resolve_shortcodes(
             value = value[key]
         return str(value)
 
-    return _VAR.sub(var, _FRAGMENT.sub(fragment, _INCLUDE.sub(include, text)))
+    def fragment(match: re.Match[str]) -> str:
+        path = fragments / f"{match.group(1)}.md"
+        if not path.is_file():
+            raise RenderError(
+                f"Fragment {match.group(1)!r} not found in {fragments}. Run `cwi pre-render` first."
+            )
+        return path.read_text(encoding="utf-8")
+
+    return _FRAGMENT.sub(fragment, _VAR.sub(var, text))
 
 
 def to_pandoc_markdown(text: str) -> str:
@@ -141,19 +133,15 @@ def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str
     project = load_project(root)
     var_file = root / "_variables.yml"
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
-    from cwi.site.pages import fragment_dir
-
-    fragments = fragment_dir(root)
+    fragments = fragments_dir(settings)
     pages = []
     for source in render_list(project, root):
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         meta = {
-            k: resolve_shortcodes(v, source.parent, variables, fragments=fragments)
-            if isinstance(v, str)
-            else v
+            k: resolve_shortcodes(v, variables, fragments) if isinstance(v, str) else v
             for k, v in meta.items()
         }
-        body = resolve_shortcodes(body, source.parent, variables, fragments=fragments)
+        body = resolve_shortcodes(body, variables, fragments)
         pages.append(Page(source, PurePosixPath(source.relative_to(root).as_posix()), meta, body))
     return project, pages, variables
 

@@ -138,3 +138,33 @@ def test_sentinels_planted_in_a_built_site_are_each_caught(built, tmp_path):
         (pdfs[0].relative_to(site).as_posix(), "PDF attachment"),
     }
     assert all(pid not in f.detail for f in scan_paths(site, ()))
+
+
+def test_a_low_threshold_build_is_stamped_not_for_publication_everywhere(built, tmp_path):
+    """Thresholds under the documented minimum (allowed only with the unsafe flag): the scan
+    stage stamps every page, download and PDF; small counts are then warnings, not errors."""
+    from cwi.config import load_settings
+    from cwi.disclosure.stamp import is_stamped
+    from cwi.pipeline import BuildState, stage_scan
+
+    site = tmp_path / "_site"
+    shutil.copytree(built["site"], site)
+    override = yaml.safe_load(built["settings"].read_text())
+    override["output"].update(site_dir=str(site), pdf_dir=str(site / "pdf"))
+    override["disclosure"] = {
+        "la_total_min": 3,
+        "crosstab_min": 3,
+        "zero_safe_margin": 10,
+        "round_regional_to": 10,
+        "unsafe_allow_low_thresholds": True,
+    }
+    path = tmp_path / "unsafe.yml"
+    path.write_text(yaml.safe_dump(override))
+    stage_scan(BuildState(settings=load_settings(path)))
+    outputs = [
+        p
+        for p in site.rglob("*")
+        if p.suffix in (".html", ".csv", ".xlsx", ".pdf") and "site_libs" not in p.parts
+    ]
+    assert any(p.suffix == ".pdf" for p in outputs) and any(p.suffix == ".csv" for p in outputs)
+    assert [p.name for p in outputs if not is_stamped(p)] == []
