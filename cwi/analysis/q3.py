@@ -547,7 +547,7 @@ def inverse_intervention(
     return out
 
 
-def mix_vs_score(between: pd.DataFrame) -> pd.DataFrame:
+def mix_vs_score(between: pd.DataFrame | None) -> pd.DataFrame:
     """Q3's direct answer: does the deprivation mix explain more than the LA's mean score.
 
     From the deviances of :func:`between_la_explained`: the share of the between-LA deviance
@@ -558,8 +558,8 @@ def mix_vs_score(between: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    between : pandas.DataFrame
-        Output of :func:`between_la_explained`.
+    between : pandas.DataFrame or None
+        Output of :func:`between_la_explained` (``None`` when it could not be fitted).
 
     Returns
     -------
@@ -568,7 +568,17 @@ def mix_vs_score(between: pd.DataFrame) -> pd.DataFrame:
         average rank where the IMD vintage has no scores), mix_explained, score_explained,
         difference, f_mix_beyond_score,
         p_mix_beyond_score, f_score_beyond_mix, p_score_beyond_mix, n_la, method``.
+
+    Raises
+    ------
+    NotEstimable
+        When there are no between-LA models to compare (too few LAs).
     """
+    if between is None or between.empty:
+        raise NotEstimable(
+            "not estimable: the comparison needs the between-LA models (q3_between_la), which "
+            "this build could not fit"
+        )
     rows = []
     for (year, m), d in between.groupby(["year", "measure"], sort=False):
         by = d.assign(model=d["model"].fillna("null")).set_index("model")
