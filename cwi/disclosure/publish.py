@@ -21,6 +21,7 @@ import pandas as pd
 
 from cwi.disclosure.engine import FORBIDDEN_COLUMN, DisclosureError, protect_family
 from cwi.disclosure.registry import MARGINS, REGION, REGISTRY, SPECS, STRUCTURAL_COLUMNS
+from cwi.disclosure.symbols import DOCUMENTED_MINIMUM
 
 #: Column names that hold counts of children (a table with one needs a spec).
 COUNT_COLUMN = re.compile(
@@ -38,10 +39,22 @@ def count_columns(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def linkage_for_publication(linkage: pd.DataFrame) -> pd.DataFrame:
-    """The linkage table reduced to what the profiles state: the share of children linked."""
+def linkage_for_publication(
+    linkage: pd.DataFrame, thresholds: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """The linkage table reduced to what the profiles state: the share of children linked.
+
+    The share with the LA's published count gives back the number of children *not* linked;
+    where that number is from 1 to ``la_total_min - 1`` the share is shown as ``[c]``.
+    """
+    la_min = int((thresholds or DOCUMENTED_MINIMUM)["la_total_min"])
     out = linkage[["year", "la_code", "measure", "linkage_rate"]].copy()
     out["linkage_rate"] = out["linkage_rate"].round(3)
+    if {"children", "linked"} <= set(linkage.columns):
+        unlinked = (linkage["children"] - linkage["linked"]).to_numpy()
+        small = (unlinked > 0) & (unlinked < la_min)
+        out.loc[small, "linkage_rate"] = float("nan")
+        out["note"] = pd.Series(small, index=out.index).map({True: "[c]", False: ""})
     return out
 
 
@@ -195,7 +208,7 @@ def protect_all(raw: Mapping[str, pd.DataFrame], settings: Any) -> dict[str, pd.
             out[name] = frame
             continue
         if name == "linkage":
-            out[name] = linkage_for_publication(frame)
+            out[name] = linkage_for_publication(frame, thresholds)
             continue
         if entry is not None and entry.derived_from_deciles is not None:
             frame = mask_derived(frame, out.get("q1_decile_rates"), entry.derived_from_deciles)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,11 +149,7 @@ class ProfileTables:
             nb, supplied = {k: list(v) for k, v in neighbours.items()}, True
         else:
             nb, supplied = computed_neighbours(la_chars, area[area["year"] == year]), False
-        postcode = pd.DataFrame()
-        for name in ("postcode_coverage", "la_postcode_coverage", "coverage"):
-            if store.has_table(name):
-                postcode = store.table(name)
-                break
+        postcode = opt("la_coverage")  # the postcode directory's cover of each LA
         return cls(
             year=year,
             years=sorted(int(y) for y in area["year"].unique()),
@@ -456,24 +453,26 @@ def _quality(t: ProfileTables, la_code: str, blocks: list[MeasureBlock]) -> Qual
     pc = t.postcode
     if not pc.empty and "la_code" in pc.columns:
         row = pc[pc["la_code"] == la_code]
-        if "year" in pc.columns:
-            row = row[row["year"] == t.year]
         if len(row):
             rec = row.iloc[0]
-            note = next(
-                (
-                    str(rec[c])
-                    for c in ("note", "flag", "coverage_note")
-                    if c in rec and isinstance(rec[c], str) and rec[c]
-                ),
-                "",
+            note = rec.get("note")
+            lsoa, kids = (
+                _val(rec.get("share_lsoa_covered")),
+                _val(rec.get("share_children_covered")),
             )
-            q.postcode_note = note
+            if isinstance(note, str) and note.strip():
+                q.postcode_note = note.strip()
+            elif lsoa is not None and lsoa < 1:
+                q.postcode_note = (
+                    f"the postcode directory reaches {100 * lsoa:.1f}% of the LA's "
+                    f"neighbourhoods ({100 * (kids or 0):.1f}% of its children)."
+                )
     vintages = []
     for entry in t.manifest.get("inputs", []):
         name, vintage = entry.get("name"), entry.get("vintage")
         if name and vintage and name != "la_extract":
-            vintages.append(f"{name} {vintage}")
+            name = re.sub(r"_(M|F|males|females)$", "", str(name))  # one line per source
+            vintages.append(f"{name.replace('_', ' ')} {vintage}")
     q.vintages = sorted(set(vintages))
     return q
 

@@ -98,43 +98,84 @@ def la_list_md(store: ResultsStore) -> str:
             [
                 f"[{profile.la_name}]({code}.qmd)",
                 *(rates.get(m, "[x]") for m in MEASURES),
-                f"[PDF](../pdf/{code}.pdf)",
+                f"[{profile.la_name} profile (PDF)](../pdf/{code}.pdf)",
             ]
         )
     header = ["Local authority", *(f"{m} rate per 10,000" for m in MEASURES), "Profile (A4)"]
     return pipe_table(header, rows, align="lrrrl")
 
 
-def write_downloads(store: ResultsStore, settings: Settings) -> str:
-    """Copy the published (disclosure-controlled) tables to ``downloads/``; return their index.
+WORKBOOK = "cwi_tables.xlsx"
 
-    The index is the fragment ``downloads`` of ``downloads.qmd``.
+
+def write_downloads(store: ResultsStore, settings: Settings) -> str:
+    """Write the published (disclosure-controlled) tables to ``downloads/``; return their index.
+
+    CSVs and one workbook, numbers formatted for readers by :mod:`cwi.site.downloads`; a table
+    with no rows is not published (it is named in the README instead). The index is the
+    fragment ``downloads`` of ``downloads.qmd``.
     """
+    from cwi.site.downloads import write_csv, write_workbook
+
     out = settings.root / "downloads"
     if out.exists():
         shutil.rmtree(out)
     out.mkdir()
-    rows = []
-    readme = [
-        settings.title,
-        f"Disclosure-controlled tables, 31 March {settings.main_year}. {data_source_label(settings)}.",
-        "",
+    source = data_source_label(settings)
+    notes = [
+        data_status(settings),
+        f"Disclosure-controlled tables, 31 March {settings.main_year}. Source: {source}.",
         rule_text(settings.disclosure),
-        "Shorthand (Analysis Function): [c] confidential, [z] not applicable, [x] not "
-        "available; a hidden value is an empty cell with its symbol in the row's note column.",
+        "Shorthand (Analysis Function): [c] confidential (suppressed so that no child can be "
+        "identified), [z] not applicable, [x] not available. The row's note column says why.",
         "Decile 1 = the most deprived 10% of neighbourhoods (LSOAs) in England.",
-        "",
-        "Files:",
+        "Rates are per 10,000 children aged 0 to 17, to one decimal place; lower and upper are "
+        "95% confidence limits.",
     ]
+    readme = [settings.title, *notes, "", "Files:"]
+    rows, tables, empty = [], [], []
     for path in sorted(store.tables_dir.glob("*.csv")):
-        shutil.copy2(path, out / path.name)
-        n = sum(1 for _ in path.open(encoding="utf-8")) - 1
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])  # 'null' is a word
         title = TABLE_TITLES.get(path.stem, path.stem.replace("_", " "))
+        if frame.empty:
+            empty.append(path.stem)
+            continue
+        n = write_csv(frame, out / path.name)
+        tables.append((path.stem, title, frame))
         rows.append([f"[{path.name}](downloads/{path.name})", title, f"{n:,}"])
         readme.append(f"  {path.name}: {title} ({n:,} rows)")
+    write_workbook(tables, out / WORKBOOK, settings.title, notes, source)
+    readme.append(f"  {WORKBOOK}: every table above in one workbook, with contents and notes")
+    if empty:
+        readme += ["", "Not published because they have no rows: " + ", ".join(empty) + "."]
     (out / "README.txt").write_text("\n".join(readme) + "\n", encoding="utf-8")
+    rows.insert(0, [f"[{WORKBOOK}](downloads/{WORKBOOK})", "Every table in one workbook", ""])
     rows.insert(0, ["[README.txt](downloads/README.txt)", "The rules and symbols used", ""])
     return pipe_table(["File", "What it holds", "Rows"], rows, align="llr")
+
+
+def data_status(settings: Settings) -> str:
+    """One plain sentence saying whether the published figures are real or synthetic."""
+    if settings.data_source == "demo":
+        return (
+            "These figures are synthetic: they come from a made-up demonstration region and "
+            "describe no real local authority and no real child."
+        )
+    if settings.data_source == "real-geography":
+        return (
+            "These figures are synthetic: made-up children placed on real neighbourhoods (real "
+            "deprivation and populations). They describe no real child and no real local "
+            "authority's services."
+        )
+    if settings.data_source == "public":
+        return (
+            "These figures are real: they come from published official statistics (DfE, ONS, "
+            "MHCLG), not from records of individual children."
+        )
+    return (
+        "These figures are real: they come from the local authorities' statutory returns, with "
+        "small numbers suppressed so that no child can be identified."
+    )
 
 
 def report_variables(store: ResultsStore, settings: Settings) -> dict[str, Any]:
@@ -147,6 +188,7 @@ def report_variables(store: ResultsStore, settings: Settings) -> dict[str, Any]:
         "region": str(region["area_name"].iloc[0]) if not region.empty else "the region",
         "n_las": len(la_codes(store, settings)),
         "title": settings.title,
+        "data_status": data_status(settings),
     }
     for rec in region.to_dict("records"):
         values[f"rate_{rec['measure'].lower()}"] = (

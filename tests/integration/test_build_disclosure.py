@@ -174,3 +174,19 @@ def test_a_low_threshold_build_is_stamped_not_for_publication_everywhere(built, 
     ]
     assert any(p.suffix == ".pdf" for p in outputs) and any(p.suffix == ".csv" for p in outputs)
     assert [p.name for p in outputs if not is_stamped(p)] == []
+
+
+def test_one_precision_per_quantity(built):
+    """The region's count is the same wherever a reader finds it: the area table, the sum of
+    its deciles, and rate x population (it was 42,760 rounded beside 42,763 derivable)."""
+    tables = built["results"] / "tables"
+    area = pd.read_csv(tables / "area_rates.csv")
+    dec = pd.read_csv(tables / "q1_decile_rates.csv")
+    reg = area[area["area_code"] == "REGION"].set_index(["year", "measure"])
+    dsum = dec[dec["area_code"] == "REGION"].groupby(["year", "measure"])["n"].sum(min_count=10)
+    assert len(reg) >= 3
+    for key, row in reg.iterrows():
+        assert row["n"] == dsum[key], key
+        assert round(row["rate"] * row["population"] / 10000) == row["n"], key
+    for name in ("area_rates", "q1_decile_rates", "q1_quintile_rates"):
+        assert pd.read_csv(tables / f"{name}.csv")["method"].nunique() == 1, name

@@ -126,3 +126,53 @@ def _figure_alts(node, out=None) -> list[str]:
         for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
             _figure_alts(kid, out)
     return out
+
+
+def test_england_block_comes_from_the_public_edition_and_coverage_notes_show(built, tmp_path):
+    """With the public-data edition's row for an LA, the profile shows its ratio, rank and spend."""
+    import shutil
+
+    import pandas as pd
+
+    from cwi.config import load_settings
+    from cwi.profiles import render_print, render_web
+    from cwi.profiles.build import ProfileTables, build_profile
+    from cwi.store import ResultsStore
+
+    results = tmp_path / "results"
+    shutil.copytree(built["results"], results, ignore=shutil.ignore_patterns("figures"))
+    settings = load_settings(built["settings"]).with_overrides(
+        output={"results_dir": str(results)}
+    )
+    code = "X06000003"
+    rows = []
+    for m in ("CIN", "CPP", "CLA"):
+        for la, rank in ((code, 2), ("E08000025", 1), ("E06000051", 3)):
+            rows.append({"la_code": la, "la_name": la, "year": settings.main_year, "measure": m,
+                         "observed": 1000, "rate": 321.04, "expected": 900.0, "ratio": 1.114,
+                         "ratio_lcl": 1.047, "ratio_ucl": 1.184, "rank": rank,
+                         "spend_per_child": 812.4})  # fmt: skip
+    pd.DataFrame(rows).to_csv(results / "tables" / "england_public.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "la_code": code,
+                "la_name": "x",
+                "share_lsoa_covered": 0.9,
+                "share_children_covered": 0.88,
+                "denominators": "LSOAs with postcodes only",
+                "note": "Rates use the 90% of LSOAs the postcode directory covers.",
+            }
+        ]  # fmt: skip
+    ).to_csv(results / "tables" / "la_coverage.csv", index=False)
+    store = ResultsStore(settings)
+    profile = build_profile(code, store, settings, ProfileTables.load(store, settings, None))
+    assert profile.england_source == "public-data edition"
+    assert [e.measure for e in profile.england] == ["CIN", "CPP", "CLA"]
+    first = profile.england[0]
+    assert (first.rate, first.ratio, first.ratio_ci) == ("321.0", "1.11", "1.05 to 1.18")
+    assert first.rank == "2nd of 3" and first.spend_per_child == "£812"
+    assert profile.quality.postcode_note.startswith("Rates use the 90% of LSOAs")
+    for html in (render_print(profile, {}, ""), render_web(profile, {})):
+        assert "public-data edition" in html and "£812" in html and "1.05 to 1.18" in html
+        assert "Rates use the 90% of LSOAs" in html

@@ -159,3 +159,7 @@ def test_partial_postcode_directory_stops_or_restricts(region, shared_public):
     assert "for those neighbourhoods only" in cov.loc["E06000051", "note"]
     notes = pd.read_csv(base / "build" / "results" / "tables" / "analysis_notes.csv")
     assert notes["reason"].str.contains("Shropshire: the postcode directory covers").any()
+    # the LA's profile (web page and PDF are rendered from it) carries the note too
+    profiles = base / "build" / "results" / "profiles"
+    assert "postcode directory covers" in (profiles / "E06000051.json").read_text()
+    assert "postcode directory covers" not in (profiles / "E06000020.json").read_text()

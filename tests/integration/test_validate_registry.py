@@ -77,3 +77,23 @@ def test_validate_uses_the_reference_registry(shared_public, tmp_path):
     out = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode == 2, out
     assert "FILE_DELIMITER_SEMICOLON" in out and "semicolons" in out
+
+
+def test_la_list_code_not_in_the_reference_exits_2(shared_public, tmp_path):
+    settings = tmp_path / "settings.yml"
+    settings.write_text(yaml.safe_dump({
+        "release": {"imd_vintage": "2019", "la_list": ["E06000099"]},
+        "data": {"source": "extracts", "extracts_dir": str(tmp_path / "extracts"),
+                 "reference_dir": str(shared_public),
+                 "reference_cache": str(tmp_path / "cache"),
+                 "private_dir": str(tmp_path / "build" / "private")},
+        "output": {"build_dir": str(tmp_path / "build")},
+    }))  # fmt: skip
+    (tmp_path / "extracts").mkdir()
+    proc = subprocess.run(
+        cwi_command() + ["build", "--stages", "reference,ingest", "--settings", str(settings)],
+        cwd=ROOT, env=env_with_venv(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Settings error: release.la_list ['E06000099'] not among the 14 LAs" in proc.stderr

@@ -257,3 +257,18 @@ def test_unadjusted_ratios_are_hidden_with_a_hidden_group_count():
     out = mask_ethnic_crude(ethnic, eth_rates)
     assert out["unadjusted"].isna().tolist() == [True, False]
     assert out["estimate"].notna().all()
+
+
+def test_linkage_share_is_hidden_when_few_children_are_unlinked():
+    """linked / children with the LA's published count gives back the unlinked children."""
+    from cwi.disclosure.publish import linkage_for_publication
+
+    linkage = pd.DataFrame(
+        {"year": 2024, "la_code": ["A", "B", "C"], "measure": "CLA",
+         "children": [200, 203, 260], "linked": [200, 200, 240]}
+    )  # fmt: skip
+    linkage["linkage_rate"] = linkage["linked"] / linkage["children"]
+    out = linkage_for_publication(linkage, TH)
+    assert out["linkage_rate"].isna().tolist() == [False, True, False]  # 3 unlinked in B
+    assert out["note"].tolist() == ["", "[c]", ""]
+    assert "children" not in out and "linked" not in out
