@@ -189,7 +189,9 @@ def test_every_page_la_page_and_pdf_is_written(quarto_site, built):
     assert not (site / "templates" / "la_profile.qmd.j2").exists()
     assert not list(site.rglob("*.qmd")) and not list(site.rglob("*.j2"))
     # the results store (with the fragments) was written where the settings said, not the clone
-    assert (quarto_site["clone"].parent / "results" / "fragments" / "index.md").is_file()
+    assert (
+        quarto_site["clone"].parent / "results" / "fragments" / "home" / "key_findings.md"
+    ).is_file()
     assert not (quarto_site["clone"] / "build").exists()
 
 
