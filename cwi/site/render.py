@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path, PurePosixPath
@@ -117,14 +118,22 @@ def to_pandoc_markdown(text: str) -> str:
     )
 
 
-def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
-    """Read the project, its variables and every page in its render list."""
+def load_pages(
+    settings: Settings, only: Iterable[str] | None = None
+) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
+    """Read the project, its variables and every page in its render list.
+
+    ``only`` restricts it to the pages named (paths relative to the project root).
+    """
     root = settings.root
     project = load_project(root)
     var_file = root / "_variables.yml"
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     pages = []
+    keep = set(only) if only is not None else None
     for source in render_list(project, root):
+        if keep is not None and source.relative_to(root).as_posix() not in keep:
+            continue
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         meta = {
             k: resolve_shortcodes(v, source.parent, variables) if isinstance(v, str) else v
@@ -186,8 +195,8 @@ def _copy_images(html: str, page: Page, root: Path, site: Path) -> None:
         shutil.copy2(origin, dest)
 
 
-def render_site(settings: Settings) -> list[Path]:
-    """Render every page of the project into ``settings.site_dir``.
+def render_site(settings: Settings, only: Iterable[str] | None = None) -> list[Path]:
+    """Render every page of the project (or ``only`` those named) into ``settings.site_dir``.
 
     Returns
     -------
@@ -195,7 +204,7 @@ def render_site(settings: Settings) -> list[Path]:
         The HTML files written.
     """
     root, site = settings.root, settings.site_dir
-    project, pages, _ = load_pages(settings)
+    project, pages, _ = load_pages(settings, only)
     nav = navigation(project, pages)
     website = project.get("website", {})
     shell = html_env(settings.templates_dir).get_template("site_page.html.j2")

@@ -129,7 +129,7 @@ def test_models_give_a_verdict_per_measure_and_year(result):
     models = result.tables["england_public_models"]
     latest = models[models["year"] == 2024].set_index("measure")
     assert set(latest.index) == {"CIN", "CPP", "CLA"}
-    for m, label in (("CIN", "children in need"), ("CLA", "children looked after")):
+    for m, label in (("CIN", "Children in need"), ("CLA", "Children looked after")):
         assert latest.loc[m, "verdict"].startswith(label)
     assert set(models["direction"]) <= {"inverse", "positive", "unclear"}
     assert len(models) == 35  # 12 years of CIN and CPP, 11 of CLA
@@ -196,7 +196,7 @@ def test_verdict_sentences_in_every_direction(ii, rate, mix_more):
            "r2_mix": 0.5 if mix_more else 0.3, "r2_deprivation": 0.4}  # fmt: skip
     code, text = model_verdict(row)
     assert code == {"down": "inverse", "up": "positive", "unclear": "unclear"}[ii]
-    assert text.startswith("children looked after, 31 March 2024 (150 LAs)")
+    assert text.startswith("Children looked after, 31 March 2024 (150 LAs)")
     expect = {"down": "falls below", "up": "rises above", "unclear": "no clear relation"}[ii]
     assert expect in text
     assert {"down": "fall as LA deprivation", "up": "do rise with LA deprivation",
