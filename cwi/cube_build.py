@@ -6,7 +6,7 @@ and the reference frames; the output is a :class:`cwi.cube.Cube`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ from cwi.schemas import (
 
 if TYPE_CHECKING:
     from cwi.config import Settings
+    from cwi.reference.load import ReferenceData
 
 
 def lsoa_frame(reference_lsoa: pd.DataFrame, la_codes: list[str]) -> pd.DataFrame:
@@ -88,8 +89,17 @@ def counts_frame(children: pd.DataFrame, lsoa: pd.DataFrame) -> pd.DataFrame:
     return counts[list(CUBE_COUNTS)].reset_index(drop=True)
 
 
-def build_cube(children: pd.DataFrame, reference: Any, settings: Settings) -> Cube:
-    """Assemble the cube for the LAs and years in the settings.
+def build_cube(
+    children: pd.DataFrame,
+    reference: ReferenceData,
+    settings: Settings,
+    supplied: pd.DataFrame | None = None,
+) -> Cube:
+    """Assemble the cube for the LAs and years that were supplied.
+
+    The cube's LAs are those of ``release.la_list``, or (``la_list: all``) every LA with an
+    extract; an LA-year without an extract has no population rows, so denominators cover the
+    supplied LAs only and a missing year is never a true zero.
 
     Parameters
     ----------
@@ -98,7 +108,10 @@ def build_cube(children: pd.DataFrame, reference: Any, settings: Settings) -> Cu
     reference : ReferenceData
         From :func:`cwi.reference.load_reference`.
     settings : Settings
-        Gives the years and the LA list.
+        Gives the years, the LA list and the region name.
+    supplied : pandas.DataFrame, optional
+        ``la_code, year, measure`` of the extracts read (``IngestResult.supplied``); ``None``
+        keeps every LA of the reference data (tests on synthetic cubes).
 
     Returns
     -------
@@ -108,13 +121,22 @@ def build_cube(children: pd.DataFrame, reference: Any, settings: Settings) -> Cu
     la = reference.la.copy()
     if settings.la_list:
         la = la[la["la_code"].isin(settings.la_list)]
+    if supplied is not None:
+        la = la[la["la_code"].isin(set(supplied["la_code"]))]
+    if settings.region_name:
+        la["region_name"] = settings.region_name
     la = la[list(CUBE_LA)].sort_values("la_code").reset_index(drop=True)
     codes = la["la_code"].tolist()
     lsoa = lsoa_frame(reference.lsoa, codes)
     years = settings.years
+    population = population_frame(reference.population, lsoa, years)
+    if supplied is not None:
+        la_years = supplied[["la_code", "year"]].drop_duplicates().astype({"year": "int64"})
+        population = population.merge(la_years, on=["la_code", "year"], how="inner")
+        population = population[list(CUBE_POPULATION)].reset_index(drop=True)
     return Cube(
         counts=counts_frame(children[children["la_code"].isin(codes)], lsoa),
-        population=population_frame(reference.population, lsoa, years),
+        population=population,
         population_ethnicity=population_ethnicity_frame(
             getattr(reference, "population_ethnicity", None), lsoa, years
         ),

@@ -22,7 +22,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cwi.config import Settings
+from cwi.config import Settings, SettingsError
 
 log = logging.getLogger("cwi")
 console = Console(stderr=True)
@@ -96,17 +96,50 @@ def stage_reference(state: BuildState) -> None:
     state.inputs.extend(getattr(ref, "sources", []))
 
 
+def check_la_list(settings: Settings, known: set[str]) -> None:
+    """Refuse ``release.la_list`` codes that are not LAs of the reference data."""
+    unknown = [c for c in settings.la_list or [] if c not in known]
+    if unknown:
+        raise SettingsError(
+            f"Settings error: release.la_list {unknown} not among the {len(known)} LAs of the "
+            f"reference data (e.g. {', '.join(sorted(known)[:3])}); use their codes, 'all', or "
+            "set data.region_code to their region"
+        )
+
+
 def stage_ingest(state: BuildState) -> None:
     """Ingest every LA extract: validate rows, pseudonymise, link postcode -> LSOA."""
     from cwi.ingest import ingest_all
+    from cwi.ingest.inventory import take_inventory
     from cwi.ingest.report import safe_csv_write
 
     s = state.settings
     ref = state.need_reference()
     root = s.demo_dir / "la" if s.data_source in ("demo", "real-geography") else s.extracts_dir
-    total = sum(
-        1 for d in root.glob("*/*") if d.is_dir() and d.name.isdigit() and int(d.name) in s.years
-    )
+    known = set(ref.la["la_code"])
+    check_la_list(s, known)
+    inventory = take_inventory(root, known, s.years, s.la_list)
+    safe_csv_write(inventory.entries, s.build_dir / "inputs_inventory.csv")
+    if inventory.errors:
+        raise BuildError(
+            "The extracts root holds what the build will not guess about:\n  "
+            + "\n  ".join(inventory.errors)
+            + f"\n(every entry is listed in {s.build_dir / 'inputs_inventory.csv'})"
+        )
+    missing = sorted(set(s.la_list or []) - set(inventory.la_codes))
+    if missing:
+        raise BuildError(
+            f"release.la_list names {missing} but {root} holds no extract folder for them in "
+            f"the years {s.years}; add their extracts or remove them from release.la_list."
+        )
+    if not inventory.jobs:
+        raise BuildError(
+            f"No extract to read under {root} for the years {s.years}; see "
+            f"{s.build_dir / 'inputs_inventory.csv'} for what was found and why it was not read."
+        )
+    for rec in inventory.ignored_years.to_dict("records"):
+        say(f"Not read: {rec['path']}/ ({rec['reason']}; add the year to release.years to use it)")
+    total = len(inventory.jobs)
     bar = state.progress
     task = bar.add_task("  LA-years", total=total) if bar is not None else None
 
@@ -115,7 +148,9 @@ def stage_ingest(state: BuildState) -> None:
             bar.advance(task)
 
     try:
-        result = ingest_all(root, ref.postcodes, s, years=s.years, progress=tick)
+        result = ingest_all(
+            root, ref.postcodes, s, years=s.years, progress=tick, jobs=inventory.jobs
+        )
     finally:
         if bar is not None:
             bar.remove_task(task)
@@ -124,7 +159,17 @@ def stage_ingest(state: BuildState) -> None:
     s.private_dir.mkdir(parents=True, exist_ok=True)
     result.children.to_parquet(s.private_dir / "children.parquet", index=False)
     result.linkage.to_parquet(s.private_dir / "linkage.parquet", index=False)
+    result.supplied.to_parquet(s.private_dir / "supplied.parquet", index=False)
+    safe_csv_write(result.supplied, s.build_dir / "supplied.csv")
     safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
+    stop_on_file_errors(result.findings, result.conservation, s)
+    missing_measures = measures_missing(result.supplied)
+    if missing_measures:
+        raise BuildError(
+            "Some LA-years lack a statutory table, so their rates would count as true zeros:\n  "
+            + "\n  ".join(missing_measures)
+            + "\nAdd the missing file(s), or move that year folder out of the extracts root."
+        )
     bad = result.conservation[
         result.conservation["rows_in"]
         != result.conservation["accepted"] + result.conservation["rejected"]
@@ -139,6 +184,53 @@ def stage_ingest(state: BuildState) -> None:
         len(result.children),
         summary.to_dict(),
     )
+
+
+def say(message: str) -> None:
+    """Print one plain line for the user (and log it)."""
+    log.info(message)
+    sys.stderr.write(message + "\n")
+
+
+def stop_on_file_errors(findings: pd.DataFrame, conservation: pd.DataFrame, s: Settings) -> None:
+    """Stop the build when a file of an LA was rejected whole, unless the user accepts it."""
+    errors = findings[
+        (findings["severity"] == "error")
+        & findings["rule_code"].astype(str).str.startswith("FILE_")
+    ]
+    if errors.empty:
+        return
+    la_of = dict(zip(conservation["file"], conservation["la_code"], strict=False))
+    lines = []
+    for rec in errors.drop_duplicates(["file", "rule_code"]).to_dict("records"):
+        la = la_of.get(rec["file"]) or str(rec["file"]).split("/")[0]
+        if la in s.accept_errors:
+            say(f"Accepted (data.accept_errors): {rec['file']}: {rec['rule_code']}")
+            continue
+        column = f" [{rec['column']}]" if rec.get("column") else ""
+        lines.append(f"{la}: {rec['file']}: {rec['rule_code']}{column}: {rec['message']}")
+    if lines:
+        raise BuildError(
+            "File-level errors (the whole file was not used):\n  "
+            + "\n  ".join(lines)
+            + "\nFix the file(s), or add the LA code to data.accept_errors to build without "
+            "them (see validation_report.csv)."
+        )
+
+
+def measures_missing(supplied: pd.DataFrame) -> list[str]:
+    """``LA year: lacks ...`` for supplied LA-years that do not cover every measure."""
+    from cwi.schemas import MEASURES
+
+    out = []
+    for (la, year), grp in supplied.groupby(["la_code", "year"]):
+        lacking = [m for m in MEASURES if m not in set(grp["measure"])]
+        if lacking:
+            what = "the SSDA903 return" if lacking == ["CLA"] else "the CIN census"
+            if len(lacking) == 3:
+                what = "every table"
+            out.append(f"{la} {year}: no accepted {what} ({', '.join(lacking)})")
+    return out
 
 
 def extract_inputs(root: Path, conservation: pd.DataFrame) -> list[dict[str, Any]]:
@@ -165,11 +257,15 @@ def stage_cube(state: BuildState) -> None:
     """Build the count cube (LSOA level, private) from the ingested children and reference data."""
     from cwi.cube_build import build_cube
 
+    private = state.settings.private_dir
     if state.ingest is None:
-        children = pd.read_parquet(state.settings.private_dir / "children.parquet")
+        children = pd.read_parquet(private / "children.parquet")
+        path = private / "supplied.parquet"
+        supplied = pd.read_parquet(path) if path.is_file() else None
     else:
         children = state.ingest.children
-    state.cube = build_cube(children, state.need_reference(), state.settings)
+        supplied = state.ingest.supplied
+    state.cube = build_cube(children, state.need_reference(), state.settings, supplied=supplied)
     state.cube.save(state.settings.private_dir / "cube")
 
 

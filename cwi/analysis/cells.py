@@ -182,7 +182,12 @@ def _ethnic_cells(cube: Cube, year: int, measures) -> pd.DataFrame:
 
 
 def la_deprivation(cube: Cube, year: int) -> pd.DataFrame:
-    """LA-level deprivation: child-population-weighted mean IMD score and rank, decile-1 share.
+    """LA-level deprivation: MHCLG's LA summary measures, weighted by the child population.
+
+    Uses :func:`cwi.analysis.deprivation_summary.la_deprivation_summary`: the population-
+    weighted average score where the IMD vintage has scores, else the population-weighted
+    average rank (IoD2019 File 1 publishes ranks only); extent, local concentration and the
+    shares of LSOAs and children in the most deprived 10% nationally come with it.
 
     Parameters
     ----------
@@ -195,41 +200,68 @@ def la_deprivation(cube: Cube, year: int) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``la_code, la_name, population, imd_score_mean, imd_rank_mean, share_lsoa_decile1,
-        share_children_decile1, la_third`` where ``la_third`` 1 = most deprived third of the
-        LAs (by mean score), 3 = least deprived.
+        share_children_decile1, avg_rank, extent, local_concentration, deprivation_measure,
+        deprivation_value, la_third``. ``imd_rank_mean`` is the mean national rank (1 = most
+        deprived); ``avg_rank`` is MHCLG's orientation (higher = more deprived).
+        ``deprivation_measure`` names the measure the thirds and LA-level models use
+        (``avg_score`` or ``avg_rank``); ``la_third`` 1 = most deprived third of the LAs on it.
     """
+    from cwi.analysis.deprivation_summary import la_deprivation_summary
+
     pop = cube.population[cube.population["year"] == year]
     pop = pop.groupby(["la_code", "lsoa_code"], as_index=False)["population"].sum()
     d = pop.merge(cube.lsoa.drop(columns="la_code"), on="lsoa_code")
-    d["w_score"] = d["imd_score"] * d["population"]
+    d["n_lsoa_national"] = national_lsoa_count(cube.lsoa["imd_rank"])
+    summary = la_deprivation_summary(d).set_index("la_code")
     d["w_rank"] = d["imd_rank"] * d["population"]
-    d["d1"] = (d["imd_decile"] == 1).astype(float)
-    d["w_d1"] = d["d1"] * d["population"]
-    g = d.groupby("la_code").agg(
-        population=("population", "sum"),
-        w_score=("w_score", "sum"),
-        w_rank=("w_rank", "sum"),
-        w_d1=("w_d1", "sum"),
-        share_lsoa_decile1=("d1", "mean"),
-    )
+    g = d.groupby("la_code")
     out = pd.DataFrame(
         {
-            "population": g["population"],
-            "imd_score_mean": g["w_score"] / g["population"],
-            "imd_rank_mean": g["w_rank"] / g["population"],
-            "share_lsoa_decile1": g["share_lsoa_decile1"],
-            "share_children_decile1": g["w_d1"] / g["population"],
+            "population": summary["population"],
+            "imd_score_mean": summary["avg_score"],
+            "imd_rank_mean": g["w_rank"].sum() / g["population"].sum(),
+            "share_lsoa_decile1": g["imd_decile"].apply(lambda x: float((x == 1).mean())),
+            "share_children_decile1": summary["share_children_most_deprived_10pct"],
+            "avg_rank": summary["avg_rank"],
+            "extent": summary["extent"],
+            "local_concentration": summary["local_concentration"],
+            "deprivation_measure": summary["deprivation_measure"],
+            "deprivation_value": summary["deprivation_value"],
         }
     ).reset_index()
-    if out["imd_score_mean"].notna().all():
-        order = out["imd_score_mean"].rank(ascending=False, method="first")
-    else:  # an IMD vintage without scores (IoD2019 File 1): rank 1 = most deprived
-        order = out["imd_rank_mean"].rank(ascending=True, method="first")
+    order = out["deprivation_value"].rank(ascending=False, method="first")
     out["la_third"] = np.ceil(3 * order / len(out)).astype(int).clip(1, 3)
     out = out.merge(cube.la[["la_code", "la_name"]], on="la_code", how="left")
     return out[
         [
             "la_code", "la_name", "population", "imd_score_mean", "imd_rank_mean",
-            "share_lsoa_decile1", "share_children_decile1", "la_third",
+            "share_lsoa_decile1", "share_children_decile1", "avg_rank", "extent",
+            "local_concentration", "deprivation_measure", "deprivation_value", "la_third",
         ]
     ]  # fmt: skip
+
+
+#: LSOAs ranked nationally by each IMD edition (LSOA 2011: IoD2015/2019; LSOA 2021: IoD2025).
+NATIONAL_LSOA_COUNTS = (32_482, 32_844, 33_755)
+
+
+def national_lsoa_count(ranks: pd.Series) -> int:
+    """Number of LSOAs ranked nationally: the smallest known national count >= every rank."""
+    top = int(pd.to_numeric(ranks, errors="coerce").max())
+    return next((n for n in NATIONAL_LSOA_COUNTS if n >= top), top)
+
+
+def la_covariate(
+    dep: pd.DataFrame, la_codes: pd.Series | list[str]
+) -> tuple[np.ndarray, str, str]:
+    """The LA deprivation covariate of the LA-level models, and its name and unit.
+
+    Returns the average IMD score per 10 points where the vintage has scores, else the
+    average rank (MHCLG orientation, higher = more deprived) per 1,000 places.
+    """
+    d = dep.set_index("la_code") if "la_code" in dep.columns else dep
+    if (d["deprivation_measure"] == "avg_score").all():
+        return (d.loc[la_codes, "imd_score_mean"].to_numpy(float) / 10, "LA mean IMD score",
+                "per 10 IMD score points")  # fmt: skip
+    return (d.loc[la_codes, "avg_rank"].to_numpy(float) / 1000, "LA average IMD rank",
+            "per 1,000 places of LA average IMD rank (higher = more deprived)")  # fmt: skip

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cwi.analysis.cells import la_deprivation, lsoa_cells, strata_cells
+from cwi.analysis.cells import la_covariate, la_deprivation, lsoa_cells, strata_cells
 from cwi.analysis.models import grouped_glm, median_rate_ratio, random_effects
 from cwi.analysis.rates import (
     indirect_standardisation,
@@ -41,6 +41,30 @@ __all__ = [
     "inverse_intervention",
     "rates_by_la_third",
 ]
+
+
+#: Fewest LAs each LA-level analysis needs: thirds need two LAs per third; a random-effects
+#: meta-regression or LA-level GLM with one covariate needs a few residual degrees of freedom.
+MIN_LAS = {
+    "q3_multilevel": 5,
+    "q3_between_la": 5,
+    "q3_rates_by_la_third": 6,
+    "q3_inverse_intervention": 6,
+}
+
+
+class NotEstimable(ValueError):
+    """The data cannot support an analysis (the message says why); reported in analysis_notes."""
+
+
+def require_las(cube: Cube, needed: int, what: str) -> None:
+    """Raise :class:`NotEstimable` when the cube has fewer LAs than ``what`` needs."""
+    n = int(cube.la["la_code"].nunique())
+    if n < needed:
+        raise NotEstimable(
+            f"not estimable: {what} needs at least {needed} LAs and this build has {n}; "
+            "no result or verdict is published for it"
+        )
 
 
 def isr_method(strata: tuple[str, ...]) -> str:
@@ -282,12 +306,14 @@ def multilevel_variance(
         ``year, measure, model, tau2, tau2_lower, tau2_upper, estimate (MRR), lower, upper,
         n_la, method``; the MRR interval is the Q-profile interval of tau^2 transformed.
     """
+    require_las(cube, MIN_LAS["q3_multilevel"], "the between-LA variance")
     dep = la_deprivation(cube, year).set_index("la_code")
+    cov_name = la_covariate(dep, dep.index[:1])[1]
     rows = []
     specs = (
         ("LA only", False, False),
         ("+ LSOA deprivation decile", True, False),
-        ("+ LSOA decile + LA mean IMD score", True, True),
+        (f"+ LSOA decile + {cov_name}", True, True),
     )
     effects = {flag: la_effects(cube, year, flag, measures) for flag in (False, True)}
     for m in measures:
@@ -296,7 +322,7 @@ def multilevel_variance(
             e = e[e["measure"] == m]
             z = np.ones((len(e), 1))
             if la_cov:
-                s = dep.loc[e["la_code"], "imd_score_mean"].to_numpy() / 10
+                s = la_covariate(dep, e["la_code"])[0]
                 z = np.column_stack([z, s - s.mean()])
             if len(e) < z.shape[1] + 2:
                 continue
@@ -354,6 +380,7 @@ def between_la_explained(
         covariate (per 10 IMD points; per 10 percentage points of decile-1 share; per unit
         log expected rate).
     """
+    require_las(cube, MIN_LAS["q3_between_la"], "the between-LA models")
     sr = standardised_ratios(cube, year, confidence, measures=measures)
     dep = la_deprivation(cube, year).set_index("la_code")
     z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
@@ -362,19 +389,18 @@ def between_la_explained(
         d = sr[sr["measure"] == m]
         y = d["observed"].to_numpy(float)
         off = np.log(d["population"].to_numpy(float))
-        score = dep.loc[d["la_code"], "imd_score_mean"].to_numpy() / 10
+        score, cov_name, cov_unit = la_covariate(dep, d["la_code"])
         share = dep.loc[d["la_code"], "share_lsoa_decile1"].to_numpy() * 10
         mix = np.log(d["expected"].to_numpy(float) / d["population"].to_numpy(float))
         one = np.ones(len(d))
         specs = {
             "null": (np.column_stack([one]), None),
-            "LA mean IMD score": (np.column_stack([one, score]), "per 10 IMD score points"),
+            cov_name: (np.column_stack([one, score]), cov_unit),
             "LA share of LSOAs in decile 1": (
                 np.column_stack([one, share]), "per 10 points of decile-1 share"),
             "deprivation mix (expected rate)": (
                 np.column_stack([one, mix]), "per unit log expected rate"),
-            "mix + LA mean IMD score": (
-                np.column_stack([one, score, mix]), "per 10 IMD score points"),
+            f"mix + {cov_name}": (np.column_stack([one, score, mix]), cov_unit),
         }  # fmt: skip
         d0 = None
         for label, (x, term) in specs.items():
@@ -416,6 +442,7 @@ def rates_by_la_third(
     pandas.DataFrame
         ``year, measure, la_third, imd_decile, n, population, rate, lower, upper, method``.
     """
+    require_las(cube, MIN_LAS["q3_rates_by_la_third"], "LA deprivation thirds")
     lc = lsoa_cells(cube, year, measures)
     thirds = la_deprivation(cube, year).set_index("la_code")["la_third"]
     lc["la_third"] = lc["la_code"].map(thirds)
@@ -451,21 +478,22 @@ def inverse_intervention(
     pandas.DataFrame
         ``year, measure, term, estimate, lower, upper, p_value, tau2, n_la, method``.
     """
+    require_las(cube, MIN_LAS["q3_inverse_intervention"], "the inverse-intervention test")
     dep = la_deprivation(cube, year).set_index("la_code")
     eff = la_effects(cube, year, True, measures)
     rows = []
     for m in measures:
         e = eff[eff["measure"] == m]
-        if len(e) < 4:
+        if len(e) < MIN_LAS["q3_inverse_intervention"]:
             continue
         th = dep.loc[e["la_code"], "la_third"].to_numpy()
-        s = dep.loc[e["la_code"], "imd_score_mean"].to_numpy() / 10
+        s, cov_name, cov_unit = la_covariate(dep, e["la_code"])
         theta, v = e["theta"].to_numpy(), e["var"].to_numpy()
         designs = {
             "LA third 1 vs 3 (most vs least deprived LAs)": np.column_stack(
                 [np.ones(len(e)), th == 1, th == 2]
             ).astype(float),
-            "per 10 points of LA mean IMD score": np.column_stack([np.ones(len(e)), s - s.mean()]),
+            f"{cov_unit} ({cov_name})": np.column_stack([np.ones(len(e)), s - s.mean()]),
         }
         for term, z in designs.items():
             if np.linalg.matrix_rank(z) < z.shape[1]:

@@ -97,6 +97,10 @@ def run_all(
         """
         try:
             result = compute()
+        except q3.NotEstimable as exc:
+            for name in (names,) if isinstance(names, str) else names:
+                notes.append({"table": name, "reason": str(exc)[:300]})
+            return
         except Exception as exc:  # noqa: BLE001 - reported, never silent
             for name in (names,) if isinstance(names, str) else names:
                 notes.append({"table": name, "reason": f"{type(exc).__name__}: {exc}"[:300]})
@@ -144,6 +148,16 @@ def run_all(
     )
     attempt("q3_funnel_limits", lambda: q3.funnel_grid(t["q3_standardised"]))
     attempt("q3_la_deprivation", lambda: la_deprivation(cube, year))
+    dep = t.get("q3_la_deprivation")
+    if dep is not None and not dep.empty and (dep["deprivation_measure"] == "avg_rank").any():
+        notes.append(
+            {
+                "table": "q3_la_deprivation",
+                "reason": "The IMD edition used has no scores: LA deprivation is the child-"
+                "weighted average rank of its LSOAs (MHCLG's LA summary measure), used for LA "
+                "thirds and every LA-level model in place of the average score.",
+            }
+        )
     attempt("q3_between_la", lambda: q3.between_la_explained(cube, year, conf, measures))
     attempt("q3_multilevel", lambda: q3.multilevel_variance(cube, year, conf, measures))
     attempt("q3_inverse_intervention", lambda: q3.inverse_intervention(cube, year, conf, measures))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cwi.ingest import cells
+from cwi.ingest.inventory import files_to_read
 from cwi.ingest.postcode import PostcodeIndex, as_index, link, normalise
 from cwi.ingest.pseudo import pseudonymise
 from cwi.ingest.readers import SourceFile, read_source
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 CONSERVATION_COLUMNS = ("la_code", "year", "file", "rows_in", "accepted", "rejected")
 LINKAGE_COLUMNS = ("year", "la_code", "measure", "children", "linked", "linkage_rate")
+SUPPLIED_COLUMNS = ("la_code", "year", "measure")
 PREV_CPP_MAX = 20
 SDQ_MAX = 40
 
@@ -59,12 +61,17 @@ class IngestResult:
         la_code, year, file, rows_in, accepted, rejected (rows_in == accepted + rejected).
     linkage : pandas.DataFrame
         year, la_code, measure, children, linked, linkage_rate.
+    supplied : pandas.DataFrame
+        la_code, year, measure: the LA-year-measures an accepted extract table covers.
     """
 
     children: pd.DataFrame
     findings: pd.DataFrame
     conservation: pd.DataFrame
     linkage: pd.DataFrame
+    supplied: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(SUPPLIED_COLUMNS))
+    )
 
     @staticmethod
     def empty() -> IngestResult:
@@ -106,6 +113,7 @@ class IngestResult:
             findings=cat([r.findings for r in results], FINDING_COLUMNS),
             conservation=cat([r.conservation for r in results], CONSERVATION_COLUMNS),
             linkage=cat([r.linkage for r in results], LINKAGE_COLUMNS),
+            supplied=cat([r.supplied for r in results], SUPPLIED_COLUMNS),
         )
 
     def check_conservation(self) -> None:
@@ -491,11 +499,7 @@ def check_standard(frame: pd.DataFrame, log: FileLog, ctx: Context) -> pd.DataFr
 
 # ---- one LA-year ------------------------------------------------------------------------------------
 def _files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".md"
-    )
+    return files_to_read(folder)
 
 
 def _rel(path: Path, base: Path | None) -> str:
@@ -652,8 +656,26 @@ def ingest_la(
     conservation = _conservation(sources, logs, ctx, accepted)
     linkage = _linkage(children, ctx)
     return IngestResult(
-        children=children, findings=findings, conservation=conservation, linkage=linkage
+        children=children,
+        findings=findings,
+        conservation=conservation,
+        linkage=linkage,
+        supplied=_supplied(tables, ctx),
     )
+
+
+def _supplied(tables: dict[str, tuple[pd.DataFrame, FileLog]], ctx: Context) -> pd.DataFrame:
+    """The measures this LA-year's accepted tables cover (a file may hold zero children)."""
+    measures: set[str] = set()
+    if "EPISODES" in tables:
+        measures.add("CLA")
+    if "CIN_CHILDREN" in tables:
+        measures |= {"CIN", "CPP"}
+    if "STANDARD" in tables:
+        named = set(cells.clean(tables["STANDARD"][0]["MEASURE"]).str.upper())
+        measures |= named & set(MEASURES)
+    rows = [{"la_code": ctx.la_code, "year": ctx.year, "measure": m} for m in sorted(measures)]
+    return pd.DataFrame(rows, columns=list(SUPPLIED_COLUMNS))
 
 
 def _conservation(
@@ -846,6 +868,7 @@ def ingest_all(
     years: list[int] | None = None,
     progress: Callable[[str, int], None] | None = None,
     workers: int = 2,
+    jobs: list[tuple[Path, str, int]] | None = None,
 ) -> IngestResult:
     """Ingest every ``<root>/<la_code>/<year>/`` folder.
 
@@ -863,6 +886,9 @@ def ingest_all(
         Called as ``progress(la_code, year)`` for each LA-year.
     workers : int
         Processes ingesting LA-years in parallel (1 = in this process).
+    jobs : list of (Path, str, int), optional
+        The LA-year folders to read, from :func:`cwi.ingest.inventory.take_inventory`
+        (default: every ``<LA>/<year>`` folder under ``root``).
 
     Returns
     -------
@@ -875,17 +901,20 @@ def ingest_all(
     key = load_key(settings)
     index = as_index(postcodes)
     la_list = getattr(settings, "la_list", None)
-    jobs: list[tuple[Path, str, int]] = []
-    for la_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if la_list and la_dir.name not in la_list:
-            continue
-        for year_dir in sorted(
-            p for p in la_dir.iterdir() if p.is_dir() and _YEAR.fullmatch(p.name)
+    if jobs is None:
+        jobs = []
+        for la_dir in sorted(
+            p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
         ):
-            year = int(year_dir.name)
-            if years is not None and year not in years:
+            if la_list and la_dir.name not in la_list:
                 continue
-            jobs.append((year_dir, la_dir.name, year))
+            for year_dir in sorted(
+                p for p in la_dir.iterdir() if p.is_dir() and _YEAR.fullmatch(p.name)
+            ):
+                year = int(year_dir.name)
+                if years is not None and year not in years:
+                    continue
+                jobs.append((year_dir, la_dir.name, year))
     results: list[IngestResult] = []
     if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
         # LA-years are independent; forked workers share the postcode index without pickling it.
