@@ -11,17 +11,19 @@ Kinds of finding
 ``sentinel``
     A planted test string (``sentinels`` argument), matched case-insensitively.
 ``pseudonymised id``
-    A 64-character hexadecimal string (the HMAC pseudonyms of ``cwi.ingest``). A hex string
-    labelled as a file checksum (``sha256``, ``checksum``, ``digest`` or ``hash`` within the
-    30 characters before it, or a JSON key of that name) is not reported.
+    A hexadecimal string of the real pseudonym length (:data:`cwi.ingest.pseudo.PID_LENGTH`,
+    24 characters) or a full 64-character HMAC-SHA256, standing alone. A hex string labelled
+    as a file checksum (``sha256``, ``checksum``, ``digest`` or ``hash`` within the 30
+    characters before it, or a JSON key of that name) is not reported.
 ``date of birth``
-    ``dd/mm/yyyy`` (also with ``-`` or ``.``) anywhere. ISO ``yyyy-mm-dd`` only in
-    data-bearing places -- CSV and XLSX cells (including real date cells) and JSON values whose
-    key does not name a build timestamp (``date``, ``created``, ``modified``, ``generated``,
-    ``built``, ``updated``, ``lastmod``, ``time``...): HTML pages, PDFs and images legitimately
-    carry ISO build dates in their metadata. ISO date-times (``2024-01-02T10:00``) are
-    timestamps, not dates of birth. The collection-period dates 31 March and 1 April are never
-    reported: published outputs name the snapshot date.
+    A date that can be the birth date of a child counted in the build's collection years
+    (born at most 19 years before the first 31 March snapshot and not after the last), found
+    where a birth date would sit: a data cell (CSV, XLSX, HTML table cell, a JSON value that
+    is a date), a ``dd/mm/yyyy`` date (the extracts' format, also with ``-`` or ``.``)
+    anywhere, or an ISO ``yyyy-mm-dd`` date in running text next to a word such as *birth*,
+    *born* or *DOB*. So the coding scheme's change-log dates in Quarto's ``search.json`` are
+    not dates of birth, and a planted birth date is. ISO date-times are timestamps; 31 March
+    and 1 April (the snapshot) are never reported.
 ``postcode`` / ``postcode sector``
     Full unit postcodes (``AB1 2CD``, with or without the space) and sectors (``AB1 2``), in
     upper case, with any area letters (so the demo region's ``X`` areas too). Embedded
@@ -29,8 +31,18 @@ Kinds of finding
 ``LSOA code`` / ``output area code``
     ``E01``/``W01``/``X01`` and ``E00``/``W00`` followed by six digits.
 ``small count``
-    In CSV and XLSX downloads, a numeric value from 1 to ``la_total_min - 1`` in a column named
-    ``n``, ``count``, ``number`` (or ``n_...``, ``count_...``, ``..._n``, ``..._count``).
+    In CSV and XLSX downloads and in HTML tables, a number from 1 to the table's threshold
+    minus 1 in a column of child counts. The threshold is the *documented minimum* of the
+    table's level in :mod:`cwi.disclosure.registry` (LA totals 6, cross-tabulations 10; a
+    table the registry does not know gets 10), never the user's setting. Count columns are the
+    registry's (``n``, ``observed``, ``disabled``...) or, for unknown tables, columns named
+    like counts; structural counts (``n_la``, ``n_lsoa``, ``years``...) are not child counts.
+``private data file``
+    A parquet, pickle, feather, Arrow, SQLite, HDF5, R or Stata data file, a NumPy array or
+    a key file anywhere in the output folder (also as a PDF attachment): such files hold
+    child-level data and are never published.
+``PDF attachment``
+    A file embedded in a PDF (the profiles never attach files).
 ``unreadable``
     A file the scanner could not parse (an unchecked file is not a clean file).
 """
@@ -65,8 +77,17 @@ KINDS = (
     "LSOA code",
     "output area code",
     "small count",
+    "private data file",
+    "PDF attachment",
     "unreadable",
 )
+
+#: Files that hold data tables or keys, never published (reported as ``private data file``).
+PRIVATE_SUFFIXES = {
+    ".parquet", ".pq", ".pkl", ".pickle", ".feather", ".arrow", ".ipc", ".sqlite",
+    ".sqlite3", ".db", ".duckdb", ".h5", ".hdf5", ".hdf", ".rds", ".rdata", ".rda", ".dta",
+    ".sav", ".npy", ".npz", ".joblib", ".key", ".avro", ".orc",
+}  # fmt: skip
 
 TEXT_SUFFIXES = {
     ".html",
@@ -96,8 +117,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff"}
 
 # Patterns start with a narrow character class (no leading look-behind or \b) so the regex
 # engine skips most positions quickly; boundaries are checked in Python on the few matches.
-_HEX64 = re.compile(r"[0-9A-Fa-f]{64}")
+_HEXRUN = re.compile(r"[0-9A-Fa-f]{24,}")
 _HEX = frozenset("0123456789abcdefABCDEF")
+_BIRTH_CONTEXT = re.compile(r"birth|born|\bdob\b|d\.o\.b", re.IGNORECASE)
 _DMY = re.compile(r"(\d\d?)([/.-])(\d\d?)\2((?:19|20)\d\d)\b")
 _ISO = re.compile(r"((?:19|20)\d\d)-([01]\d)-([0-3]\d)\b")
 _POSTCODE = re.compile(r"[A-Z][A-Z]?\d[A-Z\d]? {0,2}\d[A-Z][A-Z]\b")
@@ -108,7 +130,17 @@ _COORDINATE_NEXT = re.compile(r"\s*[A-Za-z]?[-.]?\d")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 _DATA_IMAGE = re.compile(r"data:image/(?:png|jpe?g|gif|webp);base64,([A-Za-z0-9+/=\s]+)")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{120,}")
-_COUNT_COLUMN = re.compile(r"^(n|count|number)(_.*)?$|^.*_(n|count)$", re.IGNORECASE)
+_COUNT_COLUMN = re.compile(
+    r"^(n|count|number|observed|cases|cases_total|disabled|recorded)(_.*)?$|^.*_(n|count)$",
+    re.IGNORECASE,
+)
+#: HTML table headings that name a count of children ("n", "CIN children", "Observed"...);
+#: "Children 0-17" (a population) and interview tallies ("Segments") are not.
+_COUNT_HEADER = re.compile(
+    r"^(n|count|number|observed|cases|disabled|recorded|n \(.*\)|.* \(n\)|"
+    r"(cin|cpp|cla) children|children (in need|on .*|looked after))$",
+    re.IGNORECASE,
+)
 _TIMESTAMP_KEY = re.compile(
     r"date|created|modified|generated|built|updated|lastmod|time|version|released?|published",
     re.IGNORECASE,
@@ -134,6 +166,32 @@ class LeakFinding:
     detail: str
 
 
+def _pid_lengths() -> frozenset[int]:
+    from cwi.ingest.pseudo import PID_LENGTH
+
+    return frozenset({int(PID_LENGTH), 64})
+
+
+def dob_window(years: Iterable[int] | None = None) -> tuple[dt.date, dt.date]:
+    """The dates on which a child counted in the collection years can have been born.
+
+    Parameters
+    ----------
+    years : iterable of int, optional
+        Collection years (snapshot 31 March of each); defaults to the last 19 years.
+
+    Returns
+    -------
+    tuple of datetime.date
+        First and last possible birth date.
+    """
+    ys = sorted(int(y) for y in years) if years else []
+    if not ys:
+        today = dt.date.today()
+        return dt.date(today.year - 19, 1, 1), today
+    return dt.date(ys[0] - 19, 4, 1), dt.date(ys[-1], 3, 31)
+
+
 def _is_reference_date(day: int, month: int) -> bool:
     return (day, month) in ((31, 3), (1, 4))
 
@@ -155,6 +213,7 @@ def scan_text(
     text: str,
     sentinels: Iterable[str] = (),
     iso_dates: bool = False,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Yield ``(kind, character offset)`` for every identifying value in a text.
 
@@ -165,7 +224,10 @@ def scan_text(
     sentinels : iterable of str
         Planted strings to look for (case-insensitive).
     iso_dates : bool
-        Also report ISO ``yyyy-mm-dd`` dates (data-bearing contexts only).
+        The text is a data cell: report ISO ``yyyy-mm-dd`` dates too (in running text they
+        are reported only next to a word such as *birth*).
+    window : tuple of datetime.date, optional
+        Possible birth dates (:func:`dob_window`); dates outside are not reported.
 
     Yields
     ------
@@ -190,9 +252,20 @@ def scan_text(
     def after(m: re.Match[str], k: int = 0) -> str:
         return text[m.end() + k] if m.end() + k < n else " "
 
-    for m in _HEX64.finditer(text):
-        if before(m) in _HEX or after(m) in _HEX:
+    lengths = _pid_lengths()
+    lo, hi = window or dob_window()
+
+    def possible_birth(y: int, mo: int, d: int) -> bool:
+        if not _valid_date(y, mo, d) or _is_reference_date(d, mo):
+            return False
+        return lo <= dt.date(y, mo, d) <= hi
+
+    for m in _HEXRUN.finditer(text):
+        if len(m.group()) not in lengths or before(m).isalnum() or after(m).isalnum():
             continue
+        run = m.group()
+        if run.isdigit() or not any(c.isdigit() for c in run):
+            continue  # a long number, or a word of letters a-f
         if not _CHECKSUM_LABEL.search(text[max(0, m.start() - 30) : m.start()]):
             yield "pseudonymised id", m.start()
     for m in _DMY.finditer(text):
@@ -203,19 +276,20 @@ def scan_text(
         ):
             continue
         d, mo, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        if _valid_date(y, mo, d) and not _is_reference_date(d, mo):
+        if possible_birth(y, mo, d):
             yield "date of birth", m.start()
-    if iso_dates:
-        for m in _ISO.finditer(text):
-            if before(m).isdigit() or before(m) == "-" or after(m) == "-":
-                continue
-            if after(m) == "T" and after(m, 1).isdigit():
-                continue  # a timestamp
-            if after(m) == " " and re.match(r"\d\d:", text[m.end() + 1 : m.end() + 4]):
-                continue
-            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-            if _valid_date(y, mo, d) and not _is_reference_date(d, mo):
-                yield "date of birth", m.start()
+    for m in _ISO.finditer(text):
+        if before(m).isdigit() or before(m) == "-" or after(m) == "-":
+            continue
+        if after(m) == "T" and after(m, 1).isdigit():
+            continue  # a timestamp
+        if after(m) == " " and re.match(r"\d\d:", text[m.end() + 1 : m.end() + 4]):
+            continue
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not possible_birth(y, mo, d):
+            continue
+        if iso_dates or _BIRTH_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
+            yield "date of birth", m.start()
     for m in _POSTCODE.finditer(text):
         if not (before(m).isalnum() or before(m) == "#"):
             yield "postcode", m.start()
@@ -239,9 +313,10 @@ def scan_text(
 class _Collector:
     """Group hits by kind and location for one file."""
 
-    def __init__(self, file: Path) -> None:
+    def __init__(self, file: Path, window: tuple[dt.date, dt.date] | None = None) -> None:
         self.file = file
         self.hits: dict[str, list[str]] = {}
+        self.window = window or dob_window()
 
     def add(self, kind: str, where: str) -> None:
         self.hits.setdefault(kind, []).append(where)
@@ -254,7 +329,7 @@ class _Collector:
         iso_dates: bool = False,
         lines: bool = True,
     ) -> None:
-        for kind, offset in scan_text(text, sentinels, iso_dates):
+        for kind, offset in scan_text(text, sentinels, iso_dates, self.window):
             if lines:
                 line = f"line {text.count(chr(10), 0, offset) + 1}"
                 self.add(kind, f"{where} {line}" if where else line)
@@ -293,9 +368,67 @@ def _read_text(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _header_key(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _table_limit(table: Any) -> int:
+    """The documented minimum of an HTML table, found by its caption or preceding heading."""
+    from cwi.disclosure.registry import TABLE_TITLES, documented_limit
+
+    by_title = {_header_key(t).lower(): name for name, t in TABLE_TITLES.items()}
+    cap = table.find(".//caption")
+    texts = [cap.text_content()] if cap is not None else []
+    node = table
+    for _ in range(6):  # the nearest heading before the table (same section)
+        node = node.getprevious()
+        if node is None:
+            break
+        if isinstance(node.tag, str) and node.tag.lower() in ("h1", "h2", "h3", "h4", "h5"):
+            texts.append(node.text_content())
+            break
+    for text in texts:
+        name = by_title.get(_header_key(text).lower())
+        if name:
+            return documented_limit(name)
+    return documented_limit(None)
+
+
+def _scan_html_tables(text: str, col: _Collector) -> None:
+    """Child counts under the table's documented threshold in HTML tables."""
+    import lxml.html
+
+    from cwi.disclosure.registry import STRUCTURAL_COLUMNS
+
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except Exception:  # noqa: BLE001 - an empty or fragmentary page has no tables
+        return
+    for t_no, table in enumerate(doc.iter("table"), start=1):
+        rows = [r for r in table.iter("tr")]
+        if not rows:
+            continue
+        header = [_header_key(c.text_content()) for c in rows[0] if c.tag in ("th", "td")]
+        cols = [
+            i
+            for i, h in enumerate(header)
+            if _COUNT_HEADER.match(h) and h.lower().replace(" ", "_") not in STRUCTURAL_COLUMNS
+        ]
+        if not cols:
+            continue
+        limit = _table_limit(table)
+        for r_no, row in enumerate(rows[1:], start=2):
+            cells = [c for c in row if c.tag in ("th", "td")]
+            for i in cols:
+                if i < len(cells) and _small(_header_key(cells[i].text_content()), limit):
+                    col.add("small count", f"table {t_no} row {r_no}, column '{header[i]}'")
+
+
 def _scan_markup(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
     text = _read_text(path)
     col.text(html.unescape(text), "", sentinels)
+    if path.suffix.lower() in (".html", ".htm") and "<table" in text.lower():
+        _scan_html_tables(text, col)
     # Self-contained pages inline their images: check the metadata of each embedded image.
     for k, m in enumerate(_DATA_IMAGE.finditer(text), start=1):
         try:
@@ -329,13 +462,23 @@ def _scan_json(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
     for value, key, where in strings:
         if key == "key" or _TIMESTAMP_KEY.search(key) or not _ISO.search(value):
             continue
-        for kind, _ in scan_text(value, iso_dates=True):
+        if len(value) > 30 and not _BIRTH_CONTEXT.search(key):
+            continue  # running text (e.g. search.json's page text): scanned as text above
+        for kind, _ in scan_text(value, iso_dates=True, window=col.window):
             if kind == "date of birth":
                 col.add(kind, f"value at {where or '/'}")
 
 
-def _count_column(name: Any) -> bool:
-    return isinstance(name, str) and bool(_COUNT_COLUMN.match(name.strip()))
+def _count_column(name: Any, table: str | None = None) -> bool:
+    from cwi.disclosure.registry import REGISTRY, STRUCTURAL_COLUMNS
+
+    if not isinstance(name, str):
+        return False
+    name = name.strip()
+    entry = REGISTRY.get(table) if table else None
+    if entry is not None and entry.spec is not None:
+        return name in entry.count_columns
+    return bool(_COUNT_COLUMN.match(name)) and name.lower() not in STRUCTURAL_COLUMNS
 
 
 def _small(value: Any, limit: int) -> bool:
@@ -352,26 +495,36 @@ def _small(value: Any, limit: int) -> bool:
     return False
 
 
-def _scan_csv(path: Path, col: _Collector, sentinels: Iterable[str], limit: int) -> None:
+def _scan_csv(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
+    from cwi.disclosure.registry import documented_limit
+
     text = _read_text(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    while rows and rows[0] and rows[0][0].startswith("#"):  # a stamp or comment line
+        for kind, _ in scan_text(",".join(rows[0]), sentinels, window=col.window):
+            col.add(kind, "comment line")
+        rows = rows[1:]
     if not rows:
         return
     header = rows[0]
-    count_cols = [i for i, h in enumerate(header) if _count_column(h)]
+    count_cols = [i for i, h in enumerate(header) if _count_column(h, path.stem)]
+    limit = documented_limit(path.stem)
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
             name = header[c] if c < len(header) else f"column {c + 1}"
-            for kind, _ in scan_text(value, sentinels, iso_dates=True):
+            for kind, _ in scan_text(value, sentinels, iso_dates=True, window=col.window):
                 col.add(kind, f"row {r}, column '{name}'")
             if r > 1 and c in count_cols and _small(value, limit):
                 col.add("small count", f"row {r}, column '{name}'")
 
 
-def _scan_xlsx(path: Path, col: _Collector, sentinels: Iterable[str], limit: int) -> None:
+def _scan_xlsx(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
     import openpyxl
 
+    from cwi.disclosure.registry import documented_limit
+
+    limit = documented_limit(path.stem)
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         props = wb.properties
@@ -399,16 +552,20 @@ def _scan_xlsx(path: Path, col: _Collector, sentinels: Iterable[str], limit: int
                         continue
                     where = f"sheet '{ws.title}' cell {openpyxl.utils.get_column_letter(c)}{r}"
                     if isinstance(value, (dt.datetime, dt.date)):
-                        if not _is_reference_date(value.day, value.month):
+                        day = value.date() if isinstance(value, dt.datetime) else value
+                        lo, hi = col.window
+                        if not _is_reference_date(day.day, day.month) and lo <= day <= hi:
                             col.add("date of birth", where)
                         continue
                     if isinstance(value, str):
-                        for kind, _ in scan_text(value, sentinels, iso_dates=True):
+                        for kind, _ in scan_text(value, sentinels, True, col.window):
                             col.add(kind, where)
                     if header_seen and c in count_cols and _small(value, limit):
                         col.add("small count", where)
                 if not header_seen and any(isinstance(v, str) for v in row):
-                    found = {c for c, v in enumerate(row, start=1) if _count_column(v)}
+                    found = {
+                        c for c, v in enumerate(row, start=1) if _count_column(v, ws.title)
+                    } or {c for c, v in enumerate(row, start=1) if _count_column(v, path.stem)}
                     if found:
                         count_cols = found
                         header_seen = True
@@ -451,18 +608,34 @@ def _scan_pdf(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
             col.text(data, "XMP metadata", sentinels, lines=False)
     except Exception:  # noqa: BLE001 - malformed XMP is not a leak; text is still scanned
         pass
+    attached: list[tuple[str, bytes]] = []
     for number, page in enumerate(reader.pages, start=1):
         col.text(page.extract_text() or "", f"page {number}", sentinels, lines=False)
         annots = page.get("/Annots")
         for annot in annots.get_object() if annots is not None else []:
-            action = annot.get_object().get("/A")
+            annot = annot.get_object()
+            action = annot.get("/A")
             uri = action.get_object().get("/URI") if action is not None else None
             if isinstance(uri, str):
                 col.text(uri, f"page {number} link", sentinels, lines=False)
+            if annot.get("/Subtype") == "/FileAttachment":
+                spec = annot.get("/FS")
+                spec = spec.get_object() if spec is not None else {}
+                name = str(spec.get("/UF") or spec.get("/F") or "file")
+                data = b""
+                ef = spec.get("/EF") if hasattr(spec, "get") else None
+                if ef is not None:
+                    stream = ef.get_object().get("/F")
+                    data = stream.get_object().get_data() if stream is not None else b""
+                attached.append((name, data))
     for name, contents in (reader.attachments or {}).items():
-        col.text(name, "attachment name", sentinels, lines=False)
-        for blob in contents:
-            col.text(blob.decode("utf-8", errors="ignore"), f"attachment '{name}'", sentinels)
+        attached.extend((name, blob) for blob in contents)
+    for k, (name, blob) in enumerate(attached, start=1):
+        col.add("PDF attachment", f"attachment {k}")
+        col.text(name, f"attachment {k} name", sentinels, lines=False)
+        if Path(name).suffix.lower() in PRIVATE_SUFFIXES or blob[:4] == b"PAR1":
+            col.add("private data file", f"attachment {k}")
+        col.text(blob.decode("utf-8", errors="ignore"), f"attachment {k}", sentinels)
 
 
 def scan_file(
@@ -470,6 +643,7 @@ def scan_file(
     sentinels: Iterable[str] = (),
     thresholds: Mapping[str, int] | None = None,
     name: str | None = None,
+    years: Iterable[int] | None = None,
 ) -> list[LeakFinding]:
     """Scan one file (by its suffix) and its name.
 
@@ -480,9 +654,12 @@ def scan_file(
     sentinels : iterable of str
         Planted strings to look for.
     thresholds : mapping, optional
-        ``Settings.disclosure`` (``la_total_min`` bounds small counts); defaults to 6.
+        Ignored for the small-count limit (kept for callers): the scanner always applies the
+        registry's documented minimum per table, never the user's setting.
     name : str, optional
         Name to scan as the file's name (defaults to ``path.name``).
+    years : iterable of int, optional
+        The build's collection years, bounding possible dates of birth.
 
     Returns
     -------
@@ -490,17 +667,19 @@ def scan_file(
         One per kind found; a file that cannot be read is reported as kind ``unreadable``.
     """
     sentinels = [s for s in sentinels if s and s.strip()]
-    limit = int((thresholds or {}).get("la_total_min", 6))
-    col = _Collector(path)
+    col = _Collector(path, dob_window(years))
     col.text(name if name is not None else path.name, "file name", sentinels, lines=False)
     suffix = path.suffix.lower()
+    if suffix in PRIVATE_SUFFIXES or path.name == "pseudo.key":
+        col.add("private data file", "the file itself")
+        return col.findings()
     readers: dict[str, Callable[[], None]] = {
         ".json": lambda: _scan_json(path, col, sentinels),
         ".geojson": lambda: _scan_json(path, col, sentinels),
-        ".csv": lambda: _scan_csv(path, col, sentinels, limit),
-        ".tsv": lambda: _scan_csv(path, col, sentinels, limit),
-        ".xlsx": lambda: _scan_xlsx(path, col, sentinels, limit),
-        ".xlsm": lambda: _scan_xlsx(path, col, sentinels, limit),
+        ".csv": lambda: _scan_csv(path, col, sentinels),
+        ".tsv": lambda: _scan_csv(path, col, sentinels),
+        ".xlsx": lambda: _scan_xlsx(path, col, sentinels),
+        ".xlsm": lambda: _scan_xlsx(path, col, sentinels),
         ".pdf": lambda: _scan_pdf(path, col, sentinels),
     }
     try:
@@ -525,6 +704,7 @@ def scan_paths(
     sentinels: Iterable[str] = (),
     thresholds: Mapping[str, int] | None = None,
     workers: int | None = None,
+    years: Iterable[int] | None = None,
 ) -> list[LeakFinding]:
     """Scan every file under ``root`` (or ``root`` itself if it is a file).
 
@@ -535,10 +715,13 @@ def scan_paths(
     sentinels : iterable of str
         Planted strings (ids, postcodes, dates) that must not appear.
     thresholds : mapping, optional
-        ``Settings.disclosure``; defaults to the settings file's values.
+        Not used for limits (see :func:`scan_file`); kept for callers.
     workers : int, optional
         Processes for PDF and XLSX files (their text extraction dominates the run time);
         defaults to the number of CPUs. ``1`` scans everything in this process.
+    years : iterable of int, optional
+        Collection years of the build (bounding possible dates of birth); defaults to the
+        settings file's ``release.years``.
 
     Returns
     -------
@@ -546,11 +729,15 @@ def scan_paths(
         Sorted by file and kind; empty when the outputs are clean.
     """
     root = Path(root)
-    if thresholds is None:
-        from cwi.config import load_settings
+    if years is None:
+        try:
+            from cwi.config import load_settings
 
-        thresholds = load_settings().disclosure
-    thresholds = dict(thresholds)
+            years = list(load_settings().years)
+        except Exception:  # noqa: BLE001 - no settings: possible births of the last 19 years
+            years = None
+    years = list(years) if years is not None else None
+    thresholds = dict(thresholds or {})
     sentinels = list(sentinels)
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     names = {p: (p.relative_to(root).as_posix() if p != root else p.name) for p in files}
@@ -562,16 +749,16 @@ def scan_paths(
 
         with ProcessPoolExecutor(max_workers=min(workers, len(heavy))) as pool:
             futures = {
-                p: pool.submit(scan_file, p, sentinels, thresholds, names[p]) for p in heavy
+                p: pool.submit(scan_file, p, sentinels, thresholds, names[p], years) for p in heavy
             }
             for p in files:
                 if p not in futures:
-                    results[p] = scan_file(p, sentinels, thresholds, names[p])
+                    results[p] = scan_file(p, sentinels, thresholds, names[p], years)
             for p, fut in futures.items():
                 results[p] = fut.result()
     else:
         for p in files:
-            results[p] = scan_file(p, sentinels, thresholds, names[p])
+            results[p] = scan_file(p, sentinels, thresholds, names[p], years)
     return [f for p in files for f in results[p]]
 
 
@@ -601,7 +788,7 @@ def scan_cli(directory: Path, settings: Settings) -> int:
             "(cwi build) or pass the output folder."
         )
         return 1
-    findings = scan_paths(directory, thresholds=settings.disclosure)
+    findings = scan_paths(directory, years=getattr(settings, "years", None))
     n_files = sum(1 for p in directory.rglob("*") if p.is_file()) if directory.is_dir() else 1
     if not findings:
         console.print(f"[green]Leak scan clean:[/green] {n_files} files under {directory}.")

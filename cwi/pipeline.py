@@ -265,8 +265,74 @@ def stage_cube(state: BuildState) -> None:
     else:
         children = state.ingest.children
         supplied = state.ingest.supplied
-    state.cube = build_cube(children, state.need_reference(), state.settings, supplied=supplied)
-    state.cube.save(state.settings.private_dir / "cube")
+    ref = state.need_reference()
+    cube = build_cube(children, ref, state.settings, supplied=supplied)
+    cube, coverage = check_postcode_coverage(cube, ref, state.settings)
+    coverage.to_parquet(private / "la_coverage.parquet", index=False)
+    state.cube = cube
+    state.cube.save(private / "cube")
+
+
+def check_postcode_coverage(cube: Any, ref: Any, s: Settings) -> tuple[Any, pd.DataFrame]:
+    """Stop (or restrict, by setting) when the postcode directory misses part of an LA.
+
+    Returns the cube (restricted to covered LSOAs for under-covered LAs when
+    ``data.postcode_coverage_action`` is ``restrict``) and the per-LA coverage table to
+    publish: shares only, and a note for every restricted LA.
+    """
+    from cwi.cube import Cube
+    from cwi.reference.coverage import (
+        coverage_message,
+        coverage_note,
+        live_postcode_lsoas,
+        postcode_coverage,
+    )
+
+    lsoa = cube.lsoa.merge(cube.la[["la_code", "la_name"]], on="la_code", how="left")
+    pop = cube.population[cube.population["year"] == s.main_year]
+    if pop.empty:
+        pop = cube.population
+    cov = postcode_coverage(lsoa, pop, ref.postcodes)
+    low = cov[cov["share_lsoa_covered"] < s.postcode_coverage_min]
+    cov["denominators"] = "all LSOAs"
+    cov["note"] = ""
+    if not low.empty:
+        if s.postcode_coverage_action == "stop":
+            files = [
+                Path(e["path"]).name
+                for e in getattr(ref, "sources", [])
+                if "nspl" in str(e.get("name", "")).lower()
+                or "postcode" in str(e.get("name", "")).lower()
+            ]
+            raise BuildError(
+                coverage_message(cov, lsoa, ref.postcodes, s.postcode_coverage_min, files)
+            )
+        covered = live_postcode_lsoas(ref.postcodes)
+        drop = set(lsoa.loc[lsoa["la_code"].isin(low["la_code"]) & ~lsoa["lsoa_code"].isin(covered),
+                            "lsoa_code"])  # fmt: skip
+        cube = Cube(
+            counts=cube.counts[~cube.counts["lsoa_code"].isin(drop)].reset_index(drop=True),
+            population=cube.population[~cube.population["lsoa_code"].isin(drop)].reset_index(
+                drop=True
+            ),
+            population_ethnicity=cube.population_ethnicity[
+                ~cube.population_ethnicity["lsoa_code"].isin(drop)
+            ].reset_index(drop=True),
+            lsoa=cube.lsoa[~cube.lsoa["lsoa_code"].isin(drop)].reset_index(drop=True),
+            la=cube.la,
+        )
+        restricted = cov["la_code"].isin(low["la_code"])
+        cov.loc[restricted, "denominators"] = "LSOAs with postcodes only"
+        cov.loc[restricted, "note"] = [
+            coverage_note(r) for r in cov[restricted].to_dict("records")
+        ]
+        for note in cov.loc[restricted, "note"]:
+            say(f"Restricted (data.postcode_coverage_action: restrict): {note}")
+    cov["share_lsoa_covered"] = cov["share_lsoa_covered"].round(3)
+    cov["share_children_covered"] = cov["share_children_covered"].round(3)
+    published = cov[["la_code", "la_name", "share_lsoa_covered", "share_children_covered",
+                     "denominators", "note"]]  # fmt: skip
+    return cube, published.reset_index(drop=True)
 
 
 def read_neighbours(settings: Settings) -> dict[str, list[str]] | None:
@@ -298,6 +364,7 @@ def stage_analysis(state: BuildState) -> None:
     state.raw_tables = dict(
         run_all(state.need_cube(), state.settings, england=england, neighbours=neighbours)
     )
+    add_coverage_tables(state)
     linkage_file = state.settings.private_dir / "linkage.parquet"
     if state.ingest is not None:
         state.raw_tables["linkage"] = state.ingest.linkage
@@ -331,6 +398,38 @@ def stage_public(state: BuildState) -> None:
     state.public = build_public(folder, s)
     state.raw_tables.update(state.public.tables)
     state.inputs.extend(state.public.inputs.sources)
+
+
+def add_coverage_tables(state: BuildState) -> None:
+    """Publish the per-LA postcode coverage and note restricted or partly supplied LAs."""
+    s = state.settings
+    path = s.private_dir / "la_coverage.parquet"
+    notes = state.raw_tables.get("analysis_notes", pd.DataFrame(columns=["table", "reason"]))
+    extra: list[dict[str, str]] = []
+    if path.is_file():
+        cov = pd.read_parquet(path)
+        state.raw_tables["la_coverage"] = cov
+        extra += [{"table": "la_coverage", "reason": n} for n in cov["note"] if n]
+    supplied_path = s.private_dir / "supplied.parquet"
+    if supplied_path.is_file():
+        supplied = pd.read_parquet(supplied_path)
+        las = sorted(set(supplied["la_code"]))
+        for la in las:
+            have = set(supplied.loc[supplied["la_code"] == la, "year"].astype(int))
+            lacking = [y for y in s.years if y not in have]
+            if lacking:
+                extra.append(
+                    {
+                        "table": "coverage",
+                        "reason": f"{la}: no extract for {', '.join(map(str, lacking))}; the "
+                        "LA is left out of those years' rates and denominators (not counted "
+                        "as zero).",
+                    }
+                )
+    if extra:
+        state.raw_tables["analysis_notes"] = pd.concat(
+            [notes, pd.DataFrame(extra)], ignore_index=True
+        )
 
 
 def stage_disclosure(state: BuildState) -> None:
@@ -418,12 +517,26 @@ def stage_pdf(state: BuildState) -> None:
 
 
 def stage_scan(state: BuildState) -> None:
-    """Scan every built file for identifiers, postcodes, LSOA codes and small counts."""
+    """Scan every built file for identifiers, postcodes, LSOA codes and small counts.
+
+    With thresholds below the documented minimum (``disclosure.unsafe_allow_low_thresholds``)
+    every output is first stamped "NOT FOR PUBLICATION"; small counts are then reported as
+    warnings, while identifiers, private files and attachments still fail the build.
+    """
+    from cwi.disclosure.stamp import stamp_outputs
+    from cwi.disclosure.symbols import publication_stamp
     from cwi.leaks import scan_paths
 
     private = state.settings.private_dir / "sentinels.txt"
     sentinels = private.read_text(encoding="utf-8").split() if private.is_file() else []
-    findings = scan_paths(state.settings.site_dir, sentinels=sentinels)
+    stamp = publication_stamp(state.settings.disclosure)
+    if stamp:
+        stamp_outputs(state.settings.site_dir, stamp)
+    findings = scan_paths(state.settings.site_dir, sentinels=sentinels, years=state.settings.years)
+    if stamp:
+        for f in [f for f in findings if f.kind == "small count"][:50]:
+            sys.stderr.write(f"NOT FOR PUBLICATION {f.file}: {f.kind} ({f.detail})\n")
+        findings = [f for f in findings if f.kind != "small count"]
     if findings:
         for f in findings[:50]:  # plain lines: file names must never be wrapped or cut
             sys.stderr.write(f"LEAK {f.file}: {f.kind} ({f.detail})\n")

@@ -178,3 +178,134 @@ def attack(published: dict[str, pd.DataFrame], per: float = 10000) -> AttackResu
             hi = -res_hi.fun if res_hi.status == 0 else math.inf
             result.bounds[(int(year), measure, key[1], key[2])] = (lo, hi)
     return result
+
+
+FAMILY = ("area_rates", "q1_decile_rates", "q1_quintile_rates", "q3_rates_by_la_third")
+
+
+def true_tables(private_dir, settings) -> dict[str, pd.DataFrame]:
+    """The family's true counts, recomputed from the build's private cube."""
+    from cwi.analysis import q1, q3
+    from cwi.analysis.cells import la_deprivation
+    from cwi.cube import Cube
+
+    cube = Cube.load(private_dir / "cube")
+    conf, per = settings.confidence, settings.rate_per
+    measures = [m for m in settings.measures]
+    years = [y for y in settings.years if y in cube.years]
+    main = settings.main_year
+    return {
+        "area_rates": pd.concat([q1.area_rates(cube, y, conf, per, measures) for y in years]),
+        "q1_decile_rates": pd.concat(
+            [q1.decile_rates(cube, y, conf, per, measures) for y in years]
+        ),
+        "q1_quintile_rates": pd.concat(
+            [q1.quintile_rates(cube, y, conf, per, measures) for y in years]
+        ),
+        "q3_rates_by_la_third": q3.rates_by_la_third(cube, main, conf, per, measures),
+        "q3_la_deprivation": la_deprivation(cube, main),
+    }
+
+
+def confidential_recovered(
+    truth: dict[str, pd.DataFrame], result: AttackResult, crosstab_min: int = 10
+) -> list[tuple]:
+    """Hidden decile cells with a true count of 1..crosstab_min-1 pinned to under the threshold.
+
+    Also a hidden true zero in a line totalling under the threshold, pinned to under its line.
+    """
+    dec = truth["q1_decile_rates"].set_index(["year", "measure", "area_code", "imd_decile"])
+    line = dec.groupby(level=[0, 1, 2])["n"].sum()
+    bad = []
+    for key, (lo, hi) in result.bounds.items():
+        n = float(dec.loc[key, "n"])
+        total = float(line.loc[key[:3]])
+        need = min(crosstab_min, total)
+        confidential = (1 <= n < crosstab_min) or (n == 0 and 0 < total < crosstab_min)
+        if confidential and hi - lo < need - 1e-6:
+            bad.append(key)
+    return bad
+
+
+def attack_build(results_dir, private_dir, settings) -> tuple[AttackResult, list[tuple]]:
+    """Attack a finished build's published tables; return the bounds and the disclosures."""
+    published = {}
+    for name in (*FAMILY, "q3_la_deprivation"):
+        path = results_dir / "tables" / f"{name}.csv"
+        if path.is_file():
+            published[name] = pd.read_csv(path)
+    result = attack(published, per=float(settings.rate_per))
+    truth = true_tables(private_dir, settings)
+    return result, confidential_recovered(truth, result)
+
+
+# ---- small synthetic families for unit and property tests ------------------------------------
+
+TH = {"la_total_min": 6, "crosstab_min": 10, "zero_safe_margin": 10, "round_regional_to": 10}
+
+
+def _rates(frame: pd.DataFrame) -> pd.DataFrame:
+    from cwi.analysis.rates import rate_ci
+
+    ci = rate_ci(frame["n"], frame["population"], 0.95, 10000)
+    return frame.assign(
+        rate=ci["value"].to_numpy(),
+        lower=ci["lower"].to_numpy(),
+        upper=ci["upper"].to_numpy(),
+        method=ci["method"].to_numpy(),
+    )
+
+
+def build_tables(counts: dict[str, list[int]], thirds: dict[str, int] | None = None, year=2024):
+    """The published family from LA x decile counts: deciles, quintiles, totals, LA thirds."""
+    rows = []
+    for la, ns in counts.items():
+        for d, n in enumerate(ns, start=1):
+            rows.append({"area_code": la, "imd_decile": d, "n": n, "population": 1000 + 37 * d})
+    cells = pd.DataFrame(rows)
+    reg = cells.groupby("imd_decile", as_index=False)[["n", "population"]].sum()
+    reg["area_code"] = "REGION"
+    dec = pd.concat([reg, cells], ignore_index=True)
+    dec["area_type"] = np.where(dec["area_code"] == "REGION", "region", "la")
+    dec["year"], dec["measure"] = year, "CLA"
+    dec["imd_quintile"] = (dec["imd_decile"] + 1) // 2
+    keys = ["year", "measure", "area_type", "area_code"]
+    quint = dec.groupby([*keys, "imd_quintile"], as_index=False)[["n", "population"]].sum()
+    area = dec.groupby(keys, as_index=False)[["n", "population"]].sum()
+    tables = {
+        "q1_decile_rates": _rates(dec.drop(columns="imd_quintile")),
+        "q1_quintile_rates": _rates(quint),
+        "area_rates": _rates(area),
+    }
+    if thirds:
+        dep = pd.DataFrame({"la_code": list(thirds), "la_third": list(thirds.values())})
+        la = cells.assign(la_third=cells["area_code"].map(thirds))
+        th = la.groupby(["la_third", "imd_decile"], as_index=False)[["n", "population"]].sum()
+        th["year"], th["measure"] = year, "CLA"
+        tables["q3_rates_by_la_third"] = _rates(th)
+        tables["q3_la_deprivation"] = dep
+    return tables
+
+
+def protect_tables(tables, margins=None):
+    from cwi.disclosure import protect_family
+    from cwi.disclosure.registry import MARGINS, SPECS
+
+    margins = MARGINS if margins is None else margins
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    return protect_family(counted, {n: SPECS[n] for n in counted}, TH, margins, tables)
+
+
+def _confidential_recovered(tables, published, result):  # noqa: ARG001
+    """Hidden decile cells with a true count of 1-9 that the attack pins to under 10."""
+    truth = tables["q1_decile_rates"].set_index(["year", "measure", "area_code", "imd_decile"])
+    bad = []
+    for key in result.narrower_than(TH["crosstab_min"]):
+        n = truth.loc[key, "n"]
+        if 1 <= n < TH["crosstab_min"]:
+            bad.append(key)
+    return bad
+
+
+def thirds_frame(thirds):
+    return pd.DataFrame({"la_code": list(thirds), "la_third": list(thirds.values())})

@@ -162,19 +162,21 @@ def adjusted_rate_ratios(
         p_value, method``.
     """
     z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
-    cells = strata_cells(cube, year, ["age_band", "sex"], measures)
+    split = has_sex_split(cube)
+    cells = strata_cells(cube, year, ["age_band", "sex"] if split else ["age_band"], measures)
+    # persons-only populations: age band alone, adjusted for IMD decile (no sex denominators)
+    pairs = (("age_band", "sex"), ("sex", "age_band")) if split else (("age_band", None),)
     rows = []
     for m in measures:
         d = cells[cells["measure"] == m]
-        d = d[d["sex"].isin(["M", "F"])]
-        for dim, other in (("age_band", "sex"), ("sex", "age_band")):
+        if split:
+            d = d[d["sex"].isin(["M", "F"])]
+        for dim, other in pairs:
             models = {
                 "unadjusted": [dim],
-                f"adjusted for {other.replace('_', ' ')} and IMD decile": [
-                    dim,
-                    other,
-                    "imd_decile",
-                ],
+                f"adjusted for {other.replace('_', ' ')} and IMD decile"
+                if other
+                else "adjusted for IMD decile": [dim, *([other] if other else []), "imd_decile"],
             }
             for adj, cats in models.items():
                 r = _ratios(_fit(d, cats), dim, z)
@@ -332,8 +334,10 @@ def gender_gap_by_decile(
     Returns
     -------
     pandas.DataFrame
-        ``year, area_code, measure, imd_decile, rate_m, rate_f, estimate (M/F ratio), lower,
-        upper, difference, difference_lower, difference_upper, method``.
+        ``year, area_code, measure, imd_decile, n_m, n_f (counts of boys and girls: a rate
+        with the public population gives its count, so they go through disclosure control
+        like any count), rate_m, rate_f, estimate (M/F ratio), lower, upper, difference,
+        difference_lower, difference_upper, method``.
     """
     z = stats.norm.ppf(0.5 + normalise_confidence(confidence) / 2)
     c = strata_cells(cube, year, ["sex"], measures)
@@ -349,6 +353,7 @@ def gender_gap_by_decile(
         se_d = per * np.sqrt(nm / pm**2 + nf / pf**2)
     out = pd.DataFrame(
         {
+            "n_m": nm, "n_f": nf,
             "rate_m": rm, "rate_f": rf, "estimate": ratio, "lower": ratio * np.exp(-z * se_l),
             "upper": ratio * np.exp(z * se_l), "difference": diff,
             "difference_lower": diff - z * se_d, "difference_upper": diff + z * se_d,
@@ -357,6 +362,56 @@ def gender_gap_by_decile(
     out.insert(0, "area_code", REGION_CODE)
     out.insert(0, "year", int(year))
     out["method"] = "Rate ratio (log-scale Wald) and rate difference (Wald), boys vs girls"
+    return out
+
+
+def has_sex_split(cube: Cube) -> bool:
+    """True when the child population is split into boys and girls (not persons only)."""
+    return {"M", "F"} <= set(cube.population["sex"].astype(str))
+
+
+def male_share_by_decile(
+    cube: Cube,
+    year: int,
+    confidence: float = 0.95,
+    measures: tuple[str, ...] | list[str] = MEASURES,
+) -> pd.DataFrame:
+    """Share of cases who are boys, by IMD decile (region), Wilson CI: gender without rates.
+
+    Used where the population has no split by sex (ONS LSOA estimates are persons only): the
+    composition of the caseload needs no denominator. Cases with sex not recorded are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, area_code, measure, imd_decile, male, sex_recorded, estimate, lower, upper,
+        method``.
+    """
+    c = cube.counts[(cube.counts["year"] == year) & cube.counts["measure"].isin(measures)]
+    c = c.merge(cube.lsoa[["lsoa_code", "imd_decile"]], on="lsoa_code")
+    c = c[c["sex"].isin(["M", "F"])]
+    g = c.groupby(["measure", "imd_decile", "sex"])["n"].sum().unstack(fill_value=0)
+    for col in ("M", "F"):
+        if col not in g:
+            g[col] = 0
+    rec = g["M"] + g["F"]
+    g, rec = g[rec > 0], rec[rec > 0]
+    ci = proportion_ci(g["M"], rec, confidence)
+    out = pd.DataFrame(
+        {
+            "measure": g.index.get_level_values("measure"),
+            "imd_decile": g.index.get_level_values("imd_decile"),
+            "male": g["M"].to_numpy(), "sex_recorded": rec.to_numpy(),
+            "estimate": ci["value"].to_numpy(), "lower": ci["lower"].to_numpy(),
+            "upper": ci["upper"].to_numpy(),
+        }
+    )  # fmt: skip
+    out.insert(0, "area_code", REGION_CODE)
+    out.insert(0, "year", int(year))
+    out["method"] = (
+        "Share of cases who are boys (sex recorded), Wilson score interval; no rates by sex "
+        "because the population source is persons only"
+    )
     return out
 
 

@@ -21,9 +21,16 @@ __all__ = ["run_all"]
 def _require_denominator(cube: Cube, dim: str) -> str:
     """Return ``dim`` if the cube has child populations by it, else say why not."""
     if dim == "sex" and not {"M", "F"} <= set(cube.population["sex"].astype(str)):
-        raise ValueError("the population source has persons only (no split by sex)")
+        raise q3.NotEstimable(
+            "not estimable: the child population source has persons only (no split by sex), "
+            "so rates by sex have no denominator; gender is shown as the male share of cases "
+            "by decile instead (q2_male_share)"
+        )
     if dim == "ethnic_group" and cube.population_ethnicity.empty:
-        raise ValueError("no child population by ethnic group for these LSOAs")
+        raise q3.NotEstimable(
+            "not estimable: no child population by ethnic group for these LSOAs, so rates by "
+            "ethnic group have no denominator"
+        )
     return dim
 
 
@@ -134,7 +141,10 @@ def run_all(
         ("q2_interactions", "q2_group_gradients"),
         lambda: q2.interaction_tests(cube, year, conf, measures),
     )
-    attempt("q2_gender_gap", lambda: q2.gender_gap_by_decile(cube, year, conf, per, measures))
+    if q2.has_sex_split(cube):
+        attempt("q2_gender_gap", lambda: q2.gender_gap_by_decile(cube, year, conf, per, measures))
+    else:
+        attempt("q2_male_share", lambda: q2.male_share_by_decile(cube, year, conf, measures))
     if "CIN" in measures:
         attempt("q2_disability", lambda: q2.disability_by_decile(cube, year, conf))
     # Strata: decile x age band. Sex is left out so that every counted child (including sex

@@ -13,7 +13,7 @@ small value it has.
 
 It runs at the end of every suppression pass (:func:`cwi.disclosure.publish.protect_all`), so a
 build that would publish a recoverable cell stops; its summary (numbers of cells, never
-values) goes into the build's manifest.
+values) goes into the build log.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ protected tables only.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -142,7 +143,9 @@ def protect_all(raw: Mapping[str, pd.DataFrame], settings: Any) -> dict[str, pd.
     specs = {n: SPECS[n] for n in counted}
     out = protect_family(counted, specs, thresholds, MARGINS, raw) if counted else {}
     if counted:
-        audit_published(counted, out, thresholds, context=raw).raise_if_recoverable()
+        report = audit_published(counted, out, thresholds, context=raw)
+        logging.getLogger("cwi").info("disclosure recovery audit: %s", report.summary())
+        report.raise_if_recoverable()
     for name, frame in raw.items():
         if name in counted or name in PRIVATE_TABLES or frame.columns.empty:
             continue  # (a table with no columns, e.g. no neighbour list given, is not published)

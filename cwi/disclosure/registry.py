@@ -37,6 +37,8 @@ __all__ = [
 
 REGION = "REGION"
 _RATE_DEPENDENTS = ("rate", "lower", "upper")
+_GAP_DEPENDENTS = ("estimate", "lower", "upper", "difference", "difference_lower",
+                   "difference_upper")  # fmt: skip
 
 #: The confidence-limit method of every rate, stated once for the whole table: a per-row
 #: "Exact" (n < 10) / "Byars" label would tell a reader which hidden counts are small.
@@ -151,6 +153,19 @@ _TABLES: list[PublishedTable] = [
         ),
     ),
     PublishedTable(
+        "q2_male_share",
+        "Share of cases who are boys, by decile (population has no split by sex)",
+        "q2",
+        TableSpec(
+            name="q2_male_share",
+            counts=("male", "sex_recorded"),
+            dims=("year", "measure", "area_code", "imd_decile"),
+            lines=(Line("imd_decile"),),
+            level="crosstab",
+            dependents={"male": ("estimate", "lower", "upper")},
+        ),
+    ),
+    PublishedTable(
         "q3_standardised",
         "Standardised ratios: observed against deprivation-expected",
         "q3",
@@ -224,6 +239,9 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("linkage", "Share of children linked to a neighbourhood (LSOA)", "data"),
     PublishedTable("verdicts", "Plain-English verdicts, generated from the numbers", "summary"),
     PublishedTable("analysis_notes", "Analyses the data could not support, and why", "methods"),
+    PublishedTable(
+        "la_coverage", "Postcode directory coverage of each LA's neighbourhoods", "data"
+    ),
     PublishedTable("q2_adjusted", "Adjusted rate ratios", "q2"),
     PublishedTable(
         "q2_ethnic", "Ethnic rate ratios before and after allowing for deprivation", "q2"
@@ -234,7 +252,24 @@ _TABLES: list[PublishedTable] = [
         "q2",
     ),
     PublishedTable("q2_group_gradients", "Deprivation gradient within each group", "q2"),
-    PublishedTable("q2_gender_gap", "Gender gap by decile", "q2"),
+    PublishedTable(
+        "q2_gender_gap",
+        "Gender gap by decile",
+        "q2",
+        TableSpec(
+            name="q2_gender_gap",
+            counts=("n_m", "n_f"),
+            dims=("year", "measure", "area_code", "imd_decile"),
+            lines=(Line("imd_decile"),),
+            level="crosstab",
+            # a boys' or girls' rate with the public population gives its count; the ratio
+            # and difference involve both
+            dependents={
+                "n_m": _GAP_DEPENDENTS + ("rate_m",),
+                "n_f": _GAP_DEPENDENTS + ("rate_f",),
+            },
+        ),
+    ),
     PublishedTable("q3_la_deprivation", "Deprivation of each local authority", "q3"),
     PublishedTable("q3_between_la", "How much of the between-LA variation is explained", "q3"),
     PublishedTable("q3_multilevel", "Between-LA variance and median rate ratio", "q3"),

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cwi.config import THRESHOLD_MINIMUMS
+
 __all__ = [
     "CONFIDENTIAL",
     "DOCUMENTED_MINIMUM",
@@ -36,9 +38,9 @@ SYMBOLS = ("[c]", "[z]", "[x]", "[low]")
 #: output is stamped :data:`NOT_FOR_PUBLICATION`. The leak scanner always uses these values,
 #: never the user's setting.
 DOCUMENTED_MINIMUM: dict[str, int] = {
-    "la_total_min": 6,
-    "crosstab_min": 10,
-    "zero_safe_margin": 10,
+    k: v
+    for k, v in THRESHOLD_MINIMUMS.items()
+    if k in ("la_total_min", "crosstab_min", "zero_safe_margin")
 }
 
 NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION"

@@ -91,6 +91,16 @@ def real_geography(settings: Settings) -> Any:
     ref = _load_real(settings)
     finder = _Finder(settings)
     geo = real_lsoa_la(settings, finder, _Recorder())
+    wanted = settings.real_la_list
+    if wanted:
+        unknown = sorted(set(wanted) - set(ref.la["la_code"]))
+        if unknown:
+            raise ReferenceDataError(
+                None, f"have no LA {unknown} in region {geo['region_code'].iloc[0]}",
+                "Set data.real_la_list to LA codes of data.region_code (or null).",
+            )  # fmt: skip
+        geo = geo[geo["la_code"].isin(wanted)].reset_index(drop=True)
+        ref.la = ref.la[ref.la["la_code"].isin(wanted)].reset_index(drop=True)
     lsoas = geo.merge(
         ref.lsoa[["lsoa_code", "imd_score", "imd_rank", "imd_decile"]], on="lsoa_code"
     )

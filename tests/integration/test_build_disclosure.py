@@ -80,3 +80,61 @@ def test_a_leaky_template_fails_the_build_naming_the_file(built, tmp_path):
     assert "Leak scan found" in out
     assert "X06000001.pdf" in out
     assert "postcode" in out and "LSOA" in out.upper()
+
+
+def test_recovery_audit_on_the_demo_build_finds_nothing(built, built_settings):
+    """An attacker's LP over every published count table (all years and measures together:
+    LA totals, deciles, quintiles, region, LA thirds, rates x populations) pins no
+    confidential decile count to an interval narrower than the threshold."""
+    from tests.disclosure_attack import attack_build
+
+    result, disclosed = attack_build(built["results"], built["private"], built_settings)
+    assert len(result.bounds) > 50  # the demo hides many decile cells: the attack had work
+    assert disclosed == []
+
+
+def _plant_html_count(page, value: str) -> None:
+    import lxml.html
+
+    doc = lxml.html.parse(str(page)).getroot()
+    for table in doc.iter("table"):
+        head = [th.text_content().strip() for th in table.iter("th")]
+        if "CIN children" in head:
+            col = head.index("CIN children")
+            row = table.findall(".//tr")[1]
+            row.findall("td")[col].text = value
+            page.write_bytes(lxml.html.tostring(doc, doctype="<!DOCTYPE html>"))
+            return
+    raise AssertionError(f"no table with a 'CIN children' column in {page}")
+
+
+def test_sentinels_planted_in_a_built_site_are_each_caught(built, tmp_path):
+    """A real pseudonym, a count of 7 in an HTML table, a parquet file, a PDF attachment."""
+    from pypdf import PdfWriter
+
+    site = tmp_path / "_site"
+    shutil.copytree(built["site"], site)
+    pid = str(pd.read_parquet(built["private"] / "children.parquet")["child_pid"].iloc[0])
+    pages = sorted((site / "la_profiles").glob("X*.html"))
+    pdfs = sorted((site / "pdf").glob("*.pdf"))
+    assert pages and pdfs
+    # 1. a pseudonym of the real length, in running text of one page
+    text = pages[0].read_text(encoding="utf-8")
+    pages[0].write_text(text.replace("</h1>", f"</h1><p>Case {pid}</p>", 1), encoding="utf-8")
+    # 2. a count of 7 in the decile table of another page
+    _plant_html_count(pages[1], "7")
+    # 3. a parquet file among the downloads
+    shutil.copy(built["private"] / "children.parquet", site / "downloads" / "extra.parquet")
+    # 4. an attachment in one PDF
+    writer = PdfWriter(clone_from=pdfs[0])
+    writer.add_attachment("notes.txt", b"nothing to see")
+    with pdfs[0].open("wb") as fh:
+        writer.write(fh)
+    found = {(f.file.relative_to(site).as_posix(), f.kind) for f in scan_paths(site, ())}
+    assert found == {
+        (pages[0].relative_to(site).as_posix(), "pseudonymised id"),
+        (pages[1].relative_to(site).as_posix(), "small count"),
+        ("downloads/extra.parquet", "private data file"),
+        (pdfs[0].relative_to(site).as_posix(), "PDF attachment"),
+    }
+    assert all(pid not in f.detail for f in scan_paths(site, ()))

@@ -69,3 +69,13 @@ def test_real_geography_builds_the_west_midlands_site(shared_public, tmp_path):
     assert linkage["linkage_rate"].min() > 0.9
     manifest = (tmp_path / "build" / "results" / "manifest.json").read_text()
     assert "imd2025" in manifest and "population" in manifest
+    # The recovery audit on real geography: an attacker's LP over every published count
+    # table pins no confidential decile count to an interval narrower than the threshold.
+    from cwi.config import load_settings
+    from tests.disclosure_attack import attack_build
+
+    result, disclosed = attack_build(
+        tmp_path / "build" / "results", tmp_path / "build" / "private", load_settings(settings)
+    )
+    assert result.bounds  # cells were hidden, so the attack had work to do
+    assert disclosed == []

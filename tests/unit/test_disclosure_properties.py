@@ -7,7 +7,15 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cwi.disclosure import Line, TableSpec, assert_not_recoverable, protect
+from cwi.disclosure import DisclosureError, Line, TableSpec, assert_not_recoverable, protect
+from cwi.disclosure.registry import SPECS
+from tests.disclosure_attack import (
+    _confidential_recovered,
+    attack,
+    build_tables,
+    protect_tables,
+    thirds_frame,
+)
 
 TH = {"la_total_min": 6, "crosstab_min": 10, "zero_safe_margin": 10, "round_regional_to": 10}
 
@@ -98,3 +106,37 @@ def test_protect_is_deterministic(case):
     a = protect(df, spec, TH)
     b = protect(df, spec, TH)
     pd.testing.assert_frame_equal(a, b)
+
+
+@st.composite
+def families(draw):
+    n_la = draw(st.integers(2, 4))
+    counts = {
+        f"L{i}": draw(
+            st.lists(st.one_of(st.integers(0, 12), st.integers(10, 90)), min_size=10, max_size=10)
+        )
+        for i in range(n_la)
+    }
+    thirds = {la: 1 + i % 3 for i, la in enumerate(counts)}
+    return counts, thirds
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(families())
+def test_multi_table_family_leaves_nothing_recoverable(case):
+    """Deciles, quintiles, LA totals, region and LA thirds together: an independent attacker
+    bounds no confidential decile count more tightly than the threshold."""
+    counts, thirds = case
+    tables = build_tables(counts, thirds)
+    try:
+        public = protect_tables(tables)
+    except DisclosureError as exc:  # refusing to publish is safe; say why
+        assert "worked out" in str(exc)
+        return
+    public["q3_la_deprivation"] = thirds_frame(thirds)
+    for name, frame in public.items():
+        if name in SPECS:
+            t = SPECS[name].threshold(TH)
+            shown = frame["n"].dropna()
+            assert not ((shown > 0) & (shown < t)).any(), name
+    assert _confidential_recovered(tables, public, attack(public)) == []

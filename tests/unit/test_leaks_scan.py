@@ -128,7 +128,7 @@ def test_csv_small_counts_and_iso_dates(tmp_path):
     )
     (tmp_path / "clean.csv").write_text(
         "la_code,imd_decile,n,rate,note\nE06000001,1,,,[c]\nE06000001,2,0,0.0,\n"
-        "E06000001,3,412,123.4,\nE06000001,4,6,2.0,\n",
+        "E06000001,3,412,123.4,\nE06000001,4,12,2.0,\n",
         encoding="utf-8",
     )
     found = scan_paths(tmp_path, (), TH)
@@ -218,3 +218,118 @@ def test_image_inlined_in_html_is_checked(tmp_path):
     found = scan_paths(tmp_path, [SENTINEL], TH)
     assert kinds(found, "page.html") == {"sentinel"}
     assert "embedded image 1" in found[0].detail
+
+
+# ---- issue 12, item 4: what the scanner used to miss ------------------------------------------
+
+PID24 = "9c1e4b7a2d3f5e6a7b8c9d0e"  # a pseudonym of the real length (cwi.ingest.pseudo)
+
+
+def test_pseudonyms_of_the_real_length_are_caught(tmp_path):
+    from cwi.ingest.pseudo import PID_LENGTH
+
+    assert len(PID24) == PID_LENGTH
+    (tmp_path / "page.html").write_text(f"<p>child {PID24} was placed</p>", encoding="utf-8")
+    # cache-busting file names (32 hex) and checksums are not pseudonyms
+    (tmp_path / "ok.html").write_text(
+        '<link href="site_libs/quarto-2f5df379a58b258e96c21c0638c20c03.css">'
+        f"<p>sha256 {'ab' * 32}</p><p>{'1' * 24}</p>",
+        encoding="utf-8",
+    )
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert kinds(found, "page.html") == {"pseudonymised id"}
+    assert kinds(found, "ok.html") == set()
+    assert PID24 not in " ".join(f.detail for f in found)
+
+
+def test_private_data_files_in_the_site_are_findings(tmp_path):
+    for name in ("children.parquet", "cube.pkl", "t.feather", "x.sqlite", "pseudo.key"):
+        (tmp_path / name).write_bytes(b"PAR1 whatever")
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert {Path(f.file).name for f in found if f.kind == "private data file"} == {
+        "children.parquet", "cube.pkl", "t.feather", "x.sqlite", "pseudo.key",
+    }  # fmt: skip
+
+
+def test_pdf_attachments_are_findings(tmp_path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_attachment("children.parquet", b"PAR1" + f"child {PID24}".encode())
+    with (tmp_path / "profile.pdf").open("wb") as fh:
+        writer.write(fh)
+    clean = PdfWriter()
+    clean.add_blank_page(200, 200)
+    with (tmp_path / "clean.pdf").open("wb") as fh:
+        clean.write(fh)
+    found = scan_paths(tmp_path, (), TH, years=[2023], workers=1)
+    assert kinds(found, "profile.pdf") == {
+        "PDF attachment", "private data file", "pseudonymised id",
+    }  # fmt: skip
+    assert kinds(found, "clean.pdf") == set()
+
+
+PROFILE_TABLE = """<html><body><h2>{heading}</h2><table>
+<tr><th>IMD decile</th><th>Children 0-17</th><th>CIN children</th><th>n la</th></tr>
+<tr><td>1</td><td>7</td><td>{n}</td><td>3</td></tr>
+<tr><td>2</td><td>1,204</td><td>[c]</td><td>3</td></tr></table></body></html>"""
+
+
+def test_small_counts_in_html_tables_use_the_registry_threshold(tmp_path):
+    (tmp_path / "leaky.html").write_text(PROFILE_TABLE.format(heading="Deciles", n=7))
+    (tmp_path / "clean.html").write_text(PROFILE_TABLE.format(heading="Deciles", n=12))
+    # an LA-total table (registry title) publishes counts from 6; a decile table from 10
+    la = PROFILE_TABLE.format(heading="Rates per 10,000 children by area", n=7)
+    (tmp_path / "la_totals.html").write_text(la.replace("CIN children", "n"))
+    dec = PROFILE_TABLE.format(heading="Rates by IMD decile", n=7)
+    (tmp_path / "deciles.html").write_text(dec.replace("CIN children", "n"))
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert kinds(found, "leaky.html") == {"small count"}
+    detail = next(f.detail for f in found if Path(f.file).name == "leaky.html")
+    assert "CIN children" in detail and "row 2" in detail
+    assert kinds(found, "clean.html") == set()  # the population 7 and n_la 3 are not counts
+    assert kinds(found, "la_totals.html") == set()
+    assert kinds(found, "deciles.html") == {"small count"}
+
+
+def test_the_limit_is_the_documented_minimum_not_the_users_threshold(tmp_path):
+    (tmp_path / "q1_decile_rates.csv").write_text(
+        "year,measure,area_code,imd_decile,n,population,rate\n2023,CLA,X1,1,7,900,77.7\n"
+    )
+    (tmp_path / "area_rates.csv").write_text(
+        "year,measure,area_code,n,population,rate\n2023,CLA,X1,7,900,77.7\n"
+    )
+    (tmp_path / "q3_inverse_intervention.csv").write_text(
+        "year,measure,term,estimate,n_la,n_lsoa,n_years\n2023,CLA,t,1.1,3,4,2\n"
+    )
+    unsafe = {**TH, "la_total_min": 1, "crosstab_min": 1}
+    found = scan_paths(tmp_path, (), unsafe, years=[2023])
+    assert kinds(found, "q1_decile_rates.csv") == {"small count"}  # 7 < 10, whatever the setting
+    assert kinds(found, "area_rates.csv") == set()  # an LA total of 7 is publishable
+    assert kinds(found, "q3_inverse_intervention.csv") == set()  # structural counts
+
+
+def test_change_log_dates_pass_and_a_planted_date_of_birth_is_caught(tmp_path):
+    """Quarto's search.json holds the coding scheme's change log: not dates of birth."""
+    entries = [
+        {"objectID": "report/interviews.html#change-log", "href": "report/interviews.html",
+         "title": "Change log", "section": "Change log",
+         "text": "Version Date Change 1.1.0 2024-03-04 THR-00 retired. 1.0.0 2024-01-15 First "
+                 "scheme."},
+    ]  # fmt: skip
+    (tmp_path / "search.json").write_text(json.dumps(entries))
+    for years in ([2022, 2023], [2024]):
+        assert scan_paths(tmp_path, (), TH, years=years) == [], years
+    planted = entries + [
+        {"objectID": "x", "href": "x.html", "title": "t", "text": "Child born 2015-07-14 in X."},
+        {"objectID": "y", "href": "y.html", "title": "t", "text": f"Seen on {DOB}."},
+        {"objectID": "z", "href": "z.html", "title": "t", "dob": "2016-02-29"},
+    ]
+    (tmp_path / "search.json").write_text(json.dumps(planted))
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert kinds(found, "search.json") == {"date of birth"}
+    assert int(found[0].detail.split()[0]) >= 3  # the born-, dd/mm/yyyy- and dob-dates
+    # a date no child of the build's years can have been born on is not a birth date
+    (tmp_path / "search.json").write_text(json.dumps([{"text": "born 1990-07-14"}]))
+    assert scan_paths(tmp_path, (), TH, years=[2023]) == []
