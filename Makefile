@@ -1,6 +1,7 @@
 # CWI: two commands do everything on a fresh machine.
 #   make render   set up .venv, build the demo region, the site and one PDF per LA
 #   make test     set up .venv and system packages, run every test
+#   make quarto   the same site through `quarto render` (a quarto on PATH, else the offline one)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,13 +9,35 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.cwi-installed
 SYS_PACKAGES := chromium poppler-utils fonts-dejavu-core
 
-.PHONY: render test setup sysdeps lint bench clean
+# The offline Quarto 1.7.34 (not part of the project) and the npm tools it needs, pinned in
+# package.json / package-lock.json (node_modules/ is git-ignored). Deno comes from the `deno` wheel.
+QUARTO_OFFLINE := ../shared/tools/quarto
+NODE_STAMP := node_modules/.cwi-installed
+NATIVE_SASS := node_modules/sass-embedded-linux-x64/dart-sass/sass
+QUARTO ?= $(or $(shell command -v quarto 2>/dev/null),$(QUARTO_OFFLINE)/bin/quarto)
+
+.PHONY: render test setup sysdeps quarto-tools quarto lint bench clean
 
 render: setup
 	$(BIN)/cwi build
 
-test: setup sysdeps
+test: setup sysdeps quarto-tools
 	$(BIN)/python -m pytest
+
+# esbuild and Sass for the offline Quarto, installed when ../shared/tools/quarto exists, so that
+# `make test` renders the project with Quarto too (tests/integration/test_quarto_render.py).
+quarto-tools:
+	@if [ -d $(QUARTO_OFFLINE) ]; then $(MAKE) --no-print-directory $(NODE_STAMP); fi
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing (apt-get install -y npm); the Quarto test will be skipped."; exit 0; }; \
+	npm ci --no-audit --no-fund --loglevel=error && touch $@
+
+# Render with Quarto from a fresh tree: pre-render builds everything, post-render writes PDFs.
+quarto: setup quarto-tools
+	PATH="$(abspath $(BIN)):$$PATH" \
+	$(if $(wildcard $(NATIVE_SASS)),QUARTO_DART_SASS="$(abspath $(NATIVE_SASS))") \
+	$(QUARTO) render
 
 # (Re)create the virtual environment whenever the pinned lists change.
 $(STAMP): requirements.lock pyproject.toml
@@ -33,6 +56,7 @@ sysdeps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
+	if [ -d $(QUARTO_OFFLINE) ]; then command -v npm >/dev/null 2>&1 || missing="$$missing npm"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "Installing system packages:$$missing"; \
@@ -51,4 +75,5 @@ bench: setup
 	$(BIN)/cwi bench
 
 clean:
-	rm -rf _site build data/demo la_profiles/X*.qmd la_profiles/E*.qmd report/_generated .pytest_cache
+	rm -rf _site build data/demo la_profiles/X*.qmd la_profiles/E*.qmd la_profiles/_generated \
+	  report/_generated downloads _variables.yml .quarto .pytest_cache

@@ -5,6 +5,7 @@ Heavy imports happen inside each command so that ``cwi --help`` is instant.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -100,10 +101,21 @@ def pre_render(settings: SettingsOpt = None) -> None:
 
 @app.command("post-render")
 def post_render(settings: SettingsOpt = None) -> None:
-    """Quarto post-render hook: write one A4 PDF per LA and scan the site for leaks."""
+    """Quarto post-render hook: write one A4 PDF per LA and scan the site for leaks.
+
+    Under Quarto the site is where Quarto wrote it (``QUARTO_PROJECT_OUTPUT_DIR``, relative to
+    the project folder it runs the hook in): the PDFs go to its ``pdf/`` and the scan covers it.
+    """
     from cwi.pipeline import POST_RENDER
 
-    _run(_settings(settings), list(POST_RENDER))
+    chosen = _settings(settings)
+    quarto_site = os.environ.get("QUARTO_PROJECT_OUTPUT_DIR")
+    if quarto_site:
+        site = Path(quarto_site).resolve()
+        chosen = chosen.with_overrides(
+            output={"site_dir": str(site), "pdf_dir": str(site / "pdf")}
+        )
+    _run(chosen, list(POST_RENDER))
 
 
 @app.command()

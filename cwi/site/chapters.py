@@ -1,7 +1,8 @@
-"""Bodies of the report chapters, written as markdown includes from the results store.
+"""Bodies of the report chapters, generated as markdown fragments from the results store.
 
-Each chapter source ``report/<chapter>.qmd`` holds the hand-written framing and includes
-``report/_generated/<chapter>.md``, written here from published tables only. Verdict sentences
+Each chapter source ``report/<chapter>.qmd`` holds the hand-written framing and brings in the
+fragment of the same name (``{{< fragment q1_clustering >}}``), made here from published tables
+only; charts are drawn into ``report/_generated/figures/``. Verdict sentences
 come from the numbers (``cwi.analysis`` verdict tables where present).
 """
 
@@ -372,27 +373,28 @@ CHAPTERS: dict[str, Callable[[ResultsStore, Settings, Path], str]] = {
 }
 
 
-def write_chapters(store: ResultsStore, settings: Settings) -> None:
-    """Write ``report/_generated/<chapter>.md`` for every chapter."""
+def chapter_fragments(store: ResultsStore, settings: Settings) -> dict[str, str]:
+    """One fragment per chapter (named as in :data:`CHAPTERS`, plus ``interviews``).
+
+    Charts are drawn into ``report/_generated/figures/`` (inside the project, where Quarto
+    finds them); fragments refer to them relative to ``report/``.
+    """
     out = settings.root / "report" / "_generated"
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    for name, build in CHAPTERS.items():
-        (out / f"{name}.md").write_text(build(store, settings, out), encoding="utf-8")
-    _write_interviews(store, settings, out)
+    fragments = {name: build(store, settings, out) for name, build in CHAPTERS.items()}
+    fragments["interviews"] = _interviews(store, settings)
+    return fragments
 
 
-def _write_interviews(store: ResultsStore, settings: Settings, out: Path) -> None:
+def _interviews(store: ResultsStore, settings: Settings) -> str:
     try:
         from cwi.interviews import build_tables, chapter_markdown, load_scheme
     except ImportError:
-        (out / "interviews.md").write_text(
-            "_The interview strand is not in this build._\n", encoding="utf-8"
-        )
-        return
+        return "_The interview strand is not in this build._\n"
     sr = (
         store.table("q3_standardised_ratios")
         if store.has_table("q3_standardised_ratios")
         else None
     )
     tables = build_tables(settings, sr=sr)
-    (out / "interviews.md").write_text(chapter_markdown(tables, load_scheme()), encoding="utf-8")
+    return chapter_markdown(tables, load_scheme())

@@ -1,9 +1,10 @@
 """Render the website with pandoc (pypandoc-binary) from the page sources Quarto would render.
 
 This is the no-Quarto path of the build. It reads ``_quarto.yml`` for the render list and the
-navigation, resolves the two Quarto shortcodes the page sources use (``include`` and ``var``),
-turns ``.qmd`` links into ``.html`` as Quarto does, converts each page with pandoc and wraps it
-in one site shell. Images referenced by pages and the downloads are copied alongside.
+navigation, resolves the two shortcodes the page sources use as Quarto does (``var`` from the
+generated ``_variables.yml``; ``fragment``, the project shortcode in ``_extensions/cwi/``, from
+the generated fragment files), turns ``.qmd`` links into ``.html`` as Quarto does, converts each
+page with pandoc and wraps it in one site shell. Images referenced by pages and the downloads are copied alongside.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
+from cwi.site.content import fragments_dir
 from cwi.site.markdown import html_env
 
-_INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
+_FRAGMENT = re.compile(r"\{\{<\s*fragment\s+([\w./-]+)\s*>\}\}")
 _VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
 _QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
 _FIGURE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)\{fig-alt=\"([^\"]*)\"\}")
@@ -80,19 +82,19 @@ def split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
     return meta, text[end + 4 :].lstrip("\n")
 
 
-def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: int = 0) -> str:
-    """Resolve ``{{< include >}}`` (relative to ``base``) and ``{{< var >}}`` shortcodes."""
-    if depth > 5:
-        raise RenderError(f"Includes nested too deeply under {base}.")
+def resolve_shortcodes(text: str, variables: dict[str, Any], fragments: Path) -> str:
+    """Resolve ``{{< var >}}`` and ``{{< fragment >}}`` as Quarto does.
 
-    def include(match: re.Match[str]) -> str:
-        path = (base / match.group(1)).resolve()
-        if not path.is_file():
-            raise RenderError(
-                f"{base}: included file {match.group(1)} is missing. Run `cwi pre-render` first."
-            )
-        return resolve_shortcodes(
-            path.read_text(encoding="utf-8"), path.parent, variables, depth + 1
+    ``var`` looks a dotted key up in ``_variables.yml``; ``fragment NAME`` is replaced by the
+    markdown file ``<fragments>/NAME.md`` (what ``_extensions/cwi/fragment.lua`` does in Quarto).
+    Fragments hold final markdown (no shortcodes), so variables are resolved in the page text
+    first and fragments are inserted after. ``{{< include >}}`` is not supported: Quarto expands
+    it before the ``pre-render`` hook runs, so it cannot bring in generated content.
+    """
+    if re.search(r"\{\{<\s*include\s", text):
+        raise RenderError(
+            "{{< include >}} is not used in page sources: Quarto expands it before pre-render "
+            "runs (quarto-dev/quarto-cli#12491). Use {{< fragment NAME >}}."
         )
 
     def var(match: re.Match[str]) -> str:
@@ -103,7 +105,15 @@ def resolve_shortcodes(text: str, base: Path, variables: dict[str, Any], depth: 
             value = value[key]
         return str(value)
 
-    return _VAR.sub(var, _INCLUDE.sub(include, text))
+    def fragment(match: re.Match[str]) -> str:
+        path = fragments / f"{match.group(1)}.md"
+        if not path.is_file():
+            raise RenderError(
+                f"Fragment {match.group(1)!r} not found in {fragments}. Run `cwi pre-render` first."
+            )
+        return path.read_text(encoding="utf-8")
+
+    return _FRAGMENT.sub(fragment, _VAR.sub(var, text))
 
 
 def to_pandoc_markdown(text: str) -> str:
@@ -129,6 +139,7 @@ def load_pages(
     project = load_project(root)
     var_file = root / "_variables.yml"
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    fragments = fragments_dir(settings)
     pages = []
     keep = set(only) if only is not None else None
     for source in render_list(project, root):
@@ -136,10 +147,10 @@ def load_pages(
             continue
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         meta = {
-            k: resolve_shortcodes(v, source.parent, variables) if isinstance(v, str) else v
+            k: resolve_shortcodes(v, variables, fragments) if isinstance(v, str) else v
             for k, v in meta.items()
         }
-        body = resolve_shortcodes(body, source.parent, variables)
+        body = resolve_shortcodes(body, variables, fragments)
         pages.append(Page(source, PurePosixPath(source.relative_to(root).as_posix()), meta, body))
     return project, pages, variables
 
