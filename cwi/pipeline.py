@@ -496,7 +496,8 @@ def stage_pages(state: BuildState) -> None:
         from cwi.site.pages import write_pages
 
         write_pages(state.settings)
-    write_public_page(state.settings)  # after write_pages: it rewrites downloads/
+    # after write_pages: it adds to the fragment folder and to downloads/
+    write_public_page(state.settings, standalone=state.settings.data_source == "public")
 
 
 def stage_site(state: BuildState) -> None:

@@ -3,8 +3,9 @@
 Everything is drawn from the results store (the disclosure-controlled ``england_public*``
 tables) and the LA outlines kept beside it (``geo/la_outlines.parquet``: LA polygons dissolved
 from the public LSOA boundaries, no counts). The page source ``england.qmd`` holds the words;
-this module writes its generated block ``report/_generated/england_public.md`` (figures,
-verdicts, table) and the downloads ``downloads/england_public.csv`` / ``.xlsx`` (with a notes
+this module writes its generated block, the fragment ``england_public`` (figures in
+``report/_generated/england_public/``, verdicts, table; see :mod:`cwi.site.content`), and the
+downloads ``downloads/england_public.csv`` / ``.xlsx`` (with a notes
 sheet).
 """
 
@@ -34,6 +35,7 @@ __all__ = [
 OUTLINES = Path("geo") / "la_outlines.parquet"
 GENERATED = Path("report") / "_generated"
 FIG_DIR = GENERATED / "england_public"
+FRAGMENT = "england_public"
 ORDER = ("CIN", "CPP", "CLA")
 
 #: What each column of ``england_public`` holds (the XLSX notes sheet and the methods text).
@@ -257,27 +259,46 @@ def _verdicts_md(models: pd.DataFrame, year: int) -> str:
     return "\n".join(f"- {latest.loc[m, 'verdict']}" for m in ORDER if m in latest.index) + "\n"
 
 
-def write_public_page(settings: Any) -> Path | None:
-    """Write the generated block of ``england.qmd``, its figures and the downloads.
+def _write_fragment(settings: Any, text: str, standalone: bool) -> Path:
+    from cwi.site.content import fragments_dir, write_content
+
+    if standalone:  # no other page content this build: write the values file and folder too
+        write_content(settings, {}, {FRAGMENT: text})
+        return fragments_dir(settings) / f"{FRAGMENT}.md"
+    path = fragments_dir(settings) / f"{FRAGMENT}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_public_page(settings: Any, standalone: bool = False) -> Path | None:
+    """Write the fragment of ``england.qmd``, its figures and the downloads.
+
+    Parameters
+    ----------
+    settings : Settings
+        Project root, results store.
+    standalone : bool
+        True when no other page content is written in this build (``cwi build --public``):
+        the fragment folder and ``_variables.yml`` are then written here.
 
     Returns
     -------
     Path or None
-        The generated markdown file, or ``None`` when the store has no public tables (the
-        block then says so).
+        The fragment file, or ``None`` when the store has no public tables (the fragment then
+        says so).
     """
     from cwi.site.markdown import figure_block
     from cwi.store import ResultsStore
 
     store = ResultsStore(settings)
     root = settings.root
-    target = root / GENERATED / "england_public.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
     if not store.has_table("england_public"):
-        target.write_text(
+        _write_fragment(
+            settings,
             "*The public-data edition was not built: the public files were not found (see "
             "`public.data_dir` in settings.yml).*\n",
-            encoding="utf-8",
+            standalone,
         )
         return None
     main = store.table("england_public")
@@ -309,5 +330,4 @@ def write_public_page(settings: Any) -> Path | None:
     )
     parts.append("### Boundaries, vintages and assumptions\n\n")
     parts += [f"- {n}\n" for n in notes["note"]]
-    target.write_text("".join(parts), encoding="utf-8")
-    return target
+    return _write_fragment(settings, "".join(parts), standalone)
