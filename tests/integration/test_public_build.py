@@ -41,7 +41,18 @@ def test_demo_build_carries_the_england_section(built):
     assert "england.html" in index  # in the navigation
 
 
-def test_public_only_build(tmp_path):
+@pytest.fixture
+def keep_project_content():
+    """Restore the project's generated ``_variables.yml``: every build rewrites it, and later
+    tests of the session's demo build read it."""
+    path = ROOT / "_variables.yml"
+    saved = path.read_bytes() if path.is_file() else None
+    yield
+    if saved is not None:
+        path.write_bytes(saved)
+
+
+def test_public_only_build(tmp_path, keep_project_content):
     override = {
         "output": {
             "build_dir": str(tmp_path / "build"),
