@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cwi-installed
-SYS_PACKAGES := chromium poppler-utils fonts-dejavu-core
+SYS_PACKAGES := chromium poppler-utils fonts-dejavu-core npm
 
 # The offline Quarto 1.7.34 (not part of the project) and the npm tools it needs, pinned in
 # package.json / package-lock.json (node_modules/ is git-ignored). Deno comes from the `deno` wheel.
@@ -30,7 +30,7 @@ quarto-tools:
 	@if [ -d $(QUARTO_OFFLINE) ]; then $(MAKE) --no-print-directory $(NODE_STAMP); fi
 
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "npm is missing (apt-get install -y npm); the Quarto test will be skipped."; exit 0; }; \
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing (apt-get install -y npm): no site search; the Quarto and axe-core tests will be skipped."; exit 0; }; \
 	npm ci --no-audit --no-fund --loglevel=error && touch $@
 
 # Render with Quarto from a fresh tree: pre-render builds everything, post-render writes PDFs.
@@ -47,7 +47,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# npm packages pinned in package.json / package-lock.json: lunr (site search, index built at
+# build time) and axe-core (accessibility tests) for everyone; esbuild and Sass for the offline
+# Quarto. Without npm the site is built without search and the axe-core test is skipped.
+setup: $(STAMP) $(NODE_STAMP)
 
 # System packages the browser and PDF tests need. Installed when missing and running as root;
 # otherwise the exact command to run is printed and the tests that need them are skipped.
@@ -55,8 +58,8 @@ sysdeps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
-	if [ -d $(QUARTO_OFFLINE) ]; then command -v npm >/dev/null 2>&1 || missing="$$missing npm"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "Installing system packages:$$missing"; \

@@ -49,10 +49,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def _run(settings_obj, stages: list[str] | None) -> None:  # noqa: ANN001
+    from cwi.config import SettingsError
     from cwi.pipeline import run
 
     try:
         run(settings_obj, stages=stages)
+    except SettingsError as exc:  # a setting the data contradicts (e.g. an unknown LA code)
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
     except _user_errors() as exc:
         typer.secho(f"{type(exc).__name__}: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc

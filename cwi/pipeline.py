@@ -159,6 +159,7 @@ def stage_ingest(state: BuildState) -> None:
     s.private_dir.mkdir(parents=True, exist_ok=True)
     result.children.to_parquet(s.private_dir / "children.parquet", index=False)
     result.linkage.to_parquet(s.private_dir / "linkage.parquet", index=False)
+    result.conservation.to_parquet(s.private_dir / "conservation.parquet", index=False)
     result.supplied.to_parquet(s.private_dir / "supplied.parquet", index=False)
     safe_csv_write(result.supplied, s.build_dir / "supplied.csv")
     safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
@@ -370,6 +371,26 @@ def stage_analysis(state: BuildState) -> None:
         state.raw_tables["linkage"] = state.ingest.linkage
     elif linkage_file.is_file():
         state.raw_tables["linkage"] = pd.read_parquet(linkage_file)
+    add_profile_tables(state)
+
+
+def add_profile_tables(state: BuildState) -> None:
+    """Public tables the LA profiles need: England's rates and spread, DfE LA rates, ingest QA."""
+    from cwi.profiles.reference import ingest_quality, profile_reference_tables
+
+    cube = state.need_cube()
+    codes = [str(c) for c in cube.la["la_code"]]
+    state.raw_tables.update(
+        profile_reference_tables(state.settings, state.need_reference(), codes)
+    )
+    conservation_file = state.settings.private_dir / "conservation.parquet"
+    if state.ingest is not None:
+        conservation = state.ingest.conservation
+    elif conservation_file.is_file():
+        conservation = pd.read_parquet(conservation_file)
+    else:
+        conservation = None
+    state.raw_tables["ingest_quality"] = ingest_quality(conservation)
 
 
 def stage_public(state: BuildState) -> None:
@@ -471,6 +492,10 @@ def stage_store(state: BuildState) -> None:
             "timings_seconds": state.timings,
         }
     )
+    if not public_mode:  # the profiles need child-level results
+        from cwi.profiles import build_profiles
+
+        build_profiles(state.settings, neighbours=read_neighbours(state.settings))
 
 
 def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
@@ -489,7 +514,7 @@ def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
 
 
 def stage_pages(state: BuildState) -> None:
-    """Build one context per LA, draw the charts and write the page sources Quarto renders."""
+    """Write the page sources Quarto renders (LA pages from the profiles in the store)."""
     from cwi.public.page import write_public_page
 
     if state.settings.data_source != "public":

@@ -17,6 +17,7 @@ suppression engine, so it checks the engine rather than repeating it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -194,7 +195,7 @@ def true_tables(private_dir, settings) -> dict[str, pd.DataFrame]:
     measures = [m for m in settings.measures]
     years = [y for y in settings.years if y in cube.years]
     main = settings.main_year
-    return {
+    out = {
         "area_rates": pd.concat([q1.area_rates(cube, y, conf, per, measures) for y in years]),
         "q1_decile_rates": pd.concat(
             [q1.decile_rates(cube, y, conf, per, measures) for y in years]
@@ -202,9 +203,12 @@ def true_tables(private_dir, settings) -> dict[str, pd.DataFrame]:
         "q1_quintile_rates": pd.concat(
             [q1.quintile_rates(cube, y, conf, per, measures) for y in years]
         ),
-        "q3_rates_by_la_third": q3.rates_by_la_third(cube, main, conf, per, measures),
         "q3_la_deprivation": la_deprivation(cube, main),
     }
+    # too few LAs for thirds: the table is not published either
+    with contextlib.suppress(ValueError):
+        out["q3_rates_by_la_third"] = q3.rates_by_la_third(cube, main, conf, per, measures)
+    return out
 
 
 def confidential_recovered(

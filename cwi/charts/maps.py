@@ -51,10 +51,15 @@ def decile_map(
     colours = palette("deciles")
     fig, ax = plt.subplots(figsize=(width, height))
     areas = areas.assign(_colour=areas["imd_decile"].astype(int).map(lambda d: colours[d - 1]))
-    areas.plot(ax=ax, color=areas["_colour"], edgecolor="white", linewidth=0.2)
+    areas.plot(ax=ax, color=areas["_colour"], edgecolor="#7F7F7F", linewidth=0.15)
+    # The LA's outline, so the lightest deciles still read as inside it.
+    areas[["geometry"]].dissolve().boundary.plot(ax=ax, color="#3D3D3D", linewidth=0.6)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    handles = [Patch(facecolor=c, label=str(i)) for i, c in enumerate(colours, start=1)]
+    handles = [
+        Patch(facecolor=c, edgecolor="#7F7F7F", linewidth=0.4, label=str(i))
+        for i, c in enumerate(colours, start=1)
+    ]
     ax.legend(
         handles=handles,
         title="IMD decile (1 = most deprived)",

@@ -1,7 +1,8 @@
-"""Statistical disclosure control: one suppression pass over every table that will be published.
+"""The suppression engine: one pass over tables that share cells and margins.
 
 Every table a renderer (report, LA profile web page, PDF, download) sees goes through
-:func:`protect` (one table) or :func:`protect_family` (several tables that share cells). The pass
+:func:`protect` (one table) or :func:`protect_family` (several tables that share cells; the
+build protects all its count tables as one family, see :mod:`cwi.disclosure.publish`). The pass
 
 1. refuses tables below LA granularity (any LSOA, postcode, child id or date-of-birth column);
 2. applies **primary suppression**: counts from 1 to ``threshold - 1`` become ``[c]``, where the
@@ -9,12 +10,14 @@ Every table a renderer (report, LA profile web page, PDF, download) sees goes th
    LA level; a zero is also ``[c]`` when a line it sits in totals more than 0 but fewer than
    ``zero_safe_margin`` ("0 of 6 in decile 3" tells the reader where the other 6 are);
 3. applies **secondary suppression** to a fixed point over every additive line (rows, columns,
-   totals, and the same cell wherever it appears in the family): a line with exactly one hidden
-   cell, or whose hidden cells sum to less than ``min(threshold, line total)``, gets its next
-   smallest published cell hidden; then an **attacker check** bounds every primary cell by linear
-   programming over all published values and keeps hiding cells until no primary cell is pinned
-   to an interval narrower than ``min(threshold, smallest line total it sits in)``;
-4. rounds configured rows (e.g. regional totals to the nearest 10) after suppression;
+   totals, the same cell wherever it appears in the family, and the :class:`Margin` s between
+   tables, e.g. quintile = two deciles): a line with exactly one hidden cell, or whose hidden
+   cells sum to less than ``min(threshold, line total)``, gets its next smallest published
+   cell hidden; then an **attacker check** bounds every primary cell by linear programming
+   over all published values and keeps hiding cells until no primary cell is pinned to an
+   interval narrower than ``min(threshold, smallest line total it sits in)``;
+4. rounds configured rows after suppression (supported, and the attacker check reads rounded
+   cells as intervals; the registry rounds nothing, so each quantity has one precision);
 5. hides dependent columns (rates, confidence limits, percentages) with their count and writes
    Analysis Function shorthand (``[c]``, ``[z]``, ``[x]``, ``[low]``) into a ``note`` column.
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cwi.disclosure.engine import FORBIDDEN_COLUMN, DisclosureError, protect_family
 from cwi.disclosure.registry import MARGINS, REGION, REGISTRY, SPECS, STRUCTURAL_COLUMNS
+from cwi.disclosure.symbols import DOCUMENTED_MINIMUM
 
 #: Column names that hold counts of children (a table with one needs a spec).
 COUNT_COLUMN = re.compile(
@@ -38,10 +39,22 @@ def count_columns(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def linkage_for_publication(linkage: pd.DataFrame) -> pd.DataFrame:
-    """The linkage table reduced to what the profiles state: the share of children linked."""
+def linkage_for_publication(
+    linkage: pd.DataFrame, thresholds: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """The linkage table reduced to what the profiles state: the share of children linked.
+
+    The share with the LA's published count gives back the number of children *not* linked;
+    where that number is from 1 to ``la_total_min - 1`` the share is shown as ``[c]``.
+    """
+    la_min = int((thresholds or DOCUMENTED_MINIMUM)["la_total_min"])
     out = linkage[["year", "la_code", "measure", "linkage_rate"]].copy()
     out["linkage_rate"] = out["linkage_rate"].round(3)
+    if {"children", "linked"} <= set(linkage.columns):
+        unlinked = (linkage["children"] - linkage["linked"]).to_numpy()
+        small = (unlinked > 0) & (unlinked < la_min)
+        out.loc[small, "linkage_rate"] = float("nan")
+        out["note"] = pd.Series(small, index=out.index).map({True: "[c]", False: ""})
     return out
 
 
@@ -84,6 +97,18 @@ def _uniform(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
     return frame.assign(**present) if present else frame
 
 
+def _region_count_shown(rates: pd.DataFrame | None, where: Mapping[str, Any]) -> bool:
+    """True when exactly one region row matches ``where`` and its count is published."""
+    if rates is None or rates.empty:
+        return False
+    sel = rates[rates["area_code"] == REGION]
+    for col, val in where.items():
+        if col not in sel.columns:
+            return False
+        sel = sel[sel[col] == val]
+    return len(sel) == 1 and bool(sel["n"].notna().all())
+
+
 def mask_ethnic_crude(ethnic: pd.DataFrame, rates: pd.DataFrame | None) -> pd.DataFrame:
     """Hide the unadjusted (crude) ethnic rate ratios that involve a hidden regional count.
 
@@ -94,20 +119,49 @@ def mask_ethnic_crude(ethnic: pd.DataFrame, rates: pd.DataFrame | None) -> pd.Da
     if not cols:
         return ethnic
     out = ethnic.copy()
-    keep = pd.Series(False, index=out.index)
-    if rates is not None and not rates.empty:
-        region = rates[rates["area_code"] == REGION]
-        for idx, row in out.iterrows():
-            ok = True
-            for group in (row["ethnic_group"], row.get("reference", "White")):
-                sel = region[
-                    (region["measure"] == row["measure"])
-                    & (region["ethnic_group"] == group)
-                    & (region["year"] == row["year"])
-                ]
-                ok &= len(sel) == 1 and bool(sel["n"].notna().all())
-            keep[idx] = ok
-    out.loc[~keep, cols] = float("nan")
+    keep = [
+        all(
+            _region_count_shown(
+                rates, {"year": r["year"], "measure": r["measure"], "ethnic_group": g}
+            )
+            for g in (r["ethnic_group"], r.get("reference", "White"))
+        )
+        for _, r in out.iterrows()
+    ]
+    out.loc[~pd.Series(keep, index=out.index), cols] = float("nan")
+    return out
+
+
+def mask_unadjusted_ratios(
+    adjusted: pd.DataFrame, published: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Hide the unadjusted (crude) rate ratios by age band or sex that involve a hidden count.
+
+    Rows with ``adjustment == "unadjusted"`` compare a group's regional rate with the reference
+    group's; each is shown only where both regional counts are published in
+    ``q2_rates_<dimension>``. Adjusted (model) ratios are kept.
+    """
+    need = {"adjustment", "dimension", "group", "reference", "measure", "year"}
+    if not need <= set(adjusted.columns):
+        return adjusted
+    out = adjusted.copy()
+    if "note" not in out.columns:
+        out["note"] = ""
+    numeric = [c for c in ("estimate", "lower", "upper", "p_value") if c in out.columns]
+    for idx, r in out.iterrows():
+        if r["adjustment"] != "unadjusted":
+            continue
+        rates = published.get(f"q2_rates_{r['dimension']}")
+        ok = all(
+            _region_count_shown(
+                rates, {"year": r["year"], "measure": r["measure"], r["dimension"]: g}
+            )
+            for g in (r["group"], r["reference"])
+        )
+        if not ok:
+            out.loc[idx, numeric] = float("nan")
+            out.loc[idx, "note"] = "[c]"
+    out["note"] = out["note"].fillna("")
     return out
 
 
@@ -154,12 +208,14 @@ def protect_all(raw: Mapping[str, pd.DataFrame], settings: Any) -> dict[str, pd.
             out[name] = frame
             continue
         if name == "linkage":
-            out[name] = linkage_for_publication(frame)
+            out[name] = linkage_for_publication(frame, thresholds)
             continue
         if entry is not None and entry.derived_from_deciles is not None:
             frame = mask_derived(frame, out.get("q1_decile_rates"), entry.derived_from_deciles)
         if name == "q2_ethnic":
             frame = mask_ethnic_crude(frame, out.get("q2_rates_ethnic_group"))
+        if name == "q2_adjusted":
+            frame = mask_unadjusted_ratios(frame, out)
         if entry is not None:
             frame = _uniform(frame, entry.uniform)
         forbidden = [c for c in frame.columns if FORBIDDEN_COLUMN.match(str(c))]

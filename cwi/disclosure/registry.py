@@ -149,7 +149,11 @@ _TABLES: list[PublishedTable] = [
             dims=("year", "measure", "area_code", "imd_decile"),
             lines=(Line("imd_decile"),),
             level="crosstab",
-            dependents={"disabled": ("estimate", "lower", "upper")},
+            # a share gives back either count from the other: hidden with both
+            dependents={
+                "disabled": ("estimate", "lower", "upper"),
+                "recorded": ("estimate", "lower", "upper"),
+            },
         ),
     ),
     PublishedTable(
@@ -162,7 +166,11 @@ _TABLES: list[PublishedTable] = [
             dims=("year", "measure", "area_code", "imd_decile"),
             lines=(Line("imd_decile"),),
             level="crosstab",
-            dependents={"male": ("estimate", "lower", "upper")},
+            # a share gives back either count from the other: hidden with both
+            dependents={
+                "male": ("estimate", "lower", "upper"),
+                "sex_recorded": ("estimate", "lower", "upper"),
+            },
         ),
     ),
     PublishedTable(
@@ -174,7 +182,8 @@ _TABLES: list[PublishedTable] = [
             counts=("observed",),
             dims=("year", "measure", "la_code"),
             level="la_total",
-            dependents=("crude_rate", "estimate", "lower", "upper"),
+            # "significance" (High/Low against the funnel) narrows a hidden count too
+            dependents=("crude_rate", "estimate", "lower", "upper", "significance"),
             aliases={"la_code": "area_code", "observed": "n"},
         ),
     ),
@@ -201,7 +210,15 @@ _TABLES: list[PublishedTable] = [
             counts=("n",),
             dims=("year", "measure", "area_code"),
             level="la_total",
-            dependents=("rate", "rate_lower", "rate_upper", "estimate", "lower", "upper"),
+            dependents=(
+                "rate",
+                "rate_lower",
+                "rate_upper",
+                "estimate",
+                "lower",
+                "upper",
+                "significance",
+            ),  # fmt: skip
         ),
     ),
     PublishedTable(
@@ -335,6 +352,16 @@ _TABLES: list[PublishedTable] = [
         "England, LA by LA: boundaries, vintages and assumptions",
         "england_public",
     ),  # fmt: skip
+    # Public data and ingest quality for the LA profiles (cwi.profiles.reference): no child counts.
+    PublishedTable(
+        "england_reference",
+        "England's rates and the spread of English LAs' rates (DfE published tables)",
+        "england",
+    ),
+    PublishedTable("dfe_la_rates", "Published DfE rates of the LAs in this build", "england"),
+    PublishedTable(
+        "ingest_quality", "Rows read and the share rejected by validation, by LA", "data"
+    ),
 ]
 
 #: Every published table by name.

@@ -108,7 +108,29 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 ID_COLUMN = {"ADDRESSES": "LACHILDID", "STANDARD": "CHILD_ID"}
-HEADER_ALIASES = {"CHILDID": "CHILD", "PL": "PLACE", "LA_CHILD_ID": "LACHILDID", "ASAT": "AS_AT"}
+HEADER_ALIASES = {
+    "CHILDID": "CHILD",
+    "PL": "PLACE",
+    "LA_CHILD_ID": "LACHILDID",
+    "LACHILD_ID": "LACHILDID",
+    "ASAT": "AS_AT",
+    # common export names of the address extract's date the address applies from
+    "ADDRESSSTARTDATE": "AS_AT",
+    "ADDRESS_START_DATE": "AS_AT",
+    "ADDRESSSTART": "AS_AT",
+    "ADDRESS_START": "AS_AT",
+    "ADDRESSFROM": "AS_AT",
+    "AS_AT_DATE": "AS_AT",
+    "POST_CODE": "POSTCODE",
+    "ADDRESSPOSTCODE": "POSTCODE",
+    "ADDRESS_POSTCODE": "POSTCODE",
+}
+#: Delimiters that are refused (with a rule naming them) instead of read as one column.
+OTHER_DELIMITERS = {";": "FILE_DELIMITER_SEMICOLON", "\t": "FILE_DELIMITER_TAB",
+                    "|": "FILE_DELIMITER_PIPE"}  # fmt: skip
+#: XML namespaces of the statutory returns: none, or the DfE common basic data set namespace
+#: that CIN census exports declare. Any other namespace is refused (FILE_XML_NAMESPACE).
+XML_NAMESPACES = {"", "http://www.dcsf.gov.uk/schemas/cbds", "http://www.dfe.gov.uk/schemas/cbds"}
 
 
 class UnreadableFile(Exception):
@@ -207,6 +229,10 @@ def read_csv_file(src: SourceFile, data: bytes) -> None:
         src.kind = "EMPTY"
         src.notes.append((0, "", "FILE_EMPTY"))
         return
+    if len(header) == 1:
+        for delim, code in OTHER_DELIMITERS.items():
+            if delim in header[0]:
+                raise UnreadableFile(code)
     names = [normalise_header(h) for h in header]
     kind, missing = match_table(names)
     src.kind = kind
@@ -411,6 +437,10 @@ def read_xml_file(src: SourceFile) -> None:
                 depth += 1
                 if root_name is None:
                     root_name = name
+                    tag = str(el.tag)
+                    namespace = tag[1:].split("}")[0] if tag.startswith("{") else ""
+                    if namespace not in XML_NAMESPACES:
+                        raise UnreadableFile("FILE_XML_NAMESPACE")
                     if name == "EXPSSDA903":
                         src.kind = "SSDA903_XML"
                     elif name == "Message":
@@ -440,9 +470,9 @@ def read_xml_file(src: SourceFile) -> None:
             while parent is not None and el.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError:
-        if root_name is None:
-            raise UnreadableFile("FILE_XML_MALFORMED") from None
-        src.notes.append((0, "", "FILE_XML_MALFORMED"))
+        # truncated or damaged: the whole file is an error (children before the break are
+        # not kept, so a part-file never passes for a complete return)
+        raise UnreadableFile("FILE_XML_MALFORMED") from None
     except OSError as exc:
         raise UnreadableFile() from exc
     year = ref_year or header_year
@@ -505,6 +535,11 @@ def read_source(path: Path, rel: str) -> SourceFile:
         with path.open("rb") as handle:
             head = handle.read(512)
         stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark
+            try:
+                stripped = head.decode("utf-16", errors="ignore").lstrip().encode("utf-8")
+            except UnicodeDecodeError:
+                stripped = b""
         if stripped.startswith(b"<"):
             read_xml_file(src)
         else:

@@ -94,6 +94,17 @@ def print_summary(findings: pd.DataFrame, conservation: pd.DataFrame, console=No
             rec.rule_code, rec.severity, f"{rec.n:,}", rec.message, style=style[rec.severity]
         )
     console.print(table)
+    if not findings.empty:
+        files = findings[
+            findings["rule_code"].astype(str).str.startswith("FILE_")
+            & (findings["severity"] == "error")
+        ].drop_duplicates(["file", "rule_code", "column"])
+        for rec in files.itertuples(index=False):
+            column = f" (column {rec.column})" if str(rec.column or "") else ""
+            console.print(
+                f"[bold red]{rec.file}: {rec.rule_code}{column}: {rec.message}[/bold red]",
+                soft_wrap=True,
+            )
     cons = Table(title="Conservation: rows in = accepted + rejected")
     for name in ("LA", "year", "file", "rows in", "accepted", "rejected"):
         cons.add_column(name)

@@ -67,6 +67,26 @@ _RULES: tuple[Rule, ...] = (
         "The XML is not well formed (truncated or damaged). Re-export the return.",
     ),
     Rule(
+        "FILE_DELIMITER_SEMICOLON",
+        "error",
+        "The file is separated by semicolons (;), not commas. Re-save it as comma-separated CSV.",
+    ),
+    Rule(
+        "FILE_DELIMITER_TAB",
+        "error",
+        "The file is separated by tabs, not commas. Re-save it as comma-separated CSV.",
+    ),
+    Rule(
+        "FILE_DELIMITER_PIPE",
+        "error",
+        "The file is separated by pipes (|), not commas. Re-save it as comma-separated CSV.",
+    ),
+    Rule(
+        "FILE_XML_NAMESPACE",
+        "error",
+        "The XML root element is in a namespace the SSDA903 and CIN census returns do not use. Re-export the return from the case-management system.",
+    ),
+    Rule(
         "FILE_YEAR_UNKNOWN",
         "error",
         "The collection year cannot be determined. Put the year in the folder name or the XML header.",

@@ -28,12 +28,48 @@ if TYPE_CHECKING:
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
-def postcode_directory_path(settings: Settings) -> Path:
-    """The postcode directory to link against: settings ``data.postcode_directory`` or the demo's."""
+def postcode_directory_paths(settings: Settings) -> list[Path]:
+    """The postcode files to link against, found as ``cwi build`` finds them.
+
+    ``data.postcode_directory`` (one file or a list) if set; otherwise every postcode file of
+    the reference registry (``cwi reference use FOLDER`` / ``fetch``); for the demo source, the
+    demo region's generated directory.
+    """
     configured = settings.postcode_directories
     if configured:
-        return configured[0]
-    return settings.demo_dir / "reference" / "nspl.csv"
+        return configured
+    if settings.data_source == "demo":
+        return [settings.demo_dir / "reference" / "nspl.csv"]
+    from cwi.reference.load import _Finder
+
+    found = [path for _name, path in _Finder(settings).role("postcodes")]
+    if settings.data_source == "real-geography":
+        synthetic = settings.demo_dir / "reference" / "nspl.csv"
+        if synthetic.is_file():
+            found.append(synthetic)
+    return found
+
+
+def postcode_directory_path(settings: Settings) -> Path:
+    """The first postcode file (kept for callers that read one file)."""
+    paths = postcode_directory_paths(settings)
+    return paths[0] if paths else settings.reference_dir / "postcode"
+
+
+def read_postcodes(settings: Settings) -> pd.DataFrame:
+    """Read and stack every postcode file; raise PostcodeDirectoryError naming what to do."""
+    from cwi.reference.postcodes import PostcodeDirectoryError, read_postcode_directory
+
+    paths = postcode_directory_paths(settings)
+    if not paths:
+        raise PostcodeDirectoryError(
+            f"No postcode directory found (looked in {settings.reference_dir} and "
+            f"{settings.reference_cache}). Run `cwi reference use FOLDER` on a folder holding "
+            "the NSPL/ONSPD files of your LAs' postcode areas, or `cwi reference fetch`."
+        )
+    frames = [read_postcode_directory(p) for p in paths]
+    out = pd.concat(frames, ignore_index=True)
+    return out.drop_duplicates("pcd_key").reset_index(drop=True)
 
 
 def _year_folders(directory: Path) -> tuple[str, list[tuple[Path, int | None]]]:
@@ -52,15 +88,16 @@ def _year_folders(directory: Path) -> tuple[str, list[tuple[Path, int | None]]]:
 
 
 def run_validation(
-    directory: Path, settings: Settings, postcodes: pd.DataFrame | None = None
+    directory: Path,
+    settings: Settings,
+    postcodes: pd.DataFrame | None = None,
+    key: bytes | None = None,
 ) -> IngestResult:
     """Ingest one LA's extract folder (all its years) and return the result."""
-    from cwi.reference.postcodes import read_postcode_directory
-
     directory = Path(directory).resolve()
     if postcodes is None:
-        postcodes = read_postcode_directory(postcode_directory_path(settings))
-    key = load_key(settings)
+        postcodes = read_postcodes(settings)
+    key = key if key is not None else load_key(settings)
     la_code, folders = _year_folders(directory)
     results = []
     for folder, year in folders:
@@ -110,7 +147,9 @@ def run_validation(
 def exit_code(findings: pd.DataFrame, conservation: pd.DataFrame | None = None) -> int:
     """0 no errors, 1 errors, 2 a file that cannot be read at all."""
     codes = set(findings["rule_code"]) if not findings.empty else set()
-    if "FILE_UNREADABLE" in codes:
+    whole_file = {"FILE_UNREADABLE", "FILE_XML_NAMESPACE", "FILE_DELIMITER_SEMICOLON",
+                  "FILE_DELIMITER_TAB", "FILE_DELIMITER_PIPE"}  # fmt: skip
+    if codes & whole_file:
         return 2
     if "FILE_XML_MALFORMED" in codes and conservation is not None:
         bad_files = set(findings.loc[findings["rule_code"] == "FILE_XML_MALFORMED", "file"])
@@ -141,7 +180,7 @@ def validate_cli(directory: Path, report: Path | None, settings: Settings) -> in
     """
     from rich.console import Console
 
-    from cwi.reference.postcodes import PostcodeDirectoryError, read_postcode_directory
+    from cwi.reference.postcodes import PostcodeDirectoryError
 
     console = Console()
     directory = Path(directory)
@@ -151,11 +190,23 @@ def validate_cli(directory: Path, report: Path | None, settings: Settings) -> in
         )
         return 2
     try:
-        postcodes = read_postcode_directory(postcode_directory_path(settings))
+        postcodes = read_postcodes(settings)
     except PostcodeDirectoryError as exc:
         console.print(f"[red]{exc}[/red]")
         return 2
-    result = run_validation(directory, settings, postcodes)
+    from cwi.ingest.pseudo import PseudoKeyError
+
+    try:
+        key = load_key(settings)
+    except PseudoKeyError:
+        import secrets
+
+        key = secrets.token_bytes(32)  # a report needs no stable pseudonyms: one-off key
+        console.print(
+            "No pseudonym key is set: the report's child ids use a one-off key for this run "
+            "(set CWI_PSEUDO_KEY to make them stable between runs)."
+        )
+    result = run_validation(directory, settings, postcodes, key=key)
     la_code = _year_folders(directory.resolve())[0]
     report = Path(report) if report else settings.build_dir / "validation" / f"{la_code}.csv"
     safe_csv_write(result.findings, report)

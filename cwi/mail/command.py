@@ -28,7 +28,7 @@ def batch_context(settings: Settings) -> tuple[list[str], dict[str, dict[str, An
     from cwi.profiles import data_source_label
     from cwi.store import ResultsStore
 
-    synthetic = settings.data_source != "extracts"
+    synthetic = settings.data_source in ("demo", "real-geography")
     base = {"source": data_source_label(settings), "synthetic": synthetic}
     base |= {"snapshot": f"31 March {settings.main_year}", "region": "the region"}
     store = ResultsStore(settings)

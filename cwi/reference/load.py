@@ -423,6 +423,9 @@ def _load_real(settings: Settings) -> ReferenceData:
     found = finder.role("postcodes")
     nspl = [path for _n, path in found]
     names = [n for n, _p in found]
+    if settings.postcode_directories:  # data.postcode_directory replaces the registry's files
+        nspl = list(settings.postcode_directories)
+        names = [p.stem for p in nspl]
     synthetic = settings.demo_dir / "reference" / "nspl.csv"
     if settings.data_source == "real-geography" and synthetic.is_file():
         # The synthetic children's postcodes (placed on real LSOAs by the demo generator) are

@@ -1,7 +1,8 @@
 """A4 PDFs with weasyprint: one per LA from its stored context, and the regional report.
 
-An LA's PDF is rendered from exactly the context its web page was written from
-(``results/profiles/<code>.json``), so the two cannot disagree.
+An LA's PDF is rendered from exactly the profile its web page was written from
+(``results/profiles/<code>.json``, a :class:`cwi.profiles.LaProfile`) with the same template,
+so the two cannot disagree. Profile PDFs are tagged (PDF/UA-1).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 from rich.progress import track
 
 from cwi.config import Settings
-from cwi.schemas import MEASURES
-from cwi.site.markdown import html_env
 from cwi.store import ResultsStore
 
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -27,25 +26,28 @@ def print_css(templates: Path) -> str:
     return (templates / "print.css").read_text(encoding="utf-8")
 
 
-def profile_html(context: dict[str, Any], root: Path, templates: Path | None = None) -> str:
-    """The print page of one LA as HTML (figures as file URIs)."""
-    figures = [{**f, "uri": (root / f["path"]).resolve().as_uri()} for f in context["figures"]]
-    return (
-        html_env(templates)
-        .get_template("la_profile_print.html.j2")
-        .render(
-            **{**context, "figures": figures},
-            measures=MEASURES,
-            css=print_css(templates or root / "templates"),
-        )
-    )
+def profile_html(la_code: str, settings: Settings) -> str:
+    """The print page of one LA as HTML, from its stored profile (figures as file URIs)."""
+    from cwi.profiles import load_profile, render_print
+
+    store = ResultsStore(settings)
+    profile = load_profile(store, la_code)
+    src = {
+        key: (store.profiles_dir / fig.path).resolve().as_uri()
+        for key, fig in profile.figures.items()
+    }
+    return render_print(profile, src, print_css(settings.templates_dir), settings.templates_dir)
 
 
-def _write_one(args: tuple[str, str, str]) -> str:
+def _write_one(args: tuple[str, str, str, str]) -> str:
     from weasyprint import HTML
 
-    html, base, out = args
-    HTML(string=html, base_url=base).write_pdf(out)
+    html, base, out, kind = args
+    options: dict[str, Any] = {}
+    if kind == "profile":
+        # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
+        options = {"pdf_variant": "pdf/ua-1"}
+    HTML(string=html, base_url=base).write_pdf(out, **options)
     return out
 
 
@@ -69,16 +71,21 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = []
     for code in store.profile_codes():
-        context = store.profile(code)
         jobs.append(
             (
-                profile_html(context, settings.root, settings.templates_dir),
+                profile_html(code, settings),
                 str(settings.root),
                 str(out_dir / f"{code}.pdf"),
+                "profile",
             )
         )
     jobs.append(
-        (report_html(settings), str(settings.root / "report"), str(out_dir / "report.pdf"))
+        (
+            report_html(settings),
+            str(settings.root / "report"),
+            str(out_dir / "report.pdf"),
+            "report",
+        )
     )
     if workers > 1 and len(jobs) > 2:
         with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -179,14 +179,52 @@ def navigation(project: dict[str, Any], pages: list[Page]) -> list[dict[str, Any
                 "children": [entry(i) for i in item["menu"]],
             }
         href = str(item["href"])
+        target = PurePosixPath(href)
         return {
             "text": item.get("text") or titles.get(href, href),
-            "href": str(PurePosixPath(href).with_suffix(".html")),
+            "href": str(target.with_suffix(".html") if target.suffix == ".qmd" else target),
             "children": [],
         }
 
     nav = project.get("website", {}).get("navbar", {})
     return [entry(i) for i in nav.get("left", []) + nav.get("right", [])]
+
+
+_TABLE = re.compile(r"<table\b.*?</table>", re.DOTALL)
+_HEADING = re.compile(r"<h[2-6][^>]*>(.*?)</h[2-6]>", re.DOTALL)
+_CAPTION = re.compile(r"<caption[^>]*>(.*?)</caption>", re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+_OWN_REGION = re.compile(r'<div[^>]*class="(?:table-scroll|table-wrap)"[^>]*>\s*\Z')
+
+
+def wrap_tables(html: str) -> str:
+    """Put every table in a focusable, labelled region that scrolls sideways on its own.
+
+    The label is the table's caption, else the heading before it (made unique on the page), so
+    keyboard and screen-reader users can reach and name each scrollable table.
+    """
+    out, last, used = [], 0, {}
+    for n, match in enumerate(_TABLE.finditer(html), start=1):
+        table = match.group(0)
+        if _OWN_REGION.search(html, max(0, match.start() - 400), match.start()):
+            continue  # already in its own scrolling region (LA profile tables)
+        caption = _CAPTION.search(table)
+        headings = _HEADING.findall(html, 0, match.start())
+        label = caption.group(1) if caption else (headings[-1] if headings else f"Table {n}")
+        label = re.sub(r"\s+", " ", _TAGS.sub("", label)).strip() or f"Table {n}"
+        used[label] = used.get(label, 0) + 1
+        if used[label] > 1:
+            label = f"{label} ({used[label]})"
+        if not label.lower().startswith("table"):
+            label = f"Table: {label}"
+        out.append(html[last : match.start()])
+        out.append(
+            f'<div class="table-wrap" role="region" tabindex="0" aria-label="{escape(label)}">'
+            f"{table}</div>"
+        )
+        last = match.end()
+    out.append(html[last:])
+    return "".join(out)
 
 
 def _relative(target: str, page: PurePosixPath) -> str:
@@ -206,50 +244,93 @@ def _copy_images(html: str, page: Page, root: Path, site: Path) -> None:
         shutil.copy2(origin, dest)
 
 
+#: Files of the site shell copied from ``templates/`` (source name, path in the site).
+SHELL_ASSETS = (
+    ("site.css", "site_libs/site.css"),
+    ("site.js", "site_libs/site.js"),
+    ("search.js", "site_libs/search.js"),
+    ("favicon.svg", "favicon.svg"),
+)
+SEARCH_PAGE = PurePosixPath("search.html")
+
+
+def _page_nav(nav: list[dict[str, Any]], output: PurePosixPath) -> list[dict[str, Any]]:
+    """Navigation hrefs relative to one page, with the current page marked."""
+
+    def one(item: dict[str, Any]) -> dict[str, Any]:
+        href = item["href"]
+        return {
+            **item,
+            "href": _relative(href, output) if href else None,
+            "current": href == str(output),
+            "children": [one(c) for c in item["children"]],
+        }
+
+    return [one(n) for n in nav]
+
+
 def render_site(settings: Settings, only: Iterable[str] | None = None) -> list[Path]:
     """Render every page of the project (or ``only`` those named) into ``settings.site_dir``.
+
+    Besides the pages: the shell's CSS, script and favicon, every table in a scrollable region,
+    a search page with its index (:mod:`cwi.site.search`) and the downloads.
 
     Returns
     -------
     list of Path
         The HTML files written.
     """
+    from cwi.site.search import SEARCH_BODY, search_documents, write_search
+
     root, site = settings.root, settings.site_dir
-    project, pages, _ = load_pages(settings, only)
-    nav = navigation(project, pages)
+    project, pages, variables = load_pages(settings, only)
+    nav = navigation(project, pages) + [
+        {"text": "Search", "href": str(SEARCH_PAGE), "children": []}
+    ]
     website = project.get("website", {})
     shell = html_env(settings.templates_dir).get_template("site_page.html.j2")
     site.mkdir(parents=True, exist_ok=True)
-    (site / "site_libs").mkdir(exist_ok=True)
-    shutil.copy2(settings.templates_dir / "site.css", site / "site_libs" / "site.css")
-    written = []
+    for name, dest in SHELL_ASSETS:
+        (site / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(settings.templates_dir / name, site / dest)
+
+    def write(output: PurePosixPath, title: str, subtitle: str, body: str) -> Path:
+        html = shell.render(
+            title=title,
+            subtitle=subtitle,
+            site_title=website.get("title", ""),
+            body=body,
+            nav=_page_nav(nav, output),
+            home=_relative("index.html", output),
+            css=_relative("site_libs/site.css", output),
+            js=_relative("site_libs/site.js", output),
+            favicon=_relative("favicon.svg", output),
+            footer=website.get("page-footer", {}),
+        )
+        out = site / output
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+        return out
+
+    written, docs = [], []
     for page in pages:
         body_html = page_html(page)
         _copy_images(body_html, page, root, site)
-        html = shell.render(
-            title=page.title,
-            subtitle=page.meta.get("subtitle", ""),
-            site_title=website.get("title", ""),
-            body=body_html,
-            nav=[
-                {
-                    **n,
-                    "href": _relative(n["href"], page.output) if n["href"] else None,
-                    "children": [
-                        {**c, "href": _relative(c["href"], page.output)} for c in n["children"]
-                    ],
-                }
-                for n in nav
-            ],
-            home=_relative("index.html", page.output),
-            css=_relative("site_libs/site.css", page.output),
-            footer=website.get("page-footer", {}),
-        )
-        out = site / page.output
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
-        written.append(out)
+        written.append(write(page.output, page.title, page.meta.get("subtitle", ""),
+                             wrap_tables(body_html)))  # fmt: skip
+        docs.append((str(page.output), page.title, body_html))
+    searchable = write_search(site, root, search_documents(docs))
+    search_body = SEARCH_BODY + (
+        '<script src="site_libs/lunr.min.js"></script>\n'
+        '<script src="site_libs/search.js" data-root=""></script>\n'
+        if searchable
+        else "<p>Search is not available in this copy of the site (it was built without "
+        "<code>npm ci</code>).</p>\n"
+    )
+    written.append(write(SEARCH_PAGE, "Search", "", search_body))
     downloads = root / "downloads"
+    if (site / "downloads").is_dir():
+        shutil.rmtree(site / "downloads")  # no stale file of an earlier build is published
     if downloads.is_dir():
-        shutil.copytree(downloads, site / "downloads", dirs_exist_ok=True)
+        shutil.copytree(downloads, site / "downloads")
     return written

@@ -53,10 +53,13 @@ def test_published_tables_have_no_small_counts(built):
 def test_a_leaky_template_fails_the_build_naming_the_file(built, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(ROOT / "templates", templates)
-    page = templates / "la_profile_print.html.j2"
+    page = templates / "la_profile.j2"
+    text = page.read_text(encoding="utf-8")
+    assert "<h1>[[ p.la_name ]]</h1>" in text
     page.write_text(
-        page.read_text(encoding="utf-8").replace(
-            "<h1>{{ la_name }}</h1>", "<h1>{{ la_name }}</h1><p>Home XA1 2BD, area X01000017</p>"
+        text.replace(
+            "<h1>[[ p.la_name ]]</h1>",
+            "<h1>[[ p.la_name ]]</h1><p>Home XA1 2BD, area X01000017</p>",
         ),
         encoding="utf-8",
     )
@@ -98,11 +101,14 @@ def _plant_html_count(page, value: str) -> None:
 
     doc = lxml.html.parse(str(page)).getroot()
     for table in doc.iter("table"):
-        head = [th.text_content().strip() for th in table.iter("th")]
+        thead = table.find(".//thead")
+        head = [
+            th.text_content().strip() for th in (thead if thead is not None else table).iter("th")
+        ]
         if "CIN children" in head:
             col = head.index("CIN children")
             row = table.findall(".//tr")[1]
-            row.findall("td")[col].text = value
+            row.xpath("./th|./td")[col].text = value  # row headers (th) count as cells
             page.write_bytes(lxml.html.tostring(doc, doctype="<!DOCTYPE html>"))
             return
     raise AssertionError(f"no table with a 'CIN children' column in {page}")
@@ -138,3 +144,49 @@ def test_sentinels_planted_in_a_built_site_are_each_caught(built, tmp_path):
         (pdfs[0].relative_to(site).as_posix(), "PDF attachment"),
     }
     assert all(pid not in f.detail for f in scan_paths(site, ()))
+
+
+def test_a_low_threshold_build_is_stamped_not_for_publication_everywhere(built, tmp_path):
+    """Thresholds under the documented minimum (allowed only with the unsafe flag): the scan
+    stage stamps every page, download and PDF; small counts are then warnings, not errors."""
+    from cwi.config import load_settings
+    from cwi.disclosure.stamp import is_stamped
+    from cwi.pipeline import BuildState, stage_scan
+
+    site = tmp_path / "_site"
+    shutil.copytree(built["site"], site)
+    override = yaml.safe_load(built["settings"].read_text())
+    override["output"].update(site_dir=str(site), pdf_dir=str(site / "pdf"))
+    override["disclosure"] = {
+        "la_total_min": 3,
+        "crosstab_min": 3,
+        "zero_safe_margin": 10,
+        "round_regional_to": 10,
+        "unsafe_allow_low_thresholds": True,
+    }
+    path = tmp_path / "unsafe.yml"
+    path.write_text(yaml.safe_dump(override))
+    stage_scan(BuildState(settings=load_settings(path)))
+    outputs = [
+        p
+        for p in site.rglob("*")
+        if p.suffix in (".html", ".csv", ".xlsx", ".pdf") and "site_libs" not in p.parts
+    ]
+    assert any(p.suffix == ".pdf" for p in outputs) and any(p.suffix == ".csv" for p in outputs)
+    assert [p.name for p in outputs if not is_stamped(p)] == []
+
+
+def test_one_precision_per_quantity(built):
+    """The region's count is the same wherever a reader finds it: the area table, the sum of
+    its deciles, and rate x population (it was 42,760 rounded beside 42,763 derivable)."""
+    tables = built["results"] / "tables"
+    area = pd.read_csv(tables / "area_rates.csv")
+    dec = pd.read_csv(tables / "q1_decile_rates.csv")
+    reg = area[area["area_code"] == "REGION"].set_index(["year", "measure"])
+    dsum = dec[dec["area_code"] == "REGION"].groupby(["year", "measure"])["n"].sum(min_count=10)
+    assert len(reg) >= 3
+    for key, row in reg.iterrows():
+        assert row["n"] == dsum[key], key
+        assert round(row["rate"] * row["population"] / 10000) == row["n"], key
+    for name in ("area_rates", "q1_decile_rates", "q1_quintile_rates"):
+        assert pd.read_csv(tables / f"{name}.csv")["method"].nunique() == 1, name

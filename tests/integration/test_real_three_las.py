@@ -75,6 +75,22 @@ def test_three_real_las_build_end_to_end(region):
         assert (base / "_site" / "pdf" / f"{code}.pdf").is_file()
 
 
+def test_recovery_audit_on_three_real_las_finds_nothing(region):
+    """An attacker's LP over every published count table of the three-LA build (LA totals,
+    deciles, quintiles, region; rates x populations) pins no confidential decile count to an
+    interval narrower than the threshold."""
+    from cwi.config import load_settings
+    from tests.disclosure_attack import attack_build
+
+    base, settings_file, proc = region
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result, disclosed = attack_build(
+        base / "build" / "results", base / "build" / "private", load_settings(settings_file)
+    )
+    assert result.bounds  # three LAs hide decile cells: the attack had work to do
+    assert disclosed == []
+
+
 def test_imd_2019_without_scores_ranks_the_las(region):
     base = region[0]
     dep = pd.read_csv(base / "build" / "results" / "tables" / "q3_la_deprivation.csv")
@@ -143,3 +159,7 @@ def test_partial_postcode_directory_stops_or_restricts(region, shared_public):
     assert "for those neighbourhoods only" in cov.loc["E06000051", "note"]
     notes = pd.read_csv(base / "build" / "results" / "tables" / "analysis_notes.csv")
     assert notes["reason"].str.contains("Shropshire: the postcode directory covers").any()
+    # the LA's profile (web page and PDF are rendered from it) carries the note too
+    profiles = base / "build" / "results" / "profiles"
+    assert "postcode directory covers" in (profiles / "E06000051.json").read_text()
+    assert "postcode directory covers" not in (profiles / "E06000020.json").read_text()

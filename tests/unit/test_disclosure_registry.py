@@ -193,3 +193,82 @@ def test_gender_gap_rates_are_hidden_with_their_small_counts():
     d10 = gap_out[gap_out.imd_decile == 10].iloc[0]
     assert pd.isna(d10["n_f"]) and pd.isna(d10["rate_f"]) and pd.isna(d10["estimate"])
     assert gap_out["rate_f"].isna().sum() >= 2  # and another decile, so the sum does not tell
+
+
+def test_structural_counts_pass_and_unknown_child_counts_stop_the_build():
+    from cwi.disclosure.publish import protect_all
+
+    class S:
+        disclosure = TH
+
+    models = pd.DataFrame(
+        {"measure": ["CLA"], "estimate": [1.1], "n_la": [3], "n_lsoa": [4], "n_years": [2]}
+    )
+    assert "n_la" in protect_all({"q3_models_x": models}, S())["q3_models_x"]
+    leaky = models.assign(n_children=[4])
+    with pytest.raises(DisclosureError, match="no spec"):
+        protect_all({"q3_models_x": leaky}, S())
+
+
+def test_a_share_is_hidden_when_either_of_its_counts_is():
+    """disabled / recorded: with ``disabled`` published, the share gives back ``recorded``."""
+    spec = SPECS["q2_disability"]
+    frame = pd.DataFrame(
+        {"year": 2024, "measure": "CIN", "area_code": "REGION", "imd_decile": range(1, 11),
+         # decile 10 is small in both; the next smallest is decile 1 for disabled, 9 for recorded
+         "disabled": [11, 28, 26, 24, 22, 20, 18, 16, 14, 5],
+         "recorded": [300, 280, 260, 240, 220, 200, 180, 160, 140, 8]}
+    )  # fmt: skip
+    frame["estimate"] = frame["disabled"] / frame["recorded"]
+    frame["lower"], frame["upper"] = frame["estimate"] - 0.01, frame["estimate"] + 0.01
+    out = protect_family({"q2_disability": frame}, {"q2_disability": spec}, TH)["q2_disability"]
+    only_recorded = out["recorded"].isna() & out["disabled"].notna()
+    assert only_recorded.any()  # the case the attack needs
+    assert out.loc[only_recorded, "estimate"].isna().all()
+
+
+def test_unadjusted_ratios_are_hidden_with_a_hidden_group_count():
+    """An unadjusted (crude) ratio of a group's rate to the reference's gives the group's count
+    back from the published populations: hidden where either regional count is hidden."""
+    from cwi.disclosure.publish import mask_ethnic_crude, mask_unadjusted_ratios
+
+    rates = pd.DataFrame(
+        {"year": 2024, "measure": "CLA", "area_code": "REGION",
+         "age_band": ["Under 1", "1 to 4", "10 to 15"], "n": [np.nan, 40.0, 90.0]}
+    )  # fmt: skip
+    adjusted = pd.DataFrame(
+        {"year": 2024, "measure": "CLA", "dimension": "age_band",
+         "group": ["Under 1", "1 to 4", "Under 1"], "reference": "10 to 15",
+         "adjustment": ["unadjusted", "unadjusted", "adjusted for sex and IMD decile"],
+         "estimate": [0.2, 0.5, 0.3], "lower": 0.1, "upper": 0.9, "p_value": 0.01}
+    )  # fmt: skip
+    out = mask_unadjusted_ratios(adjusted, {"q2_rates_age_band": rates})
+    assert out["estimate"].isna().tolist() == [True, False, False]  # the model ratio stays
+    assert out["note"].tolist() == ["[c]", "", ""]
+    eth_rates = pd.DataFrame(
+        {"year": 2024, "measure": "CLA", "area_code": "REGION",
+         "ethnic_group": ["White", "Asian", "Black"], "n": [500.0, np.nan, 60.0]}
+    )  # fmt: skip
+    ethnic = pd.DataFrame(
+        {"year": 2024, "measure": "CLA", "ethnic_group": ["Asian", "Black"], "reference": "White",
+         "unadjusted": [0.4, 1.3], "unadjusted_lower": 0.3, "unadjusted_upper": 1.5,
+         "estimate": [0.5, 1.1]}
+    )  # fmt: skip
+    out = mask_ethnic_crude(ethnic, eth_rates)
+    assert out["unadjusted"].isna().tolist() == [True, False]
+    assert out["estimate"].notna().all()
+
+
+def test_linkage_share_is_hidden_when_few_children_are_unlinked():
+    """linked / children with the LA's published count gives back the unlinked children."""
+    from cwi.disclosure.publish import linkage_for_publication
+
+    linkage = pd.DataFrame(
+        {"year": 2024, "la_code": ["A", "B", "C"], "measure": "CLA",
+         "children": [200, 203, 260], "linked": [200, 200, 240]}
+    )  # fmt: skip
+    linkage["linkage_rate"] = linkage["linked"] / linkage["children"]
+    out = linkage_for_publication(linkage, TH)
+    assert out["linkage_rate"].isna().tolist() == [False, True, False]  # 3 unlinked in B
+    assert out["note"].tolist() == ["", "[c]", ""]
+    assert "children" not in out and "linked" not in out

@@ -15,7 +15,7 @@ from cwi.config import THRESHOLD_MINIMUMS, SettingsError, load_settings
 from tests.conftest import cwi_command, env_with_venv
 
 BAD = [
-    ("release:\n  la_list: [X99999999Z]\n", "release.la_list", "LA code"),
+    ("release:\n  la_list: [X99999999]\n", "release.la_list", "LA code"),
     ("release:\n  years: [2030]\n  main_year: 2030\n", "release.years", "not yet collected"),
     ("disclosure:\n  crosstab_min: six\n", "disclosure.crosstab_min", "integer"),
     ("disclosure: null\n", "disclosure", "empty (null)"),

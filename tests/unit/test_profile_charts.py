@@ -1,0 +1,94 @@
+"""Profile charts: suppressed deciles are never drawn; funnel limits allow for overdispersion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cwi.analysis.overdispersion import adjusted_limits, estimate_overdispersion, outside_limits
+from cwi.charts.profile import decile_chart
+from cwi.profiles.neighbours import computed_neighbours
+
+
+def _deciles(area: str, rates: dict[int, float | None], pops: dict[int, float]) -> pd.DataFrame:
+    rows = []
+    for m in ("CIN", "CPP", "CLA"):
+        for d in range(1, 11):
+            if d not in pops:
+                continue  # the LA has no neighbourhoods in this decile: no row at all
+            r = rates.get(d)
+            rows.append({"measure": m, "imd_decile": d, "population": pops[d], "rate": r,
+                         "lower": None if r is None else r * 0.8,
+                         "upper": None if r is None else r * 1.2,
+                         "note": "[c]" if r is None else "", "area": area})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_suppressed_decile_is_never_drawn_and_tiny_deciles_do_not_set_the_axis(
+    tmp_path, monkeypatch
+):
+    import matplotlib.pyplot as plt
+
+    pops = {d: 5000.0 for d in range(1, 9)} | {8: 120.0}  # decile 8 tiny; 9, 10 absent
+    rates = {1: 400.0, 2: 300.0, 3: None, 4: 200.0, 5: 150.0, 6: 120.0, 7: 100.0, 8: 0.0}
+    la = _deciles("la", rates, pops)
+    la.loc[la["imd_decile"] == 8, "upper"] = 9000.0  # a tiny decile's huge interval
+    region = _deciles(
+        "region", {d: 500.0 - 40 * d for d in range(1, 11)}, {d: 1e5 for d in range(1, 11)}
+    )
+    drawn_axes = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", drawn_axes.append)  # keep the figure open to inspect it
+    fig, drawn = decile_chart(
+        la, region, tmp_path / "d.png", la_name="LA", region_name="Region",
+        measures=["CIN", "CPP", "CLA"], title="t", subtitle="s", source="src", alt="a",
+    )  # fmt: skip
+    monkeypatch.undo()
+    assert (tmp_path / "d.png").is_file()
+    for measure in ("CIN", "CPP", "CLA"):
+        assert drawn[measure] == [1, 2, 4, 5, 6, 7]  # 3 suppressed, 8 tiny, 9-10 absent
+    mfig = drawn_axes[0]
+    assert [ax.get_title(loc="left") for ax in mfig.axes] == ["CIN", "CPP", "CLA"]
+    for ax in mfig.axes:
+        # No plotted point sits at decile 3 (suppressed) and none at a rate of 0.
+        for line in ax.get_lines():
+            if line.get_color() == "#F46A25":  # the region's line (every decile published)
+                continue
+            x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+            pts = np.isfinite(y)
+            assert not np.any(np.isin(x, [3, 8, 9, 10]) & pts), "hidden or tiny decile drawn"
+            assert not np.any(y[pts] == 0), "a hidden or tiny decile drawn as 0"
+        symbols = sorted(t.get_text() for t in ax.texts)
+        assert symbols == ["[c]", "[u]", "[z]", "[z]"]
+        assert ax.get_ylim()[1] < 1000  # the tiny decile's interval does not stretch the axis
+        real_close(mfig)
+
+
+def test_overdispersion_widens_limits_only_when_the_spread_exceeds_chance():
+    rng = np.random.default_rng(1)
+    expected = rng.uniform(200, 3000, 40)
+    poisson = rng.poisson(expected)
+    od = estimate_overdispersion(poisson, expected)
+    assert od.tau2 < 0.002 and 0.5 < od.phi < 1.6
+    spread = rng.poisson(expected * rng.lognormal(0, 0.25, 40))
+    wide = estimate_overdispersion(spread, expected)
+    assert wide.phi > 3 and wide.tau2 > 0.02
+    lim = adjusted_limits([1000.0], wide.tau2).iloc[0]
+    plain = adjusted_limits([1000.0], 0.0).iloc[0]
+    assert lim["upper_99.8"] > plain["upper_99.8"] > 1 > plain["lower_99.8"] > lim["lower_99.8"]
+    assert plain["upper_95"] == pytest.approx(1 + 1.96 / np.sqrt(1000), rel=1e-3)
+    assert outside_limits(1300, 1000, 0.0) and not outside_limits(1300, 1000, wide.tau2)
+    # Suppressed LAs (NaN) are left out, not counted as zero.
+    with_gap = estimate_overdispersion(np.append(poisson, np.nan), np.append(expected, 500))
+    assert with_gap.n == 40
+
+
+def test_computed_neighbours_are_the_closest_las_and_exclude_the_la():
+    area = pd.DataFrame({"area_type": "la", "area_code": list("ABCDEF"),
+                         "population": [1e4, 1.1e4, 5e4, 5.2e4, 2e5, 2.1e5]})  # fmt: skip
+    chars = pd.DataFrame({"la_code": list("ABCDEF"), "imd_score_mean": [40, 41, 20, 21, 10, 11],
+                          "share_children_decile1": [0.5, 0.5, 0.1, 0.1, 0.0, 0.0]})  # fmt: skip
+    nb = computed_neighbours(chars, area, k=1)
+    assert nb == {"A": ["B"], "B": ["A"], "C": ["D"], "D": ["C"], "E": ["F"], "F": ["E"]}
+    assert all(code not in nb[code] for code in nb)
