@@ -214,3 +214,24 @@ def test_spend_per_child_from_section_251(result, main):
     assert (row["spend_per_child"] == b["spend_per_child"]).all()
     assert main.loc[main["year"] > 2019, "spend_per_child"].isna().all()
     assert set(spend["year"]) == set(range(2009, 2020))
+
+
+def test_workbook_sheet_of_la_totals_is_held_to_the_la_total_minimum(tmp_path):
+    """DfE's LA counts of 6-9 are publishable LA totals, also inside the combined workbook."""
+    import openpyxl
+
+    from cwi.leaks import scan_file
+    from cwi.site.downloads import write_workbook
+
+    table = pd.DataFrame({"la_code": ["E09000001", "E06000017"], "la_name": ["City", "Rutland"],
+                          "year": [2024, 2024], "measure": ["CLA", "CPP"],
+                          "observed": [7, 8]})  # fmt: skip
+    book = tmp_path / "cwi_tables.xlsx"
+    write_workbook([("england_public", "t", table)], book, "T", ["n"], "s")
+    assert scan_file(book) == []
+    wb = openpyxl.load_workbook(book)
+    ws = wb["england_public"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == 7)
+    cell.value = 3
+    wb.save(book)
+    assert [f.kind for f in scan_file(book)] == ["small count"]
