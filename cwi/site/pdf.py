@@ -16,6 +16,7 @@ from typing import Any
 from rich.progress import track
 
 from cwi.config import Settings
+from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
 from cwi.store import ResultsStore
 
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -48,8 +49,41 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     if kind == "profile":
         # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
         options = {"pdf_variant": "pdf/ua-1"}
-    HTML(string=html, base_url=base).write_pdf(out, **options)
+    atomic_write_bytes(Path(out), HTML(string=html, base_url=base).write_pdf(**options))
     return out
+
+
+def render_jobs(
+    jobs: list[tuple[str, str, str, str]], cache: OutputCache, workers: int = 2
+) -> tuple[list[Path], list[Path]]:
+    """Render the PDF jobs whose inputs changed; skip those whose output is fresh in ``cache``.
+
+    Returns
+    -------
+    all, rendered : list of Path
+        Every job's PDF (in job order) and the ones weasyprint actually wrote this time.
+    """
+    keys = [html_key(html, base, kind) for html, base, _, kind in jobs]
+    stale = [
+        i
+        for i, (j, k) in enumerate(zip(jobs, keys, strict=True))
+        if not cache.fresh(Path(j[2]), k)
+    ]
+    todo = [jobs[i] for i in stale]
+    cache.forget(Path(j[2]) for j in todo)
+    if workers > 1 and len(todo) > 2:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            done = list(
+                track(
+                    pool.map(_write_one, todo), total=len(todo), description="PDFs", transient=True
+                )
+            )
+    else:
+        done = [_write_one(j) for j in todo]
+    for i in stale:
+        cache.note(Path(jobs[i][2]), keys[i])
+    cache.save()
+    return [Path(j[2]) for j in jobs], [Path(p) for p in done]
 
 
 def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
@@ -88,16 +122,9 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
             "report",
         )
     )
-    if workers > 1 and len(jobs) > 2:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(
-                track(
-                    pool.map(_write_one, jobs), total=len(jobs), description="PDFs", transient=True
-                )
-            )
-    else:
-        done = [_write_one(j) for j in jobs]
-    return [Path(p) for p in done]
+    cache = OutputCache(cache_dir(settings.build_dir) / "pdf.json")
+    written, _rendered = render_jobs(jobs, cache, workers)
+    return written
 
 
 def report_chapters(settings: Settings) -> list[Any]:
@@ -154,7 +181,7 @@ def report_html(settings: Settings) -> str:
     """
     import yaml
 
-    from cwi.site.render import page_html
+    from cwi.site.render import page_html, pandoc_cache
 
     chapters = report_chapters(settings)
     rels = {str(p.rel) for p in chapters}
@@ -162,9 +189,10 @@ def report_html(settings: Settings) -> str:
     v = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     meta = v.get("meta", {})
     parts, toc = [], []
+    fragments = pandoc_cache(settings)
     for page in chapters:
         base = (settings.root / page.rel.parent).resolve()
-        body = _rewrite_links(page_html(page), str(page.rel), rels, settings.site_url)
+        body = _rewrite_links(page_html(page, fragments), str(page.rel), rels, settings.site_url)
         body = _absolute_images(body, base)
         cid = _chapter_id(str(page.rel))
         toc.append(f'<li><a href="#{cid}">{escape(page.title)}</a></li>')
