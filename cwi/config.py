@@ -190,6 +190,7 @@ class OutputSettings(_Section):
     templates_dir: PathStr = "templates"
     site_dir: PathStr
     pdf_dir: PathStr
+    site_url: str | None = None  # public address of the website: report PDF links use it
 
 
 class PublicSettings(_Section):
@@ -495,6 +496,12 @@ class Settings:
     def site_dir(self) -> Path:
         """Rendered website."""
         return self._resolve(self.model.output.site_dir)
+
+    @property
+    def site_url(self) -> str | None:
+        """Public address of the website, for links in the report PDF (``None`` if unknown)."""
+        value = self.model.output.site_url
+        return str(value).rstrip("/") if value else None
 
     @property
     def pdf_dir(self) -> Path:

@@ -107,6 +107,17 @@ def check_la_list(settings: Settings, known: set[str]) -> None:
         )
 
 
+def check_years(settings: Settings, jobs: list[tuple[Path, str, int]]) -> None:
+    """Refuse ``release.years`` that no extract folder holds (a year of nothing but zeros)."""
+    found = sorted({year for _d, _la, year in jobs})
+    empty = [y for y in settings.years if y not in found]
+    if jobs and empty:
+        raise SettingsError(
+            f"Settings error: release.years {empty} not held by any extract folder (years "
+            f"found: {found}); remove them from release.years or add their extracts"
+        )
+
+
 def stage_ingest(state: BuildState) -> None:
     """Ingest every LA extract: validate rows, pseudonymise, link postcode -> LSOA."""
     from cwi.ingest import ingest_all
@@ -132,6 +143,7 @@ def stage_ingest(state: BuildState) -> None:
             f"release.la_list names {missing} but {root} holds no extract folder for them in "
             f"the years {s.years}; add their extracts or remove them from release.la_list."
         )
+    check_years(s, inventory.jobs)
     if not inventory.jobs:
         raise BuildError(
             f"No extract to read under {root} for the years {s.years}; see "

@@ -90,8 +90,11 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd, method``.
+        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd`` (Poisson), the same
+        with ``_od`` (allowing for overdispersion between LAs), ``tau2``, ``phi``, ``method``.
     """
+    from cwi.analysis.funnels import overdispersed_ratio_limits, overdispersion
+
     frames = []
     for measure, d in standardised.groupby("measure", sort=False):
         e = d["expected"].to_numpy(float)
@@ -100,12 +103,25 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
             continue
         grid = np.geomspace(max(e.min() / 2, 0.5), e.max() * 1.2, points)
         limits = funnel_limits_at(grid)
-        frames.append(limits.assign(measure=measure, expected=grid))
-    cols = ["measure", "expected", "lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd"]
+        od = overdispersion(d["observed"], d["expected"])
+        wide = overdispersed_ratio_limits(grid, od["tau2"])
+        limits["lower_2sd_od"] = wide["lower_95"].to_numpy()
+        limits["upper_2sd_od"] = wide["upper_95"].to_numpy()
+        limits["lower_3sd_od"] = wide["lower_99.8"].to_numpy()
+        limits["upper_3sd_od"] = wide["upper_99.8"].to_numpy()
+        frames.append(
+            limits.assign(measure=measure, expected=grid, tau2=od["tau2"], phi=od["phi"])
+        )
+    cols = ["measure", "expected", "lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd",
+            "lower_2sd_od", "upper_2sd_od", "lower_3sd_od", "upper_3sd_od", "tau2", "phi"]  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=[*cols, "method"])
     out = pd.concat(frames, ignore_index=True)[cols]
-    out["method"] = "Poisson funnel limits for O/E at 2 SD (95%) and 3 SD (99.8%)"
+    out["method"] = (
+        "Poisson funnel limits for O/E at 2 SD (95%) and 3 SD (99.8%); _od: the same widened "
+        "for overdispersion (Spiegelhalter 2005 additive random effects, tau2 from Winsorised "
+        "z-scores on the square-root scale)"
+    )
     return out
 
 
@@ -527,5 +543,76 @@ def inverse_intervention(
     out["method"] = (
         "Random-effects meta-regression of LA effects at equal LSOA decile on LA deprivation "
         "(DerSimonian-Laird tau2, Hartung-Knapp t interval)"
+    )
+    return out
+
+
+def mix_vs_score(between: pd.DataFrame | None) -> pd.DataFrame:
+    """Q3's direct answer: does the deprivation mix explain more than the LA's mean score.
+
+    From the deviances of :func:`between_la_explained`: the share of the between-LA deviance
+    each one-covariate model explains, and two nested quasi-likelihood F tests on the model with
+    both (dispersion = its deviance / residual df): does the mix add to the score, and does the
+    score add to the mix? One adding while the other does not says which explains more, and
+    that the difference is more than chance.
+
+    Parameters
+    ----------
+    between : pandas.DataFrame or None
+        Output of :func:`between_la_explained` (``None`` when it could not be fitted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, score_measure (the LA-level deprivation measure: mean IMD score, or
+        average rank where the IMD vintage has no scores), mix_explained, score_explained,
+        difference, f_mix_beyond_score,
+        p_mix_beyond_score, f_score_beyond_mix, p_score_beyond_mix, n_la, method``.
+
+    Raises
+    ------
+    NotEstimable
+        When there are no between-LA models to compare (too few LAs).
+    """
+    if between is None or between.empty:
+        raise NotEstimable(
+            "not estimable: the comparison needs the between-LA models (q3_between_la), which "
+            "this build could not fit"
+        )
+    rows = []
+    for (year, m), d in between.groupby(["year", "measure"], sort=False):
+        by = d.assign(model=d["model"].fillna("null")).set_index("model")
+        both = [str(k) for k in by.index if str(k).startswith("mix + ")]
+        if not both:
+            continue
+        score_name = both[0][len("mix + ") :]
+        need = ["null", score_name, "deprivation mix (expected rate)", both[0]]
+        if not set(need) <= set(by.index):
+            continue
+        d_mix = float(by.loc["deprivation mix (expected rate)", "deviance"])
+        d_score = float(by.loc[score_name, "deviance"])
+        d_both = float(by.loc[both[0], "deviance"])
+        df_both = int(by.loc[both[0], "df"])
+        phi = d_both / df_both if df_both > 0 and d_both > 0 else np.nan
+        f_mix = max(d_score - d_both, 0.0) / phi
+        f_score = max(d_mix - d_both, 0.0) / phi
+        mix_e = float(by.loc["deprivation mix (expected rate)", "deviance_explained"])
+        score_e = float(by.loc[score_name, "deviance_explained"])
+        rows.append(
+            {
+                "year": int(year), "measure": m, "score_measure": score_name,
+                "mix_explained": mix_e,
+                "score_explained": score_e, "difference": mix_e - score_e,
+                "f_mix_beyond_score": f_mix,
+                "p_mix_beyond_score": float(stats.f.sf(f_mix, 1, df_both)),
+                "f_score_beyond_mix": f_score,
+                "p_score_beyond_mix": float(stats.f.sf(f_score, 1, df_both)),
+                "n_la": int(by.loc["null", "df"]) + 1,
+            }
+        )  # fmt: skip
+    out = pd.DataFrame(rows)
+    out["method"] = (
+        "Deviance explained vs null (LA-level quasi-Poisson GLMs); nested quasi-likelihood F "
+        "tests (1 and n - 3 df) of each covariate added to the other"
     )
     return out

@@ -169,6 +169,7 @@ def run_all(
             }
         )
     attempt("q3_between_la", lambda: q3.between_la_explained(cube, year, conf, measures))
+    attempt("q3_mix_vs_score", lambda: q3.mix_vs_score(t.get("q3_between_la")))
     attempt("q3_multilevel", lambda: q3.multilevel_variance(cube, year, conf, measures))
     attempt("q3_inverse_intervention", lambda: q3.inverse_intervention(cube, year, conf, measures))
     attempt("q3_rates_by_la_third", lambda: q3.rates_by_la_third(cube, year, conf, per, measures))

@@ -1,7 +1,8 @@
-"""Plain-English verdicts per research question, generated from the estimates.
+"""The verdicts table: one plain-English verdict per question and measure, from the estimates.
 
-Each verdict is chosen by the direction of the interval, never by hand: a ratio whose interval
-lies wholly above 1 "rises", wholly below 1 "falls", otherwise "no clear difference".
+The words come from :mod:`cwi.report.sentences` (the report's one home of generated sentences,
+each tested in every direction); this module only picks the estimate each verdict rests on and
+keeps it out where it is hidden. Direction: ``up`` / ``down`` / ``unclear`` by the interval.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pandas as pd
 
 from cwi.analysis.cells import REGION_CODE
 from cwi.disclosure.derived import crude_ratio
+from cwi.report import sentences as words
 from cwi.schemas import MEASURE_LABELS, MEASURES
 
 __all__ = ["direction", "verdicts"]
@@ -24,14 +26,6 @@ def direction(lower: float, upper: float, null: float = 1.0) -> str:
     if pd.notna(upper) and upper < null:
         return "down"
     return "unclear"
-
-
-def _fmt(x: float, nd: int = 2) -> str:
-    return f"{x:.{nd}f}"
-
-
-def _ci(r: pd.Series, nd: int = 2) -> str:
-    return f"{_fmt(r['estimate'], nd)} (95% CI {_fmt(r['lower'], nd)} to {_fmt(r['upper'], nd)})"
 
 
 def _shown(r: pd.Series) -> bool:
@@ -84,18 +78,8 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             if not deciles.empty
             else math.nan
         )
-        if not math.isnan(ratio):
-            extra = (f" Children in the most deprived tenth of neighbourhoods were "
-                     f"{_fmt(ratio, 1)} times as likely to be {label} as children "
-                     f"in the least deprived tenth.")  # fmt: skip
-        text = {
-            "up": f"Rates of {label} rise with neighbourhood deprivation: each step of one "
-                  f"decile towards the most deprived multiplies the rate by {_ci(r)}.",
-            "down": f"Rates of {label} fall as neighbourhood deprivation rises "
-                    f"(rate ratio per decile step {_ci(r)}).",
-            "unclear": f"The data show no clear deprivation gradient in {label} "
-                       f"(rate ratio per decile step {_ci(r)}).",
-        }[d]  # fmt: skip
+        extra = " " + words.crude_contrast(label, ratio) if not math.isnan(ratio) else ""
+        text = words.gradient(label, "within", r["estimate"], r["lower"], r["upper"])
         rows.append({"question": "Q1", "measure": m, "direction": d, "estimate": r["estimate"],
                      "lower": r["lower"], "upper": r["upper"], "verdict": text + extra,
                      "method": r["method"]})  # fmt: skip
@@ -111,21 +95,14 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             d = direction(r["lower"], r["upper"])
             if d == "unclear":
                 continue
-            word = "higher" if d == "up" else "lower"
             # The unadjusted ratio is crude: quoted only where its counts are published.
-            before = (
-                f"; {_fmt(r['unadjusted'])} before adjustment"
-                if pd.notna(r.get("unadjusted"))
-                else ""
-            )
-            parts.append(f"{r['ethnic_group']} children {word} ({_ci(r)}{before})")
-        text = (
-            f"After allowing for neighbourhood deprivation, rates of {MEASURE_LABELS[m]} differ "
-            f"from White children's for: " + "; ".join(parts) + "."
-            if parts
-            else f"After allowing for deprivation, no ethnic group's rate of {MEASURE_LABELS[m]} "
-            "clearly differs from White children's."
-        )
+            parts.append(
+                words.ethnic_paradox(
+                    str(r["ethnic_group"]), MEASURE_LABELS[m], r.get("unadjusted", math.nan),
+                    r["estimate"], r["lower"], r["upper"],
+                )
+            )  # fmt: skip
+        text = words.ethnic_summary(MEASURE_LABELS[m], parts)
         rows.append({"question": "Q2", "measure": m, "direction": "up" if parts else "unclear",
                      "estimate": float("nan"), "lower": float("nan"), "upper": float("nan"),
                      "verdict": text, "method": e["method"].iloc[0]})  # fmt: skip
@@ -142,18 +119,7 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if not _shown(r):
             continue
         d = direction(r["lower"], r["upper"])
-        text = {
-            "down": f"At the same level of neighbourhood deprivation, children in the most "
-                    f"deprived third of LAs were less likely to be {MEASURE_LABELS[m]} than those "
-                    f"in the least deprived third (rate ratio {_ci(r)}): the inverse "
-                    f"intervention pattern.",
-            "up": f"At the same level of neighbourhood deprivation, children in the most deprived "
-                  f"third of LAs were more likely to be {MEASURE_LABELS[m]} (rate ratio {_ci(r)}): "
-                  f"no sign of an inverse intervention pattern.",
-            "unclear": f"At the same level of neighbourhood deprivation, rates of "
-                       f"{MEASURE_LABELS[m]} did not clearly differ between the most and least "
-                       f"deprived thirds of LAs (rate ratio {_ci(r)}).",
-        }[d]  # fmt: skip
+        text = words.inverse_intervention(MEASURE_LABELS[m], r["estimate"], r["lower"], r["upper"])
         rows.append({"question": "Q3", "measure": m, "direction": d, "estimate": r["estimate"],
                      "lower": r["lower"], "upper": r["upper"], "verdict": text,
                      "method": r["method"]})  # fmt: skip
@@ -171,14 +137,9 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 continue
             d = direction(r["lower"], r["upper"])
             a, b = pair.split(" vs ")
-            text = {
-                "up": f"The deprivation gradient is steeper for {MEASURE_LABELS[a]} than for "
-                      f"{MEASURE_LABELS[b]} (ratio of per-step rate ratios {_ci(r, 3)}).",
-                "down": f"The deprivation gradient is shallower for {MEASURE_LABELS[a]} than for "
-                        f"{MEASURE_LABELS[b]} (ratio of per-step rate ratios {_ci(r, 3)}).",
-                "unclear": f"The deprivation gradients of {MEASURE_LABELS[a]} and "
-                           f"{MEASURE_LABELS[b]} do not clearly differ (ratio {_ci(r, 3)}).",
-            }[d]  # fmt: skip
+            text = words.gradient_comparison(
+                MEASURE_LABELS[a], MEASURE_LABELS[b], r["estimate"], r["lower"], r["upper"]
+            )
             rows.append({"question": "Q4", "measure": pair, "direction": d,
                          "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
                          "verdict": text, "method": r["method"]})  # fmt: skip

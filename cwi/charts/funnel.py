@@ -11,6 +11,7 @@ from plotnine import (
     geom_hline,
     geom_line,
     geom_point,
+    geom_text,
     ggplot,
     labs,
     scale_color_manual,
@@ -42,9 +43,12 @@ def funnel_chart(
     ----------
     ratios : pandas.DataFrame
         ``measure, expected, estimate`` (the standardised ratio) and ``outside`` (bool: beyond
-        the 3 SD limits); hidden ratios (missing) are left out.
+        the 99.8% limits drawn); an optional ``label`` column names the points to label (empty
+        = no label). Hidden ratios (missing) are left out.
     limits : pandas.DataFrame
-        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd`` on a grid.
+        ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd`` on a grid; when the
+        overdispersion-adjusted ``..._od`` columns are present, those are drawn as the limits
+        and the Poisson-only 99.8% limits as a faint reference.
     path : Path
         PNG file to write.
     title, subtitle, source, alt : str
@@ -63,13 +67,15 @@ def funnel_chart(
     figure.validate()
     pts = ratios.dropna(subset=["estimate"]).copy()
     pts["position"] = pts["outside"].map({True: "Outside 99.8% limits", False: "Within limits"})
+    od = "lower_3sd_od" in limits.columns
+    suffix = "_od" if od else ""
     lines = limits.melt(
         id_vars=["measure", "expected"],
-        value_vars=["lower_2sd", "upper_2sd", "lower_3sd", "upper_3sd"],
+        value_vars=[f"{b}_{k}sd{suffix}" for k in (2, 3) for b in ("lower", "upper")],
         var_name="limit",
         value_name="ratio",
     )
-    lines["band"] = lines["limit"].str.endswith("2sd").map({True: "95%", False: "99.8%"})
+    lines["band"] = lines["limit"].str.contains("2sd").map({True: "95%", False: "99.8%"})
     grey, blue, orange = "#8C8C8C", *palette("duo")
     plot = (
         ggplot()
@@ -77,10 +83,27 @@ def funnel_chart(
         + geom_line(
             lines, aes("expected", "ratio", group="limit", linetype="band"), color=grey, size=0.5
         )
-        + geom_point(pts, aes("expected", "estimate", color="position"), size=1.8)
+    )
+    if od:
+        poisson = limits.melt(
+            id_vars=["measure", "expected"], value_vars=["lower_3sd", "upper_3sd"],
+            var_name="limit", value_name="ratio",
+        )  # fmt: skip
+        plot += geom_line(
+            poisson, aes("expected", "ratio", group="limit"), color="#CFCFCF", size=0.35
+        )
+    plot += geom_point(pts, aes("expected", "estimate", color="position"), size=1.8)
+    if "label" in pts.columns and (pts["label"].astype(str) != "").any():
+        named = pts[pts["label"].astype(str) != ""]
+        plot += geom_text(
+            named, aes("expected", "estimate", label="label"), size=6, ha="left", va="bottom",
+            nudge_y=0.0, color="#3D3D3D",
+        )  # fmt: skip
+    plot = (
+        plot
         + facet_wrap("measure", scales="free", nrow=1)
         + scale_color_manual(values={"Within limits": blue, "Outside 99.8% limits": orange})
-        + scale_linetype_manual(values={"95%": "dashed", "99.8%": "dotted"})
+        + scale_linetype_manual(values={"95%": "dashed", "99.8%": "solid" if od else "dotted"})
         + labs(x="Expected number of children (from the deprivation mix)", y="Observed / expected")
         + theme_af(base_size=9)
         + theme(figure_size=(width, height))

@@ -289,6 +289,11 @@ _TABLES: list[PublishedTable] = [
     ),
     PublishedTable("q3_la_deprivation", "Deprivation of each local authority", "q3"),
     PublishedTable("q3_between_la", "How much of the between-LA variation is explained", "q3"),
+    PublishedTable(
+        "q3_mix_vs_score",
+        "Deprivation mix against overall IMD score: deviance explained and tests",
+        "q3",
+    ),
     PublishedTable("q3_multilevel", "Between-LA variance and median rate ratio", "q3"),
     PublishedTable("q3_inverse_intervention", "The inverse intervention test", "q3"),
     PublishedTable("q3_funnel_limits", "Funnel plot control limits", "q3"),

@@ -86,11 +86,26 @@ def place_codes(year: int) -> frozenset[str]:
     return frozenset(_PLACE_TO_2025 if year <= 2025 else _PLACE_FROM_2026)
 
 
+def _distinct(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes and distinct values of a string Series (work once per distinct value, not row)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def _spread(codes: np.ndarray, per_value: pd.Series, index: pd.Index) -> pd.Series:
+    """Per-distinct-value results back onto every row (same index as the input)."""
+    out = per_value.take(codes)
+    out.index = index
+    return out
+
+
 def clean(values: pd.Series) -> pd.Series:
     """Strip whitespace (incl. non-breaking) and turn null spellings into empty strings."""
     s = values.astype(object).where(values.notna(), "").astype(str)
-    s = s.str.replace("\u00a0", " ", regex=False).str.strip()
-    return s.where(~s.str.upper().isin(NULL_SPELLINGS), "")
+    codes, u = _distinct(s)
+    u = u.str.replace("\u00a0", " ", regex=False).str.strip()
+    u = u.where(~u.str.upper().isin(NULL_SPELLINGS), "")
+    return _spread(codes, u, s.index).astype(object)
 
 
 def clean_ids(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
@@ -130,7 +145,8 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         Timestamps (NaT when blank or invalid) and the mask of non-blank values that are not a
         real date in these formats, or fall before 1901 (placeholders such as 01/01/1900).
     """
-    s = clean(values)
+    full = clean(values)
+    codes, s = _distinct(full)  # dates repeat a lot: parse each distinct text once
     dmy = s.str.extract(r"^(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})$")
     iso = s.str.extract(
         r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
@@ -145,7 +161,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             {"year": sub["y"], "month": sub["m"], "day": sub["d"]}, errors="coerce"
         )
     invalid = (s != "") & dates.isna()
-    return dates, invalid
+    return _spread(codes, dates, full.index), _spread(codes, invalid, full.index)
 
 
 def sex_codes(values: pd.Series, vocabulary: str) -> tuple[pd.Series, pd.Series]:

@@ -285,11 +285,19 @@ def read_csv_file(src: SourceFile, data: bytes) -> None:
 
 
 # ---- XML -------------------------------------------------------------------------------------------
+_LOCAL_NAMES: dict[object, str] = {}
+
+
 def _local(tag: object) -> str:
-    """Local name of an element tag, without any ``{namespace}`` (comments give "")."""
-    if not isinstance(tag, str):
-        return ""
-    return tag[tag.rfind("}") + 1 :]
+    """Local name of an element tag, without any ``{namespace}`` (comments give "").
+
+    A file holds a few dozen distinct tags but millions of elements, so names are memoised.
+    """
+    try:
+        return _LOCAL_NAMES[tag]
+    except KeyError:
+        name = _LOCAL_NAMES[tag] = tag[tag.rfind("}") + 1 :] if isinstance(tag, str) else ""
+        return name
 
 
 def _text(el: etree._Element | None) -> str:
@@ -301,14 +309,13 @@ def _text(el: etree._Element | None) -> str:
 
 
 def _first(el: etree._Element, name: str) -> etree._Element | None:
-    for sub in el.iter():
-        if _local(sub.tag) == name:
-            return sub
-    return None
+    # "{*}name": the element (or a descendant) of that local name in any or no namespace,
+    # in document order; lxml filters in C rather than Python testing every descendant.
+    return next(el.iter("{*}" + name), None)
 
 
 def _all(el: etree._Element, name: str) -> list[etree._Element]:
-    return [sub for sub in el.iter() if _local(sub.tag) == name]
+    return list(el.iter("{*}" + name))
 
 
 def _fields(el: etree._Element | None, names: tuple[str, ...]) -> dict[str, str]:

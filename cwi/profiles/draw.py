@@ -27,13 +27,13 @@ if TYPE_CHECKING:
     from cwi.profiles.build import ProfileTables
 
 
-def gradient_ends(frame: pd.DataFrame) -> tuple[float | None, float | None]:
-    """CLA rates of the most and the least deprived deciles with a published rate.
+def gradient_ends(frame: pd.DataFrame, measure: str = "CLA") -> tuple[float | None, float | None]:
+    """Rates of the most and the least deprived deciles with a published rate (one measure).
 
     Deciles with a hidden rate, or without children (where a population is given), are
     skipped; fewer than two published deciles give ``(None, None)``.
     """
-    cla = frame[frame["measure"] == "CLA"].dropna(subset=["rate"]).sort_values("imd_decile")
+    cla = frame[frame["measure"] == measure].dropna(subset=["rate"]).sort_values("imd_decile")
     if "population" in cla.columns:
         cla = cla[cla["population"] > 0]
     if len(cla) < 2:
@@ -152,17 +152,19 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
 
     la_dec, reg_dec = job["la_deciles"], job["region_deciles"]
 
-    la_phrase = gradient_phrase(*gradient_ends(la_dec))
-    reg_phrase = gradient_phrase(*gradient_ends(reg_dec))
+    # Describe the first of CLA, CPP, CIN whose rates the LA publishes in two deciles or more.
+    gm = next((m for m in ("CLA", "CPP", "CIN") if gradient_ends(la_dec, m)[0] is not None), "CLA")
+    la_phrase = gradient_phrase(*gradient_ends(la_dec, gm))
+    reg_phrase = gradient_phrase(*gradient_ends(reg_dec, gm))
     dec, _drawn = decile_chart(
         la_dec, reg_dec, out / f"{code}_deciles.png",
         la_name=name, region_name=region, measures=measures,
-        title=decile_title(name, la_phrase, reg_phrase),
+        title=decile_title(name, la_phrase, reg_phrase, gm),
         subtitle=f"Rate per 10,000 children aged 0-17 by IMD decile, {name} and {region}, {p.snapshot}",
         source=p.source,
         alt=(
             f"Charts of CIN, CPP and CLA rates by deprivation decile for {name} (points with 95% "
-            f"intervals) and {region} (line): in {name} rates {la_phrase}. Deciles not shown are "
+            f"intervals) and {region} (line): in {name} {gm} rates {la_phrase}. Deciles not shown are "
             "marked [c] (suppressed), [u] (too few children) or [z] (no such neighbourhoods). "
             "Values are in the table."
         ),

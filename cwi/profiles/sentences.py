@@ -309,11 +309,16 @@ def gradient_phrase(most: float | None, least: float | None) -> str:
     return "vary little with deprivation"
 
 
-def decile_title(la_name: str, la_phrase: str, region_phrase: str) -> str:
-    """Finding title of the decile chart, comparing the LA's gradient with the region's."""
+def decile_title(la_name: str, la_phrase: str, region_phrase: str, measure: str = "") -> str:
+    """Finding title of the decile chart, comparing the LA's gradient with the region's.
+
+    ``measure`` names the rates described (the first of CLA, CPP, CIN the LA publishes by
+    decile); left out, the title speaks of "rates".
+    """
+    what = f"{measure} rates" if measure else "rates"
     if la_phrase == region_phrase:
-        return f"In {la_name}, as in the region, rates {la_phrase}"
-    return f"In {la_name} rates {la_phrase}; in the region they {region_phrase}"
+        return f"In {la_name}, as in the region, {what} {la_phrase}"
+    return f"In {la_name} {what} {la_phrase}; in the region they {region_phrase}"
 
 
 FunnelPosition = Literal["above", "below", "within", "unknown"]

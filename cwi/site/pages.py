@@ -200,14 +200,16 @@ def report_variables(store: ResultsStore, settings: Settings) -> dict[str, Any]:
 def write_pages(settings: Settings) -> None:
     """Write every LA page, the downloads, and the report's values and fragments.
 
-    Fragment names (stable; page sources refer to them): one per chapter as in
-    :data:`cwi.site.chapters.CHAPTERS` plus ``interviews``, ``downloads`` and ``la_list``.
+    The report's content (values and fragments, named in :data:`cwi.report.content.FRAGMENTS`)
+    comes from :func:`cwi.report.build_report_content`; ``downloads`` and ``la_list`` are
+    added here.
     """
-    from cwi.site.chapters import chapter_fragments
+    from cwi.report import build_report_content
 
     store = ResultsStore(settings)
     write_la_pages(store, settings)
-    fragments = chapter_fragments(store, settings)
+    content = build_report_content(settings, store)
+    fragments = dict(content.fragments)
     fragments["downloads"] = write_downloads(store, settings)
     fragments["la_list"] = la_list_md(store)
-    write_content(settings, report_variables(store, settings), fragments)
+    write_content(settings, {**report_variables(store, settings), **content.variables}, fragments)

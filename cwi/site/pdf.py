@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ProcessPoolExecutor
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from rich.progress import track
 
 from cwi.config import Settings
+from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
 from cwi.store import ResultsStore
 
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -47,8 +49,41 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     if kind == "profile":
         # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
         options = {"pdf_variant": "pdf/ua-1"}
-    HTML(string=html, base_url=base).write_pdf(out, **options)
+    atomic_write_bytes(Path(out), HTML(string=html, base_url=base).write_pdf(**options))
     return out
+
+
+def render_jobs(
+    jobs: list[tuple[str, str, str, str]], cache: OutputCache, workers: int = 2
+) -> tuple[list[Path], list[Path]]:
+    """Render the PDF jobs whose inputs changed; skip those whose output is fresh in ``cache``.
+
+    Returns
+    -------
+    all, rendered : list of Path
+        Every job's PDF (in job order) and the ones weasyprint actually wrote this time.
+    """
+    keys = [html_key(html, base, kind) for html, base, _, kind in jobs]
+    stale = [
+        i
+        for i, (j, k) in enumerate(zip(jobs, keys, strict=True))
+        if not cache.fresh(Path(j[2]), k)
+    ]
+    todo = [jobs[i] for i in stale]
+    cache.forget(Path(j[2]) for j in todo)
+    if workers > 1 and len(todo) > 2:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            done = list(
+                track(
+                    pool.map(_write_one, todo), total=len(todo), description="PDFs", transient=True
+                )
+            )
+    else:
+        done = [_write_one(j) for j in todo]
+    for i in stale:
+        cache.note(Path(jobs[i][2]), keys[i])
+    cache.save()
+    return [Path(j[2]) for j in jobs], [Path(p) for p in done]
 
 
 def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
@@ -87,46 +122,116 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
             "report",
         )
     )
-    if workers > 1 and len(jobs) > 2:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(
-                track(
-                    pool.map(_write_one, jobs), total=len(jobs), description="PDFs", transient=True
-                )
-            )
-    else:
-        done = [_write_one(j) for j in jobs]
-    return [Path(p) for p in done]
+    cache = OutputCache(cache_dir(settings.build_dir) / "pdf.json")
+    written, _rendered = render_jobs(jobs, cache, workers)
+    return written
 
 
-def report_html(settings: Settings) -> str:
-    """The regional findings report as one print HTML document, chapters in navigation order."""
-    from cwi.site.render import load_pages, page_html
+def report_chapters(settings: Settings) -> list[Any]:
+    """The report's chapters (pages under ``report/``) in navigation order."""
+    from cwi.site.render import load_pages
 
     project, pages, _ = load_pages(settings)
     by_rel = {str(p.rel): p for p in pages}
-    order = ["index.qmd"]
+    order: list[str] = []
     for item in project["website"]["navbar"]["left"]:
         for entry in item.get("menu", [item]):
             href = entry if isinstance(entry, str) else entry.get("href")
             if href and href.startswith("report/") and href not in order:
                 order.append(href)
-    parts = []
-    for rel in order:
-        page = by_rel.get(rel)
-        if page is None:
-            continue
+    return [by_rel[rel] for rel in order if rel in by_rel]
+
+
+def _chapter_id(rel: str) -> str:
+    return "ch-" + Path(rel).stem.replace("_", "-")
+
+
+def _rewrite_links(html: str, page_rel: str, chapters: set[str], site_url: str | None) -> str:
+    """Point links at the PDF's own chapters or the website, never at local files.
+
+    A link to a chapter in this PDF becomes an internal link; any other site page becomes an
+    absolute link on the website when ``site_url`` is set, else plain text (a relative link
+    would resolve to a ``file://`` path of the build machine).
+    """
+    import posixpath
+    import re
+
+    def repl(m: re.Match[str]) -> str:
+        pre, href, post, text = m.group("pre"), m.group("href"), m.group("post"), m.group("text")
+        if re.match(r"^([a-z]+:|#)", href):
+            return m.group(0)
+        path, _, frag = href.partition("#")
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page_rel), path))
+        if target.endswith(".html") and target[:-5] + ".qmd" in chapters:
+            return f'<a{pre}href="#{_chapter_id(target)}"{post}>{text}</a>'
+        if site_url:
+            url = site_url.rstrip("/") + "/" + target + (f"#{frag}" if frag else "")
+            return f'<a{pre}href="{url}"{post}>{text}</a>'
+        return f'<span class="site-link">{text}</span>'
+
+    link = r'<a(?P<pre>[^>]*?)href="(?P<href>[^"]*)"(?P<post>[^>]*)>(?P<text>.*?)</a>'
+    return re.sub(link, repl, html, flags=re.S)
+
+
+def report_html(settings: Settings) -> str:
+    """The regional findings report as one print document.
+
+    Cover (title, region, snapshot, date, version, data source), contents with page numbers,
+    then the chapters in navigation order; each chapter's title runs in the page header.
+    """
+    import yaml
+
+    from cwi.site.render import page_html, pandoc_cache
+
+    chapters = report_chapters(settings)
+    rels = {str(p.rel) for p in chapters}
+    var_file = settings.root / "_variables.yml"
+    v = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    meta = v.get("meta", {})
+    parts, toc = [], []
+    fragments = pandoc_cache(settings)
+    for page in chapters:
         base = (settings.root / page.rel.parent).resolve()
-        body = _absolute_images(page_html(page), base)
-        parts.append(f'<section class="page-break"><h1>{page.title}</h1>{body}</section>')
+        body = _rewrite_links(page_html(page, fragments), str(page.rel), rels, settings.site_url)
+        body = _absolute_images(body, base)
+        cid = _chapter_id(str(page.rel))
+        toc.append(f'<li><a href="#{cid}">{escape(page.title)}</a></li>')
+        parts.append(
+            f'<section class="chapter" id="{cid}"><h1 class="chapter-title">'
+            f"{escape(page.title)}</h1>{body}</section>"
+        )
+    synthetic = meta.get("synthetic") == "yes"
+    cover = (
+        '<section class="cover">'
+        '<p class="kicker">Regional findings report</p>'
+        f'<h1 class="cover-title">{escape(settings.title)}</h1>'
+        f'<p class="cover-sub">{escape(str(v.get("region", "")))}, '
+        f"{escape(str(v.get('snapshot', '')))}</p>"
+        '<table class="cover-facts">'
+        f"<tr><th>Date</th><td>{escape(str(meta.get('built', '')))}</td></tr>"
+        f"<tr><th>Version</th><td>CWI {escape(str(meta.get('version', '')))} "
+        f"(commit {escape(str(meta.get('commit', '')))})</td></tr>"
+        f"<tr><th>Data</th><td>{escape(str(meta.get('data_kind', '')))}</td></tr>"
+        f"<tr><th>Source</th><td>{escape(str(v.get('source', '')))}</td></tr>"
+        "</table>"
+        + (
+            '<p class="cover-warning">Synthetic data: these figures describe generated '
+            "children, not real ones. They show what the report will say, not findings.</p>"
+            if synthetic
+            else ""
+        )
+        + '<p class="cover-note">Nothing in this report identifies a child: small numbers are '
+        "shown as [c]. Decile 1 = the most deprived 10% of neighbourhoods in England.</p>"
+        "</section>"
+        f'<section class="contents"><h1>Contents</h1><ol>{"".join(toc)}</ol></section>'
+    )
     css = print_css(settings.templates_dir) + (
         settings.templates_dir / "report_print.css"
     ).read_text(encoding="utf-8")
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-        f"<title>{settings.title}</title><style>{css}</style></head><body>"
-        f'<header class="masthead"><p class="kicker">Regional findings report</p>'
-        f"<h1>{settings.title}</h1></header>{''.join(parts)}</body></html>"
+        f"<title>{escape(settings.title)}</title><style>{css}</style></head><body>"
+        f"{cover}{''.join(parts)}</body></html>"
     )
 
 

@@ -21,6 +21,7 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
+from cwi.site.cache import FragmentCache, atomic_write_bytes, cache_dir
 from cwi.site.content import fragments_dir
 from cwi.site.markdown import html_env
 
@@ -155,14 +156,26 @@ def load_pages(
     return project, pages, variables
 
 
-def page_html(page: Page) -> str:
-    """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF."""
+def _pandoc(markdown: str) -> str:
+    return pypandoc.convert_text(markdown, "html5", format="markdown", extra_args=["--wrap=none"])
+
+
+def page_html(page: Page, cache: FragmentCache | None = None) -> str:
+    """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF.
+
+    With a ``cache``, pandoc runs only when the exact markdown handed to it (or the code
+    version) changed since a previous build; otherwise the stored HTML is returned.
+    """
+    markdown = to_pandoc_markdown(page.body)
     try:
-        return pypandoc.convert_text(
-            to_pandoc_markdown(page.body), "html5", format="markdown", extra_args=["--wrap=none"]
-        )
+        return cache.get_or_render(markdown, _pandoc) if cache else _pandoc(markdown)
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
+
+
+def pandoc_cache(settings: Settings) -> FragmentCache:
+    """The build's cache of pandoc HTML, by content hash of the markdown."""
+    return FragmentCache(cache_dir(settings.build_dir) / "pandoc")
 
 
 def navigation(project: dict[str, Any], pages: list[Page]) -> list[dict[str, Any]]:
@@ -309,12 +322,15 @@ def render_site(settings: Settings, only: Iterable[str] | None = None) -> list[P
         )
         out = site / output
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        data = html.encode("utf-8")
+        if not (out.is_file() and out.read_bytes() == data):  # unchanged pages keep their file
+            atomic_write_bytes(out, data)
         return out
 
     written, docs = [], []
+    fragments = pandoc_cache(settings)
     for page in pages:
-        body_html = page_html(page)
+        body_html = page_html(page, fragments)
         _copy_images(body_html, page, root, site)
         written.append(write(page.output, page.title, page.meta.get("subtitle", ""),
                              wrap_tables(body_html)))  # fmt: skip

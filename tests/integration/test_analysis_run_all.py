@@ -28,7 +28,7 @@ def test_all_tables_present(tables):
         "q1_concentration", "q1_sii_rii", "q2_rates_age_band", "q2_rates_sex",
         "q2_rates_ethnic_group", "q2_adjusted", "q2_ethnic", "q2_interactions",
         "q2_group_gradients", "q2_gender_gap", "q2_disability", "q3_standardised",
-        "q3_la_deprivation", "q3_between_la", "q3_multilevel", "q3_inverse_intervention",
+        "q3_la_deprivation", "q3_between_la", "q3_mix_vs_score", "q3_multilevel", "q3_inverse_intervention",
         "q3_rates_by_la_third", "q4_outcomes", "q4_difference", "england", "neighbours",
         "allocation", "verdicts",
     }  # fmt: skip

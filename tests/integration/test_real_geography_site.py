@@ -79,3 +79,11 @@ def test_real_geography_builds_the_west_midlands_site(shared_public, tmp_path):
     )
     assert result.bounds  # cells were hidden, so the attack had work to do
     assert disclosed == []
+    # The findings report on real geography: every var, fragment and generated sentence.
+    from cwi.report import build_report_content
+    from tests.report_checks import check_report
+
+    content = build_report_content(load_settings(settings))
+    check_report(site, content.sentences)
+    q3 = (site / "report" / "q3_within_between.html").read_text(encoding="utf-8")
+    assert all(name.split(",")[0] in q3 for name in WEST_MIDLANDS)

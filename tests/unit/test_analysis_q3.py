@@ -133,3 +133,27 @@ def test_rates_by_la_third(cube_truth):
     r = q3.rates_by_la_third(cube, 2023)
     assert set(r["la_third"]) == {1, 2, 3}
     assert r["n"].sum() == cube.counts["n"].sum()
+
+
+def test_mix_vs_score_says_which_explains_more():
+    from cwi.analysis.q3 import mix_vs_score
+
+    def rows(m, null, score, mix, both):
+        return [
+            {"year": 2023, "measure": m, "model": "null", "deviance": null, "df": 14,
+             "deviance_explained": 0.0},
+            {"year": 2023, "measure": m, "model": "LA mean IMD score", "deviance": score,
+             "df": 13, "deviance_explained": 1 - score / null},
+            {"year": 2023, "measure": m, "model": "deprivation mix (expected rate)",
+             "deviance": mix, "df": 13, "deviance_explained": 1 - mix / null},
+            {"year": 2023, "measure": m, "model": "mix + LA mean IMD score", "deviance": both,
+             "df": 12, "deviance_explained": 1 - both / null},
+        ]  # fmt: skip
+
+    between = pd.DataFrame(rows("CLA", 968, 232, 127, 121) + rows("CPP", 561, 266, 126, 40))
+    out = mix_vs_score(between).set_index("measure")
+    cla, cpp = out.loc["CLA"], out.loc["CPP"]
+    assert cla["mix_explained"] > cla["score_explained"]
+    assert cla["p_mix_beyond_score"] < 0.05 < cla["p_score_beyond_mix"]  # the mix wins
+    assert cpp["p_mix_beyond_score"] < 0.05 and cpp["p_score_beyond_mix"] < 0.05  # both add
+    assert cla["n_la"] == 15

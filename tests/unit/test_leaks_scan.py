@@ -333,3 +333,26 @@ def test_change_log_dates_pass_and_a_planted_date_of_birth_is_caught(tmp_path):
     # a date no child of the build's years can have been born on is not a birth date
     (tmp_path / "search.json").write_text(json.dumps([{"text": "born 1990-07-14"}]))
     assert scan_paths(tmp_path, (), TH, years=[2023]) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Methods for Q3 3 and Q2 7 are set out below.",  # question labels, as in search.json
+        "Panels V1 2 and V2 3 of the chart.",  # no postcode area starts with V
+    ],
+)
+def test_question_labels_are_not_postcode_sectors(text):
+    assert [k for k, _ in scan_text(text) if k.startswith("postcode")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Lives at B1 3 in the city.", "postcode sector"),
+        ("Postcode TF1 2AB on file.", "postcode"),
+        ("Synthetic XA12 3BQ of the demo.", "postcode"),
+    ],
+)
+def test_real_and_demo_postcodes_are_still_caught(text, kind):
+    assert kind in [k for k, _ in scan_text(text)]

@@ -264,3 +264,15 @@ def test_persons_only_population_gives_the_male_share_of_cases():
     assert "persons only" in notes["q2_rates_sex"] and "q2_male_share" in notes["q2_rates_sex"]
     assert "q2_male_share" in tables and "q2_gender_gap" not in notes
     assert set(tables["q2_adjusted"]["dimension"]) == {"age_band"}
+
+
+def test_a_year_no_extract_holds_is_a_settings_error(tmp_path):
+    from cwi.pipeline import check_years
+
+    root = tmp_path / "extracts"
+    _tree(root, ["E06000001/2023/a.csv", "E06000002/2022/a.csv"])
+    s = load_settings()  # years 2021-2023
+    inv = take_inventory(root, KNOWN, years=s.years)
+    with pytest.raises(SettingsError, match=r"release.years \[2021\] not held by any extract"):
+        check_years(s, inv.jobs)
+    check_years(s.with_overrides(release={"years": [2022, 2023]}), inv.jobs)

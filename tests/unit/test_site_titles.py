@@ -25,3 +25,14 @@ def area(rates):
 )
 def test_gradient_phrase(rates, phrase):
     assert phrase in gradient_phrase(*gradient_ends(area(rates)))
+
+
+def test_gradient_of_another_measure_when_cla_is_hidden():
+    frame = pd.concat(
+        [
+            area([float("nan")] * 5),
+            area([300, 250, 200, 150, 100]).assign(measure="CPP"),
+        ]
+    )
+    assert gradient_ends(frame) == (None, None)
+    assert gradient_ends(frame, "CPP") == (300.0, 100.0)
