@@ -8,7 +8,7 @@ so the two cannot disagree. Profile PDFs are tagged (PDF/UA-1).
 from __future__ import annotations
 
 import logging
-import re
+import os
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 from rich.progress import track
 
 from cwi.config import Settings
-from cwi.io import recover, staging_dir, swap_in, worker_pool
+from cwi.io import worker_pool
+from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
 from cwi.site.safe import asset_check, asset_fetcher, md_plain, strip_attachments
 from cwi.store import ResultsStore
 
@@ -29,11 +30,12 @@ def print_css(templates: Path) -> str:
     return (templates / "print.css").read_text(encoding="utf-8")
 
 
-def profile_html(la_code: str, settings: Settings) -> str:
-    """The print page of one LA as HTML, from its stored profile (figures as file URIs).
+#: Extra folders (the store's profile charts) the PDF workers may read images from.
+ASSETS_ENV = "CWI_PDF_ASSET_DIRS"
 
-    Figures must be images in the store's profile folder (checked before rendering).
-    """
+
+def profile_html(la_code: str, settings: Settings) -> str:
+    """The print page of one LA as HTML, from its stored profile (figures as file URIs)."""
     from cwi.profiles import load_profile, render_print
 
     store = ResultsStore(settings)
@@ -47,20 +49,56 @@ def profile_html(la_code: str, settings: Settings) -> str:
     return render_print(profile, src, print_css(settings.templates_dir), settings.templates_dir)
 
 
-def _write_one(args: tuple[str, str, str, str, str, tuple[str, ...]]) -> str:
-    """Render one PDF; weasyprint may fetch only the build's figures and embeds no attachment."""
+def _write_one(args: tuple[str, str, str, str]) -> str:
     from weasyprint import HTML
 
-    html, base, out, kind, root, extra = args
+    html, base, out, kind = args
     options: dict[str, Any] = {}
     if kind == "profile":
         # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
         options = {"pdf_variant": "pdf/ua-1"}
-    fetcher = asset_fetcher(Path(root), [Path(e) for e in extra])
-    HTML(string=strip_attachments(html), base_url=base, url_fetcher=fetcher).write_pdf(
-        out, attachments=[], **options
+    # weasyprint may fetch only the build's figures (and the store's profile charts) and
+    # embeds no attachment: no file:// outside them, no rel="attachment"
+    extra = [Path(p) for p in os.environ.get(ASSETS_ENV, "").split(os.pathsep) if p]
+    fetcher = asset_fetcher(Path(base).parent if kind == "report" else Path(base), extra)
+    pdf = HTML(string=strip_attachments(html), base_url=base, url_fetcher=fetcher).write_pdf(
+        attachments=[], **options
     )
+    atomic_write_bytes(Path(out), pdf)
     return out
+
+
+def render_jobs(
+    jobs: list[tuple[str, str, str, str]], cache: OutputCache, workers: int = 2
+) -> tuple[list[Path], list[Path]]:
+    """Render the PDF jobs whose inputs changed; skip those whose output is fresh in ``cache``.
+
+    Returns
+    -------
+    all, rendered : list of Path
+        Every job's PDF (in job order) and the ones weasyprint actually wrote this time.
+    """
+    keys = [html_key(html, base, kind) for html, base, _, kind in jobs]
+    stale = [
+        i
+        for i, (j, k) in enumerate(zip(jobs, keys, strict=True))
+        if not cache.fresh(Path(j[2]), k)
+    ]
+    todo = [jobs[i] for i in stale]
+    cache.forget(Path(j[2]) for j in todo)
+    if workers > 1 and len(todo) > 2:
+        with worker_pool(workers) as pool:  # workers die with the build
+            done = list(
+                track(
+                    pool.map(_write_one, todo), total=len(todo), description="PDFs", transient=True
+                )
+            )
+    else:
+        done = [_write_one(j) for j in todo]
+    for i in stale:
+        cache.note(Path(jobs[i][2]), keys[i])
+    cache.save()
+    return [Path(j[2]) for j in jobs], [Path(p) for p in done]
 
 
 def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
@@ -77,18 +115,10 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     -------
     list of Path
         PDFs written.
-
-    Notes
-    -----
-    The PDFs are rendered into a staging folder beside ``pdf_dir`` and swapped in when all are
-    done, so a failed or killed run leaves the previous PDFs as they were.
     """
     store = ResultsStore(settings)
-    final = settings.pdf_dir
-    recover(final, where=settings.build_dir)
-    out_dir = staging_dir(final, where=settings.build_dir)  # never inside the published site
-    root = str(settings.root)
-    extra = (str(store.profiles_dir),)  # the profile charts live in the store
+    out_dir = settings.pdf_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
     jobs = []
     for code in store.profile_codes():
         jobs.append(
@@ -97,8 +127,6 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
                 str(settings.root),
                 str(out_dir / f"{code}.pdf"),
                 "profile",
-                root,
-                extra,
             )
         )
     jobs.append(
@@ -107,28 +135,12 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
             str(settings.root / "report"),
             str(out_dir / "report.pdf"),
             "report",
-            root,
-            extra,
         )
     )
-    try:
-        if workers > 1 and len(jobs) > 2:
-            with worker_pool(workers) as pool:
-                done = list(
-                    track(
-                        pool.map(_write_one, jobs),
-                        total=len(jobs),
-                        description="PDFs",
-                        transient=True,
-                    )
-                )
-        else:
-            done = [_write_one(j) for j in jobs]
-    except BaseException:
-        recover(final, where=settings.build_dir)  # the previous PDFs stay as they were
-        raise
-    swap_in(out_dir, final)
-    return [final / Path(p).name for p in done]
+    cache = OutputCache(cache_dir(settings.build_dir) / "pdf.json")
+    os.environ[ASSETS_ENV] = str(store.profiles_dir)  # read by the workers' URL fetcher
+    written, _rendered = render_jobs(jobs, cache, workers)
+    return written
 
 
 def report_chapters(settings: Settings) -> list[Any]:
@@ -185,7 +197,7 @@ def report_html(settings: Settings) -> str:
     """
     import yaml
 
-    from cwi.site.render import page_html
+    from cwi.site.render import page_html, pandoc_cache
 
     chapters = report_chapters(settings)
     rels = {str(p.rel) for p in chapters}
@@ -193,9 +205,10 @@ def report_html(settings: Settings) -> str:
     v = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     meta = v.get("meta", {})
     parts, toc = [], []
+    fragments = pandoc_cache(settings)
     for page in chapters:
         base = (settings.root / page.rel.parent).resolve()
-        body = _rewrite_links(page_html(page), str(page.rel), rels, settings.site_url)
+        body = _rewrite_links(page_html(page, fragments), str(page.rel), rels, settings.site_url)
         body = _absolute_images(body, base)
         cid = _chapter_id(str(page.rel))
         toc.append(f'<li><a href="#{cid}">{escape(page.title)}</a></li>')
@@ -239,6 +252,8 @@ def report_html(settings: Settings) -> str:
 
 
 def _absolute_images(html: str, base: Path) -> str:
+    import re
+
     def repl(match: re.Match[str]) -> str:
         src = match.group(1)
         if re.match(r"^[a-z]+:", src):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path, PurePosixPath
@@ -20,7 +21,8 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
-from cwi.io import recover, staging_dir, swap_in, write_text
+from cwi.io import recover, staging_dir, swap_in
+from cwi.site.cache import FragmentCache, atomic_write_bytes, cache_dir
 from cwi.site.content import fragments_dir
 from cwi.site.markdown import html_env
 from cwi.site.safe import UnsafeTargetError, check_link, figure_file, md_plain
@@ -131,15 +133,23 @@ def to_pandoc_markdown(text: str) -> str:
     return _FIG_ALT.sub("{alt=", _COMMENT.sub("", text))
 
 
-def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
-    """Read the project, its variables and every page in its render list."""
+def load_pages(
+    settings: Settings, only: Iterable[str] | None = None
+) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
+    """Read the project, its variables and every page in its render list.
+
+    ``only`` restricts it to the pages named (paths relative to the project root).
+    """
     root = settings.root
     project = load_project(root)
     var_file = root / "_variables.yml"
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     fragments = fragments_dir(settings)
     pages = []
+    keep = set(only) if only is not None else None
     for source in render_list(project, root):
+        if keep is not None and source.relative_to(root).as_posix() not in keep:
+            continue
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         meta = {
             k: resolve_shortcodes(v, variables, fragments) if isinstance(v, str) else v
@@ -155,19 +165,32 @@ def _from_template(page: Page) -> bool:
     return page.rel.parts[0] == "la_profiles" and page.rel.name != "index.qmd"
 
 
-def page_html(page: Page) -> str:
+def _pandoc(markdown: str, fmt: str = "markdown") -> str:
+    return pypandoc.convert_text(markdown, "html5", format=fmt, extra_args=["--wrap=none"])
+
+
+def page_html(page: Page, cache: FragmentCache | None = None) -> str:
     """A page's body as an HTML fragment (pandoc), shared by the site and the report PDF.
 
     Report pages and fragments are read without raw HTML; LA pages, which the profile template
-    writes as autoescaped HTML blocks, with it.
+    writes as autoescaped HTML blocks, with it. With a ``cache``, pandoc runs only when the
+    exact markdown handed to it (or the code version) changed since a previous build.
     """
     fmt = PANDOC_FROM_TEMPLATE if _from_template(page) else PANDOC_FROM
+    markdown = to_pandoc_markdown(page.body)
     try:
-        return pypandoc.convert_text(
-            to_pandoc_markdown(page.body), "html5", format=fmt, extra_args=["--wrap=none"]
+        if cache is None:
+            return _pandoc(markdown, fmt)
+        return cache.get_or_render(
+            fmt + "\n" + markdown, lambda t: _pandoc(t.split("\n", 1)[1], fmt)
         )
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
+
+
+def pandoc_cache(settings: Settings) -> FragmentCache:
+    """The build's cache of pandoc HTML, by content hash of the markdown."""
+    return FragmentCache(cache_dir(settings.build_dir) / "pandoc")
 
 
 def navigation(project: dict[str, Any], pages: list[Page]) -> list[dict[str, Any]]:
@@ -285,8 +308,8 @@ def _page_nav(nav: list[dict[str, Any]], output: PurePosixPath) -> list[dict[str
     return [one(n) for n in nav]
 
 
-def render_site(settings: Settings) -> list[Path]:
-    """Render every page of the project into ``settings.site_dir``.
+def render_site(settings: Settings, only: Iterable[str] | None = None) -> list[Path]:
+    """Render every page of the project (or ``only`` those named) into ``settings.site_dir``.
 
     Besides the pages: the shell's CSS, script and favicon, every table in a scrollable region,
     a search page with its index (:mod:`cwi.site.search`) and the downloads.
@@ -300,7 +323,9 @@ def render_site(settings: Settings) -> list[Path]:
     recover(final, where=settings.build_dir)
     site = staging_dir(final, where=settings.build_dir)  # rendered aside, swapped in when done
     try:
-        written = _render_into(settings, site)
+        if only and final.is_dir():  # a partial render starts from the current site
+            shutil.copytree(final, site, dirs_exist_ok=True, symlinks=True)
+        written = _render_into(settings, site, only)
         _keep_pdfs(settings, site)
     except BaseException:
         shutil.rmtree(site, ignore_errors=True)  # the previous site stays as it was
@@ -316,12 +341,12 @@ def _keep_pdfs(settings: Settings, site: Path) -> None:
         shutil.copytree(pdf, site / pdf.resolve().relative_to(final.resolve()), dirs_exist_ok=True)
 
 
-def _render_into(settings: Settings, site: Path) -> list[Path]:
+def _render_into(settings: Settings, site: Path, only: Iterable[str] | None) -> list[Path]:
     """Render every page, the shell assets, search and downloads into the folder ``site``."""
     from cwi.site.search import SEARCH_BODY, search_documents, write_search
 
     root = settings.root
-    project, pages, variables = load_pages(settings)
+    project, pages, variables = load_pages(settings, only)
     nav = navigation(project, pages) + [
         {"text": "Search", "href": str(SEARCH_PAGE), "children": []}
     ]
@@ -346,12 +371,16 @@ def _render_into(settings: Settings, site: Path) -> list[Path]:
             footer=website.get("page-footer", {}),
         )
         out = site / output
-        write_text(out, html)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        data = html.encode("utf-8")
+        if not (out.is_file() and out.read_bytes() == data):  # unchanged pages keep their file
+            atomic_write_bytes(out, data)
         return out
 
     written, docs = [], []
+    fragments = pandoc_cache(settings)
     for page in pages:
-        body_html = page_html(page)
+        body_html = page_html(page, fragments)
         _check_links(body_html, page)
         _copy_images(body_html, page, root, site)
         subtitle = md_plain(str(page.meta.get("subtitle", "")))

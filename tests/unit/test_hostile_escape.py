@@ -78,7 +78,7 @@ def test_front_matter_yaml_survives_quotes():
 def _pdf_of(html: str, root: Path, out: Path) -> bytes:
     from cwi.site.pdf import _write_one
 
-    _write_one((html, str(root / "report"), str(out), "report", str(root), ()))
+    _write_one((html, str(root / "report"), str(out), "report"))
     return out.read_bytes()
 
 

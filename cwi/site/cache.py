@@ -1,0 +1,173 @@
+"""Incremental rendering: skip pandoc and weasyprint when what they would be handed is unchanged.
+
+Two small caches, both kept under ``<build_dir>/cache/`` (never in the published site):
+
+* :class:`FragmentCache` is content-addressed: a page's pandoc HTML is stored under the hash of
+  the exact markdown handed to pandoc plus :func:`code_version`. An edited chapter has a new hash
+  and goes through pandoc again; every other page is read back from its file.
+* :class:`OutputCache` records, for each output file (an LA's PDF, the report PDF), the hash of
+  what produced it (the exact HTML handed to weasyprint, the local files it references, the code
+  version) and the hash of the file written. An output is fresh only when both still match: a
+  changed template, figure or text, a deleted or altered output, or a new code version all render
+  it again.
+
+Every file is written atomically (temporary file in the same folder, then a rename), so an
+interrupted build never leaves a half-written output or record that a later build would trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+CACHE_FORMAT = "1"
+_LOCAL_REF = re.compile(r'(?:src|href)="(file://[^"]+)"')
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in its folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes (None if it does not exist)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+@cache
+def code_version() -> str:
+    """What else decides a rendering: this package's version and the renderers' versions."""
+    parts = [CACHE_FORMAT]
+    for dist in ("cwi", "weasyprint", "pypandoc-binary", "pypandoc", "pydyf"):
+        try:
+            parts.append(f"{dist}={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{dist}=-")
+    # the renderers' own code: a change to how HTML is handed over renders everything again
+    here = Path(__file__).resolve().parent
+    for name in ("render.py", "pdf.py", "cache.py"):
+        parts.append(file_digest(here / name) or "-")
+    return "|".join(parts)
+
+
+def content_key(*parts: str | bytes) -> str:
+    """SHA-256 of the code version and ``parts`` (each length-prefixed, so no two lists collide)."""
+    h = hashlib.sha256(code_version().encode())
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def local_files(html: str) -> list[Path]:
+    """Local files an HTML document references by ``file://`` URI (figures, stylesheets)."""
+    out = []
+    for uri in _LOCAL_REF.findall(html):
+        out.append(Path(unquote(urlparse(uri).path)))
+    return sorted(set(out))
+
+
+def html_key(html: str, *extra: str) -> str:
+    """Key of an HTML document handed to a renderer: its text, ``extra`` and referenced files."""
+    refs: list[str] = []
+    for path in local_files(html):
+        refs += [str(path), file_digest(path) or "missing"]
+    return content_key(html, *extra, *refs)
+
+
+class FragmentCache:
+    """Content-addressed store of rendered fragments (e.g. pandoc HTML of one page's markdown).
+
+    Parameters
+    ----------
+    folder : Path
+        Where fragments are kept (created on first write).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.html"
+
+    def get_or_render(self, source: str, render: Callable[[str], str]) -> str:
+        """Return the cached rendering of ``source``, or ``render(source)`` stored for next time."""
+        path = self._path(content_key(source))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            pass
+        else:
+            self.hits += 1
+            return text
+        self.misses += 1
+        text = render(source)
+        atomic_write_bytes(path, text.encode("utf-8"))
+        return text
+
+
+class OutputCache:
+    """Record of which inputs produced each output file, to skip re-rendering unchanged ones.
+
+    Parameters
+    ----------
+    record : Path
+        JSON file holding ``{output path: {"key": ..., "digest": ...}}``.
+    """
+
+    def __init__(self, record: Path) -> None:
+        self.record = Path(record)
+        try:
+            self.entries: dict[str, dict[str, str]] = json.loads(self.record.read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            self.entries = {}
+
+    def fresh(self, out: Path, key: str) -> bool:
+        """True if ``out`` exists unchanged and was produced from inputs with this ``key``."""
+        entry = self.entries.get(str(Path(out).resolve()))
+        if entry is None or entry.get("key") != key:
+            return False
+        return file_digest(Path(out)) == entry.get("digest")
+
+    def note(self, out: Path, key: str) -> None:
+        """Record that ``out`` (now written) was produced from inputs with this ``key``."""
+        digest = file_digest(Path(out))
+        if digest is not None:
+            self.entries[str(Path(out).resolve())] = {"key": key, "digest": digest}
+
+    def forget(self, outs: Iterable[Path]) -> None:
+        """Drop the records of ``outs`` (e.g. before re-rendering them)."""
+        for out in outs:
+            self.entries.pop(str(Path(out).resolve()), None)
+
+    def save(self) -> None:
+        """Write the record atomically."""
+        data = json.dumps(self.entries, indent=1, sort_keys=True).encode("utf-8")
+        atomic_write_bytes(self.record, data)
+
+
+def cache_dir(build_dir: Path) -> Path:
+    """The folder of the render caches inside the build folder."""
+    return Path(build_dir) / "cache"

@@ -1,0 +1,36 @@
+"""A second render of an unchanged demo build runs neither pandoc nor weasyprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cwi.site import pdf as pdf_mod
+from cwi.site import render as render_mod
+
+
+def test_unchanged_build_renders_nothing_again(built, built_settings, monkeypatch):
+    pdfs = sorted((built["site"] / "pdf").glob("*.pdf"))
+    assert len(pdfs) >= 15
+    before = {p.name: p.stat().st_mtime_ns for p in pdfs}
+    pages_before = {p: p.stat().st_mtime_ns for p in built["site"].rglob("*.html")}
+    pandoc_calls: list[str] = []
+    written: list[str] = []
+    real_pandoc, real_write = render_mod._pandoc, pdf_mod._write_one
+
+    def pandoc(markdown: str) -> str:
+        pandoc_calls.append(markdown)
+        return real_pandoc(markdown)
+
+    def write(job: tuple[str, str, str, str]) -> str:
+        written.append(Path(job[2]).name)
+        return real_write(job)
+
+    monkeypatch.setattr(render_mod, "_pandoc", pandoc)
+    monkeypatch.setattr(pdf_mod, "_write_one", write)
+    render_mod.render_site(built_settings)
+    out = pdf_mod.write_pdfs(built_settings, workers=1)
+    assert pandoc_calls == []
+    assert written == []
+    assert sorted(p.name for p in out) == sorted(before)
+    assert {p.name: p.stat().st_mtime_ns for p in pdfs} == before  # files untouched
+    assert {p: p.stat().st_mtime_ns for p in pages_before} == pages_before

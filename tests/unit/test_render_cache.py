@@ -1,0 +1,167 @@
+"""Incremental rendering: pandoc and weasyprint run again only for what changed."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from cwi.config import ROOT as PROJECT_ROOT
+from cwi.site import cache as cache_mod
+from cwi.site import pdf as pdf_mod
+from cwi.site import render as render_mod
+from cwi.site.cache import FragmentCache, OutputCache, atomic_write_bytes, html_key
+from cwi.site.render import Page, page_html, split_front_matter
+
+CHAPTERS = sorted((PROJECT_ROOT / "report").glob("*.qmd"))
+
+
+def real_pages() -> list[Page]:
+    """The report's real chapter sources as pages."""
+    pages = []
+    for source in CHAPTERS:
+        meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
+        pages.append(Page(source, PurePosixPath("report", source.name), meta, body))
+    return pages
+
+
+@pytest.fixture
+def pandoc_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the markdown texts really handed to pandoc (pandoc still runs)."""
+    calls: list[str] = []
+    real = render_mod._pandoc
+
+    def counting(markdown: str) -> str:
+        calls.append(markdown)
+        return real(markdown)
+
+    monkeypatch.setattr(render_mod, "_pandoc", counting)
+    return calls
+
+
+def test_one_chapter_edit_runs_pandoc_for_that_chapter_only(tmp_path, pandoc_calls):
+    pages = real_pages()
+    assert len(pages) >= 5
+    fragments = FragmentCache(tmp_path / "pandoc")
+    first = [page_html(p, fragments) for p in pages]
+    assert len(pandoc_calls) == len(pages)
+    assert all("<" in html for html in first)
+
+    again = [page_html(p, fragments) for p in pages]
+    assert again == first
+    assert len(pandoc_calls) == len(pages)  # nothing new went through pandoc
+
+    edited = list(pages)
+    p = pages[2]
+    edited[2] = Page(p.source, p.rel, p.meta, p.body + "\n\nA sentence added by an analyst.\n")
+    third = [page_html(x, fragments) for x in edited]
+    assert len(pandoc_calls) == len(pages) + 1
+    assert "A sentence added by an analyst." in pandoc_calls[-1]
+    assert "A sentence added by an analyst." in third[2]
+    assert third[:2] == first[:2] and third[3:] == first[3:]
+
+
+def test_a_new_code_version_runs_pandoc_again(tmp_path, pandoc_calls, monkeypatch):
+    page = real_pages()[0]
+    fragments = FragmentCache(tmp_path / "pandoc")
+    page_html(page, fragments)
+    page_html(page, fragments)
+    assert len(pandoc_calls) == 1
+    monkeypatch.setattr(cache_mod, "code_version", lambda: "another version")
+    page_html(page, fragments)
+    assert len(pandoc_calls) == 2
+
+
+@pytest.fixture
+def fake_weasyprint(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace the PDF writer by one that writes the HTML's bytes, recording each output."""
+    rendered: list[str] = []
+
+    def write(job: tuple[str, str, str, str]) -> str:
+        html, _base, out, _kind = job
+        atomic_write_bytes(Path(out), html.encode("utf-8"))
+        rendered.append(Path(out).name)
+        return out
+
+    monkeypatch.setattr(pdf_mod, "_write_one", write)
+    return rendered
+
+
+def make_jobs(tmp_path: Path, template: str, texts: dict[str, str]) -> list[tuple]:
+    figures = tmp_path / "figures"
+    out = tmp_path / "pdf"
+    out.mkdir(exist_ok=True)
+    jobs = []
+    for code, text in texts.items():
+        fig = figures / f"{code}.png"
+        html = f'<html><style>{template}</style><p>{text}</p><img src="{fig.as_uri()}"></html>'
+        jobs.append((html, str(tmp_path), str(out / f"{code}.pdf"), "profile"))
+    return jobs
+
+
+TEXTS = {"E06000001": "first LA", "E06000002": "second LA", "E06000003": "third LA"}
+
+
+def test_pdfs_rerender_only_what_changed(tmp_path, fake_weasyprint):
+    (tmp_path / "figures").mkdir()
+    for code in TEXTS:
+        (tmp_path / "figures" / f"{code}.png").write_bytes(code.encode())
+    record = tmp_path / "cache" / "pdf.json"
+
+    def run(template: str, texts: dict[str, str]) -> list[str]:
+        fake_weasyprint.clear()
+        all_out, rendered = pdf_mod.render_jobs(
+            make_jobs(tmp_path, template, texts), OutputCache(record), workers=1
+        )
+        assert [p.name for p in all_out] == [f"{c}.pdf" for c in texts]
+        assert sorted(p.name for p in rendered) == sorted(fake_weasyprint)
+        return sorted(fake_weasyprint)
+
+    everything = sorted(f"{c}.pdf" for c in TEXTS)
+    assert run("body{}", TEXTS) == everything
+    assert run("body{}", TEXTS) == []  # unchanged: nothing rendered (record read from disk)
+
+    # one LA's text changed -> that PDF only
+    assert run("body{}", {**TEXTS, "E06000002": "second LA, new words"}) == ["E06000002.pdf"]
+
+    # the template changed -> every PDF
+    assert run("body{color:red}", {**TEXTS, "E06000002": "second LA, new words"}) == everything
+
+    # an output deleted, another altered by hand -> those two
+    texts = {**TEXTS, "E06000002": "second LA, new words"}
+    (tmp_path / "pdf" / "E06000001.pdf").unlink()
+    (tmp_path / "pdf" / "E06000003.pdf").write_bytes(b"edited")
+    assert run("body{color:red}", texts) == ["E06000001.pdf", "E06000003.pdf"]
+    assert (tmp_path / "pdf" / "E06000003.pdf").read_bytes() != b"edited"
+
+    # a figure file changed (same path, same HTML) -> that LA's PDF
+    (tmp_path / "figures" / "E06000003.png").write_bytes(b"redrawn chart")
+    assert run("body{color:red}", texts) == ["E06000003.pdf"]
+    assert run("body{color:red}", texts) == []
+
+
+def test_html_key_follows_referenced_files(tmp_path):
+    fig = tmp_path / "a b.png"
+    fig.write_bytes(b"one")
+    html = f'<img src="{fig.as_uri()}">'
+    key = html_key(html)
+    assert key == html_key(html)
+    fig.write_bytes(b"two")
+    assert html_key(html) != key
+    fig.unlink()
+    assert html_key(html) != key
+
+
+def test_real_pdf_written_atomically_and_skipped_when_fresh(tmp_path):
+    out = tmp_path / "pdf" / "one.pdf"
+    out.parent.mkdir()
+    jobs = [("<html><body><p>Hello</p></body></html>", str(tmp_path), str(out), "report")]
+    cache = OutputCache(tmp_path / "pdf.json")
+    _, rendered = pdf_mod.render_jobs(jobs, cache, workers=1)
+    assert rendered == [out]
+    assert out.read_bytes().startswith(b"%PDF")
+    assert [p.name for p in out.parent.iterdir()] == ["one.pdf"]  # no temporary file left
+    stamp = out.stat().st_mtime_ns
+    _, rendered = pdf_mod.render_jobs(jobs, OutputCache(tmp_path / "pdf.json"), workers=1)
+    assert rendered == []
+    assert out.stat().st_mtime_ns == stamp
