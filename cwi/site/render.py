@@ -165,7 +165,14 @@ def _from_template(page: Page) -> bool:
     return page.rel.parts[0] == "la_profiles" and page.rel.name != "index.qmd"
 
 
-def _pandoc(markdown: str, fmt: str = "markdown") -> str:
+_TEMPLATE_MARK = "<!-- cwi: autoescaped template page -->\n"
+
+
+def _pandoc(markdown: str) -> str:
+    """Pandoc to HTML; raw HTML is read only in pages marked as the profile template's."""
+    fmt = PANDOC_FROM
+    if markdown.startswith(_TEMPLATE_MARK):
+        fmt, markdown = PANDOC_FROM_TEMPLATE, markdown[len(_TEMPLATE_MARK) :]
     return pypandoc.convert_text(markdown, "html5", format=fmt, extra_args=["--wrap=none"])
 
 
@@ -176,14 +183,11 @@ def page_html(page: Page, cache: FragmentCache | None = None) -> str:
     writes as autoescaped HTML blocks, with it. With a ``cache``, pandoc runs only when the
     exact markdown handed to it (or the code version) changed since a previous build.
     """
-    fmt = PANDOC_FROM_TEMPLATE if _from_template(page) else PANDOC_FROM
     markdown = to_pandoc_markdown(page.body)
+    if _from_template(page):
+        markdown = _TEMPLATE_MARK + markdown
     try:
-        if cache is None:
-            return _pandoc(markdown, fmt)
-        return cache.get_or_render(
-            fmt + "\n" + markdown, lambda t: _pandoc(t.split("\n", 1)[1], fmt)
-        )
+        return cache.get_or_render(markdown, _pandoc) if cache else _pandoc(markdown)
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed on {page.rel}: {exc}") from exc
 
