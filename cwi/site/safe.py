@@ -26,8 +26,8 @@ from markupsafe import Markup
 
 #: Folders (relative to the project root) whose images pages and PDFs may show.
 FIGURE_FOLDERS: tuple[str, ...] = (
-    "report/_generated/figures",
-    "la_profiles/_generated/figures",
+    "report/_generated",
+    "la_profiles/_generated",
 )
 IMAGE_SUFFIXES = frozenset({".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp"})
 #: Top-level project folders no page may link into (private, inputs, outputs-in-progress).
