@@ -4,7 +4,8 @@ Sections (``cwi bench --only a,b``): ``demo`` (generate the 15-LA region), ``lin
 records against a national-size postcode directory), ``models`` (Q1-Q4 on a 33,000-LSOA cube),
 ``build`` (the whole demo build, each stage's time and peak memory), ``naive`` (the same LA pages
 one fresh process per LA, and one ``quarto render -P`` per LA where Quarto and Jupyter exist),
-``national`` (153 synthetic LAs, ~33,000 LSOAs; slow, opt-in).
+``national`` (153 synthetic LAs, ~33,000 LSOAs; slow, opt-in), ``public`` (the public-data
+edition alone, ``cwi build --public``: every English LA 2013-2024 from published tables).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from rich.table import Table
 from cwi.config import Settings
 
 console = Console()
-SECTIONS = ("demo", "linkage", "models", "build", "naive")
+SECTIONS = ("demo", "linkage", "models", "build", "naive", "public")
 GOALS = {
     "build": "full 15-LA demo build, inputs cached <= 30 s",
     "per_la": "marginal web page + PDF per LA <= 0.4 s",
     "naive_ratio": "naive / ours >= 15 for 15 LAs",
     "national": "153-LA build <= 90 s, peak <= 3 GB",
+    "public": "public edition (every English LA, 12 years) in minutes on 2 cores",
 }
 
 Row = tuple[str, str, str]
@@ -100,6 +102,9 @@ def bench_build_section(settings: Settings, rows: list[Row], naive: bool) -> dic
                 "(pages + site + pdf stages) / LAs, report included",
             )
         )
+        again = measure_build(override, ("build", "--stages", "pages,site,pdf"))
+        out["rebuild"] = again
+        _build_rows("rebuild, nothing changed (pages, site, pdf: render caches)", again, rows)
         if not naive:
             return out
         n = naive_per_la(override, codes, settings.root)
@@ -129,6 +134,24 @@ def bench_build_section(settings: Settings, rows: list[Row], naive: bool) -> dic
                 ("naive: quarto render -P per LA", "skipped", str(q.get("skipped", q))[:150])
             )
     return out
+
+
+def bench_public_section(rows: list[Row]) -> None:
+    """The public-data edition alone (``cwi build --public``), outputs in a temporary folder."""
+    from benchmarks.build import measure_build, output_override
+    from cwi.config import load_settings
+    from cwi.public.build import public_available
+
+    if not public_available(load_settings().public_data_dir):
+        rows.append(("public edition (cwi build --public)", "skipped", "no public data folder"))
+        return
+    with tempfile.TemporaryDirectory(prefix="cwi-bench-public-") as tmp:
+        override = output_override(Path(tmp))
+        _build_rows(
+            "public edition, every English LA 2013-2024 (cwi build --public)",
+            measure_build(override, ("build", "--public")),
+            rows,
+        )
 
 
 def bench_national_section(rows: list[Row]) -> None:
@@ -194,6 +217,8 @@ def run_bench(
             )
     if wanted & {"build", "naive"}:
         bench_build_section(settings, rows, naive="naive" in wanted)
+    if "public" in wanted:
+        bench_public_section(rows)
     if "national" in wanted:
         bench_national_section(rows)
     table = Table(title="cwi bench (goals: " + "; ".join(GOALS.values()) + ")")

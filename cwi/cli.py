@@ -79,9 +79,20 @@ def build(
         str | None,
         typer.Option(help="Comma-separated stages to run (default: all). See `cwi stages`."),
     ] = None,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Public-data edition only: every English LA from published tables, no "
+            "child-level data (same as data.source: public).",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole flow: inputs, ingest, cube, analysis, disclosure, store, pages, site, PDFs, scan."""
-    _run(_settings(settings), stages.split(",") if stages else None)
+    chosen = _settings(settings)
+    if public:
+        chosen = chosen.with_overrides(data={"source": "public"})
+    _run(chosen, stages.split(",") if stages else None)
 
 
 @app.command("pre-render")

@@ -45,6 +45,7 @@ class BuildState:
     timings: dict[str, float] = field(default_factory=dict)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     progress: Any = None  # the build's rich Progress, for stages that show their own steps
+    public: Any = None  # the public-data edition's result (cwi.public.build.PublicResult)
 
     # ---- lazy loaders for stages run on their own -----------------------------------------
     def need_reference(self) -> Any:
@@ -75,6 +76,8 @@ class BuildState:
 def stage_inputs(state: BuildState) -> None:
     """Make sure the inputs exist: generate the demo region when it is the configured source."""
     s = state.settings
+    if s.data_source == "public":
+        return  # published tables only: nothing to generate or ingest
     if s.data_source in ("demo", "real-geography"):
         from cwi.inputs import ensure_demo_inputs
 
@@ -402,6 +405,34 @@ def add_profile_tables(state: BuildState) -> None:
     state.raw_tables["ingest_quality"] = ingest_quality(conservation)
 
 
+def stage_public(state: BuildState) -> None:
+    """The public-data edition: every English LA and year from published tables (issue 14).
+
+    Runs when ``data.source`` is ``public`` (then it is the whole analysis) or, in any build,
+    when ``public.enabled`` and the public files are found; its tables join the others on
+    their way through disclosure control to the results store.
+    """
+    from cwi.public.build import build_public, public_available
+
+    s = state.settings
+    if state.public is not None:
+        return
+    folder = s.public_data_dir
+    if not public_available(folder):
+        if s.data_source == "public":
+            raise BuildError(
+                f"The public-data edition needs the published files under {folder} (laid out "
+                "as ../shared/data/public); set public.data_dir in settings.yml."
+            )
+        log.info("public edition skipped: no public files under %s", folder)
+        return
+    if s.data_source != "public" and not s.public.enabled:
+        return
+    state.public = build_public(folder, s)
+    state.raw_tables.update(state.public.tables)
+    state.inputs.extend(state.public.inputs.sources)
+
+
 def add_coverage_tables(state: BuildState) -> None:
     """Publish the per-LA postcode coverage and note restricted or partly supplied LAs."""
     s = state.settings
@@ -439,7 +470,9 @@ def stage_disclosure(state: BuildState) -> None:
     from cwi.publish import protect_all
 
     if not state.raw_tables:
-        stage_analysis(state)
+        if state.settings.data_source != "public":
+            stage_analysis(state)
+        stage_public(state)
     state.tables = protect_all(state.raw_tables, state.settings)
 
 
@@ -452,19 +485,29 @@ def stage_store(state: BuildState) -> None:
     store = ResultsStore(state.settings)
     store.reset()
     store.write_tables(state.tables)
-    ref = state.need_reference()
-    write_deprivation_geometry(store, ref, state.need_cube())
+    public_mode = state.settings.data_source == "public"
+    ref = None if public_mode else state.need_reference()
+    if not public_mode:
+        write_deprivation_geometry(store, ref, state.need_cube())
+    if state.public is not None:
+        from cwi.public.data import PUBLIC_FILES
+        from cwi.public.page import write_outlines
+
+        boundaries = state.settings.public_data_dir / PUBLIC_FILES["boundaries"]
+        write_outlines(store.root, boundaries, state.public.lsoa_latest)
     store.write_manifest(
         {
             "inputs": state.inputs,
-            "reference_notes": list(getattr(ref, "notes", [])),
+            "reference_notes": list(getattr(ref, "notes", []))
+            + (state.public.notes if state.public is not None else []),
             "data_source": state.settings.data_source,
             "timings_seconds": state.timings,
         }
     )
-    from cwi.profiles import build_profiles
+    if not public_mode:  # the profiles need child-level results
+        from cwi.profiles import build_profiles
 
-    build_profiles(state.settings, neighbours=read_neighbours(state.settings))
+        build_profiles(state.settings, neighbours=read_neighbours(state.settings))
 
 
 def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
@@ -484,16 +527,24 @@ def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
 
 def stage_pages(state: BuildState) -> None:
     """Write the page sources Quarto renders (LA pages from the profiles in the store)."""
-    from cwi.site.pages import write_pages
+    from cwi.public.page import write_public_page
 
-    write_pages(state.settings)
+    if state.settings.data_source != "public":
+        from cwi.site.pages import write_pages
+
+        write_pages(state.settings)
+    # after write_pages: it adds to the fragment folder and to downloads/
+    write_public_page(state.settings, standalone=state.settings.data_source == "public")
 
 
 def stage_site(state: BuildState) -> None:
     """Render the website with pandoc from the same page sources Quarto uses."""
     from cwi.site.render import render_site
 
-    render_site(state.settings)
+    if state.settings.data_source == "public":
+        render_site(state.settings, only=PUBLIC_PAGES)
+    else:
+        render_site(state.settings)
 
 
 def stage_pdf(state: BuildState) -> None:
@@ -539,6 +590,7 @@ STAGES: dict[str, Callable[[BuildState], None]] = {
     "ingest": stage_ingest,
     "cube": stage_cube,
     "analysis": stage_analysis,
+    "public": stage_public,
     "disclosure": stage_disclosure,
     "store": stage_store,
     "pages": stage_pages,
@@ -552,11 +604,16 @@ PRE_RENDER: tuple[str, ...] = (
     "ingest",
     "cube",
     "analysis",
+    "public",
     "disclosure",
     "store",
     "pages",
 )
 POST_RENDER: tuple[str, ...] = ("pdf", "scan")
+#: ``data.source: public`` (``cwi build --public``): published tables only, no child-level data.
+PUBLIC_STAGES: tuple[str, ...] = ("public", "disclosure", "store", "pages", "site", "scan")
+#: The pages the public build renders (the rest of the site needs child-level results).
+PUBLIC_PAGES: tuple[str, ...] = ("england.qmd",)
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -588,7 +645,8 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
     BuildError
         If a stage fails in a way the user can fix, or a stage name is unknown.
     """
-    wanted = list(STAGES) if not stages else [s.strip() for s in stages]
+    default = PUBLIC_STAGES if settings.data_source == "public" else tuple(STAGES)
+    wanted = list(default) if not stages else [s.strip() for s in stages]
     unknown = [s for s in wanted if s not in STAGES]
     if unknown:
         raise BuildError(f"Unknown stage(s) {unknown}; choose from {list(STAGES)}.")

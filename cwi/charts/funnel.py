@@ -16,6 +16,7 @@ from plotnine import (
     labs,
     scale_color_manual,
     scale_linetype_manual,
+    scale_x_log10,
     theme,
 )
 
@@ -34,6 +35,7 @@ def funnel_chart(
     alt: str,
     width: float = 7.2,
     height: float = 3.0,
+    log_x: bool = False,
 ) -> Figure:
     """Draw one funnel panel per measure.
 
@@ -53,6 +55,8 @@ def funnel_chart(
         The words that travel with the chart (see :class:`cwi.charts.Figure`).
     width, height : float
         Size in inches.
+    log_x : bool
+        Expected counts on a log scale (for LAs of very different sizes).
 
     Returns
     -------
@@ -104,4 +108,6 @@ def funnel_chart(
         + theme_af(base_size=9)
         + theme(figure_size=(width, height))
     )
+    if log_x:
+        plot = plot + scale_x_log10()
     return figure.write(plot)

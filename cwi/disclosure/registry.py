@@ -300,6 +300,63 @@ _TABLES: list[PublishedTable] = [
     PublishedTable("q4_outcomes", "Deprivation effect by outcome", "q4"),
     PublishedTable("q4_difference", "Do the gradients differ between outcomes?", "q4"),
     PublishedTable("neighbours", "Comparison with statistical neighbours", "england"),
+    # ---- the public-data edition (cwi.public): DfE's published LA counts, every English LA
+    PublishedTable(
+        "england_public",
+        "England, LA by LA: observed, expected and standardised ratios",
+        "england_public",
+        TableSpec(
+            name="england_public",
+            counts=("observed",),
+            dims=("year", "measure", "la_code"),
+            level="la_total",
+            dependents=(
+                "rate",
+                "ratio",
+                "ratio_lcl",
+                "ratio_ucl",
+                "ratio_vs_england",
+                "neighbours_ratio",
+            ),  # fmt: skip
+            # DfE's published counts: their own cells, never matched with the region's
+            constants={"source": "dfe_published"},
+        ),
+    ),
+    PublishedTable(
+        "england_public_deciles",
+        "England, LA by LA: children 0-17 by IMD decile",
+        "england_public",
+    ),  # fmt: skip
+    PublishedTable(
+        "england_public_la", "England, LA by LA: deprivation summary measures", "england_public"
+    ),
+    PublishedTable(
+        "england_public_models",
+        "England, LA by LA: between-LA models and verdicts",
+        "england_public",
+    ),  # fmt: skip
+    PublishedTable("england_public_trends", "England, LA by LA: trends", "england_public"),
+    PublishedTable(
+        "england_public_neighbours",
+        "England, LA by LA: statistical neighbours (public data)",
+        "england_public",
+    ),  # fmt: skip
+    PublishedTable(
+        "england_public_spend", "England, LA by LA: Section 251 spending", "england_public"
+    ),
+    PublishedTable(
+        "england_public_funnel", "England, LA by LA: funnel parameters", "england_public"
+    ),
+    PublishedTable(
+        "england_public_decile_rates",
+        "England rates by IMD decile used for expected counts",
+        "england_public",
+    ),  # fmt: skip
+    PublishedTable(
+        "england_public_notes",
+        "England, LA by LA: boundaries, vintages and assumptions",
+        "england_public",
+    ),  # fmt: skip
     # Public data and ingest quality for the LA profiles (cwi.profiles.reference): no child counts.
     PublishedTable(
         "england_reference",

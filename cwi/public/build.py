@@ -163,7 +163,11 @@ def build_public(folder: Path, settings: Any | None = None) -> PublicResult:
             ["year", "la_code", "la_name", "imd_decile", "children_0_17"]
         ],  # fmt: skip
         "england_public_la": summary.rename(
-            columns={"population": "children_0_17", "n_lsoa": "lsoas"}
+            columns={
+                "population": "children_0_17",
+                "n_lsoa": "neighbourhoods",
+                "n_lsoa_national": "neighbourhoods_national",
+            }
         ),  # fmt: skip
         "england_public_models": models,
         "england_public_trends": trend,

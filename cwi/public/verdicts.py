@@ -38,7 +38,7 @@ def model_verdict(row: dict | pd.Series) -> tuple[str, str]:
         ``"inverse"`` (more deprived LAs have lower standardised ratios), ``"positive"`` (higher)
         or ``"unclear"``; and the sentence.
     """
-    label, year, n = _label(row["measure"]), int(row["year"]), int(row["n_las"])
+    label, year, n = _label(row["measure"]).capitalize(), int(row["year"]), int(row["n_las"])
     ii = direction(row["irr_ratio_dep_lcl"], row["irr_ratio_dep_ucl"])
     ci = (f"{row['irr_ratio_dep']:.2f} per standard deviation of LA deprivation, 95% CI "
           f"{row['irr_ratio_dep_lcl']:.2f} to {row['irr_ratio_dep_ucl']:.2f}")  # fmt: skip

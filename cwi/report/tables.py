@@ -94,9 +94,9 @@ def format_value(value: object, kind: str, note: object = "") -> str:
 def _cells(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
     notes = frame["note"] if "note" in frame.columns else pd.Series("", index=frame.index)
     out = {}
-    for c in cols:
+    for i, c in enumerate(cols):
         if c.kind == "ci":
-            out[c.label] = [
+            out[f"c{i}"] = [
                 (
                     _symbol(n)
                     if _missing(lo) or _missing(hi)
@@ -105,10 +105,10 @@ def _cells(frame: pd.DataFrame, cols: Sequence[Col]) -> pd.DataFrame:
                 for lo, hi, n in zip(frame[c.key], frame[c.upper], notes, strict=True)
             ]
         else:
-            out[c.label] = [
+            out[f"c{i}"] = [
                 format_value(v, c.kind, n) for v, n in zip(frame[c.key], notes, strict=True)
             ]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=[f"c{i}" for i in range(len(cols))])
 
 
 def table_fragment(
@@ -163,12 +163,16 @@ def table_fragment(
     total = len(frame)
     shown = frame if max_rows is None else frame.head(max_rows)
     cells = _cells(shown, cols)
-    numeric = [c.label for c in cols if c.kind != "text"]
+    numeric = [f"c{i}" for i, c in enumerate(cols) if c.kind != "text"]
     table_id = "t" + hashlib.sha1(name.encode()).hexdigest()[:10]
-    gt = GT(cells, id=table_id).tab_header(title=title, subtitle=subtitle or None)
+    gt = (
+        GT(cells, id=table_id)
+        .tab_header(title=title, subtitle=subtitle or None)
+        .cols_label(**{f"c{i}": c.label for i, c in enumerate(cols)})
+    )
     if numeric:
         gt = gt.cols_align("right", columns=numeric)
-    text_cols = [c.label for c in cols if c.kind == "text"]
+    text_cols = [f"c{i}" for i, c in enumerate(cols) if c.kind == "text"]
     if text_cols:
         gt = gt.cols_align("left", columns=text_cols)
     used = sorted({s for s in SYMBOLS for v in cells.to_numpy().ravel() if s in str(v)})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path, PurePosixPath
@@ -128,15 +129,23 @@ def to_pandoc_markdown(text: str) -> str:
     )
 
 
-def load_pages(settings: Settings) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
-    """Read the project, its variables and every page in its render list."""
+def load_pages(
+    settings: Settings, only: Iterable[str] | None = None
+) -> tuple[dict[str, Any], list[Page], dict[str, Any]]:
+    """Read the project, its variables and every page in its render list.
+
+    ``only`` restricts it to the pages named (paths relative to the project root).
+    """
     root = settings.root
     project = load_project(root)
     var_file = root / "_variables.yml"
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     fragments = fragments_dir(settings)
     pages = []
+    keep = set(only) if only is not None else None
     for source in render_list(project, root):
+        if keep is not None and source.relative_to(root).as_posix() not in keep:
+            continue
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         meta = {
             k: resolve_shortcodes(v, variables, fragments) if isinstance(v, str) else v
@@ -273,8 +282,8 @@ def _page_nav(nav: list[dict[str, Any]], output: PurePosixPath) -> list[dict[str
     return [one(n) for n in nav]
 
 
-def render_site(settings: Settings) -> list[Path]:
-    """Render every page of the project into ``settings.site_dir``.
+def render_site(settings: Settings, only: Iterable[str] | None = None) -> list[Path]:
+    """Render every page of the project (or ``only`` those named) into ``settings.site_dir``.
 
     Besides the pages: the shell's CSS, script and favicon, every table in a scrollable region,
     a search page with its index (:mod:`cwi.site.search`) and the downloads.
@@ -287,7 +296,7 @@ def render_site(settings: Settings) -> list[Path]:
     from cwi.site.search import SEARCH_BODY, search_documents, write_search
 
     root, site = settings.root, settings.site_dir
-    project, pages, variables = load_pages(settings)
+    project, pages, variables = load_pages(settings, only)
     nav = navigation(project, pages) + [
         {"text": "Search", "href": str(SEARCH_PAGE), "children": []}
     ]

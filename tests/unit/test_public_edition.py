@@ -129,7 +129,7 @@ def test_models_give_a_verdict_per_measure_and_year(result):
     models = result.tables["england_public_models"]
     latest = models[models["year"] == 2024].set_index("measure")
     assert set(latest.index) == {"CIN", "CPP", "CLA"}
-    for m, label in (("CIN", "children in need"), ("CLA", "children looked after")):
+    for m, label in (("CIN", "Children in need"), ("CLA", "Children looked after")):
         assert latest.loc[m, "verdict"].startswith(label)
     assert set(models["direction"]) <= {"inverse", "positive", "unclear"}
     assert len(models) == 35  # 12 years of CIN and CPP, 11 of CLA
@@ -196,7 +196,7 @@ def test_verdict_sentences_in_every_direction(ii, rate, mix_more):
            "r2_mix": 0.5 if mix_more else 0.3, "r2_deprivation": 0.4}  # fmt: skip
     code, text = model_verdict(row)
     assert code == {"down": "inverse", "up": "positive", "unclear": "unclear"}[ii]
-    assert text.startswith("children looked after, 31 March 2024 (150 LAs)")
+    assert text.startswith("Children looked after, 31 March 2024 (150 LAs)")
     expect = {"down": "falls below", "up": "rises above", "unclear": "no clear relation"}[ii]
     assert expect in text
     assert {"down": "fall as LA deprivation", "up": "do rise with LA deprivation",
@@ -214,3 +214,24 @@ def test_spend_per_child_from_section_251(result, main):
     assert (row["spend_per_child"] == b["spend_per_child"]).all()
     assert main.loc[main["year"] > 2019, "spend_per_child"].isna().all()
     assert set(spend["year"]) == set(range(2009, 2020))
+
+
+def test_workbook_sheet_of_la_totals_is_held_to_the_la_total_minimum(tmp_path):
+    """DfE's LA counts of 6-9 are publishable LA totals, also inside the combined workbook."""
+    import openpyxl
+
+    from cwi.leaks import scan_file
+    from cwi.site.downloads import write_workbook
+
+    table = pd.DataFrame({"la_code": ["E09000001", "E06000017"], "la_name": ["City", "Rutland"],
+                          "year": [2024, 2024], "measure": ["CLA", "CPP"],
+                          "observed": [7, 8]})  # fmt: skip
+    book = tmp_path / "cwi_tables.xlsx"
+    write_workbook([("england_public", "t", table)], book, "T", ["n"], "s")
+    assert scan_file(book) == []
+    wb = openpyxl.load_workbook(book)
+    ws = wb["england_public"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == 7)
+    cell.value = 3
+    wb.save(book)
+    assert [f.kind for f in scan_file(book)] == ["small count"]

@@ -65,3 +65,13 @@ def test_output_is_reproducible_raw_html_block():
     assert a == b and a.startswith("```{=html}")
     wide = [Col("la_name", "LA")] + [Col("n", f"c{i}", "int") for i in range(8)]
     assert "cwi-wide" in table_fragment(_frame([2023]), wide, name="w", title="T")
+
+
+def test_repeated_headers_keep_every_column():
+    frame = pd.DataFrame({"a": [1.0], "a_lo": [0.5], "a_hi": [1.5], "b": [2.0], "b_lo": [1.5],
+                          "b_hi": [2.5], "year": [2023]})  # fmt: skip
+    cols = [Col("a", "A", "dec1"), Col("a_lo", "95% CI", "ci", upper="a_hi", decimals=1),
+            Col("b", "B", "dec1"), Col("b_lo", "95% CI", "ci", upper="b_hi", decimals=1)]  # fmt: skip
+    out = table_fragment(frame, cols, name="t", title="T")
+    assert ">0.5 to 1.5<" in out and ">1.5 to 2.5<" in out
+    assert out.count(">95% CI<") == 2

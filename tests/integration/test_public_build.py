@@ -1,0 +1,79 @@
+"""The public-data edition in the builds: the demo build's England section, and `cwi build --public`.
+
+The demo build (session fixture ``built``) adds the public tables to the results store and the
+"England, LA by LA" page to the site; ``cwi build --public`` builds that edition alone, with no
+child-level data, and its outputs pass the leak scan.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pandas as pd
+import pytest
+import yaml
+
+from cwi.config import ROOT, SHARED_PUBLIC
+from cwi.public.build import MAIN_COLUMNS, public_available
+from tests.conftest import cwi_command, env_with_venv
+
+pytestmark = pytest.mark.skipif(
+    not public_available(SHARED_PUBLIC), reason="public data not found"
+)
+PROFILE_COLUMNS = ("la_code", "la_name", "year", "measure", "observed", "rate", "expected",
+                   "ratio", "ratio_lcl", "ratio_ucl", "rank", "spend_per_child")  # fmt: skip
+
+
+def test_demo_build_carries_the_england_section(built):
+    table = pd.read_csv(built["results"] / "tables" / "england_public.csv")
+    assert tuple(table.columns[:12]) == PROFILE_COLUMNS
+    assert set(MAIN_COLUMNS) <= set(table.columns)
+    assert table["la_code"].nunique() >= 155  # every LA of 2013-2024, old and new codes
+    assert (built["results"] / "geo" / "la_outlines.parquet").is_file()
+    page = (built["site"] / "england.html").read_text(encoding="utf-8")
+    assert 'id="england-search"' in page and "Shropshire" in page
+    assert page.count("<img") >= 2 and "inverse intervention" in page
+    xlsx = built["site"] / "downloads" / "england_public.xlsx"
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert set(sheets) == {"England LA by LA", "Notes"}
+    assert "ratio_lcl" in sheets["Notes"]["column"].tolist()
+    index = (built["site"] / "index.html").read_text(encoding="utf-8")
+    assert "england.html" in index  # in the navigation
+
+
+@pytest.fixture
+def keep_project_content():
+    """Restore the project's generated ``_variables.yml``: every build rewrites it, and later
+    tests of the session's demo build read it."""
+    path = ROOT / "_variables.yml"
+    saved = path.read_bytes() if path.is_file() else None
+    yield
+    if saved is not None:
+        path.write_bytes(saved)
+
+
+def test_public_only_build(tmp_path, keep_project_content):
+    override = {
+        "output": {
+            "build_dir": str(tmp_path / "build"),
+            "results_dir": str(tmp_path / "build" / "results"),
+            "site_dir": str(tmp_path / "_site"),
+            "pdf_dir": str(tmp_path / "_site" / "pdf"),
+        },
+        "data": {"private_dir": str(tmp_path / "private")},
+    }
+    settings = tmp_path / "settings.yml"
+    settings.write_text(yaml.safe_dump(override), encoding="utf-8")
+    env = env_with_venv() | {"CWI_SETTINGS": str(settings)}
+    proc = subprocess.run(cwi_command() + ["build", "--public"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for stage in ("public", "disclosure", "store", "pages", "site", "scan"):
+        assert f"  {stage} " in proc.stderr
+    assert "  ingest " not in proc.stderr and "  cube " not in proc.stderr
+    tables = {p.stem for p in (tmp_path / "build" / "results" / "tables").glob("*.csv")}
+    assert {"england_public", "england_public_models", "england_public_deciles"} <= tables
+    assert "area_rates" not in tables  # nothing child-level
+    assert (tmp_path / "_site" / "england.html").is_file()
+    manifest = (tmp_path / "build" / "results" / "manifest.json").read_text(encoding="utf-8")
+    assert '"data_source": "public"' in manifest and "dfe_cla" in manifest
