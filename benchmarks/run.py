@@ -102,6 +102,9 @@ def bench_build_section(settings: Settings, rows: list[Row], naive: bool) -> dic
                 "(pages + site + pdf stages) / LAs, report included",
             )
         )
+        again = measure_build(override, ("build", "--stages", "pages,site,pdf"))
+        out["rebuild"] = again
+        _build_rows("rebuild, nothing changed (pages, site, pdf: render caches)", again, rows)
         if not naive:
             return out
         n = naive_per_la(override, codes, settings.root)
