@@ -36,6 +36,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from cwi.io import BuildLockError, OutputError
     from cwi.pipeline import BuildError
     from cwi.reference.errors import ReferenceDataError
+    from cwi.site.content import FragmentsFolderError
     from cwi.site.render import RenderError
     from cwi.store import StoreError
 
@@ -48,6 +49,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         StoreError,
         PseudoKeyError,
         BuildLockError,
+        FragmentsFolderError,
         OutputError,
         DemoFolderError,
     )

@@ -61,7 +61,7 @@ def test_env_variable_overrides_the_fragment_folder(settings, tmp_path, monkeypa
 def test_rewriting_removes_fragments_of_an_earlier_build(settings):
     write_content(settings, {}, {"old": "x\n"})
     folder = write_content(settings, {}, {"new": "y\n"})
-    assert sorted(p.name for p in folder.iterdir()) == ["new.md"]
+    assert sorted(p.name for p in folder.iterdir()) == [".cwi-fragments", "new.md"]
 
 
 @pytest.mark.parametrize(
@@ -97,3 +97,17 @@ def test_page_sources_use_only_var_and_fragment_shortcodes():
     assert used == {"var", "fragment"}
     lua = (ROOT / "_extensions" / "cwi" / "fragment.lua").read_text(encoding="utf-8")
     assert FRAGMENTS_KEY in lua and "CWI_FRAGMENTS_DIR" in lua
+
+
+def test_a_mistyped_fragment_folder_with_user_files_is_never_deleted(
+    settings, tmp_path, monkeypatch
+):
+    precious = tmp_path / "extracts"
+    precious.mkdir()
+    (precious / "children.csv").write_text("id\n1\n", encoding="utf-8")
+    monkeypatch.setenv("CWI_FRAGMENTS_DIR", str(precious))
+    from cwi.site.content import FragmentsFolderError
+
+    with pytest.raises(FragmentsFolderError, match="left untouched"):
+        write_content(settings, {}, {"a": "text\n"})
+    assert (precious / "children.csv").read_text(encoding="utf-8") == "id\n1\n"
