@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from markupsafe import Markup
 
-from cwi.config import ROOT
 from cwi.profiles.model import LaProfile
+from cwi.site.markdown import bracket_env
 
 TEMPLATE = "la_profile.j2"
 
@@ -19,18 +19,7 @@ def profile_env(folder: Path | None = None) -> Environment:
     The delimiters leave Quarto shortcodes and pandoc attributes alone; autoescaping keeps any
     LA name or sentence from being read as markup on either page.
     """
-    return Environment(
-        loader=FileSystemLoader(folder or ROOT / "templates"),
-        variable_start_string="[[",
-        variable_end_string="]]",
-        block_start_string="[%",
-        block_end_string="%]",
-        comment_start_string="[#",
-        comment_end_string="#]",
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=True,
-    )
+    return bracket_env(folder, autoescape=True)
 
 
 def render_web(

@@ -60,16 +60,13 @@ def figure_block(path: str, fig: dict[str, str], table_md: str | None = None) ->
     return Markdown(f"::: {{.panel-tabset}}\n\n## Chart\n\n{words}\n## Table\n\n{table_md}\n:::\n")
 
 
-def template_env(folder: Path | None = None) -> Environment:
-    """Jinja2 environment for markdown templates, escaping every value as markdown text.
+def bracket_env(folder: Path | None = None, **options: Any) -> Environment:
+    """Jinja2 environment with ``[[ ]]`` / ``[% %]`` / ``[# #]`` delimiters and strict undefined.
 
-    ``[[ var ]]`` and ``[% block %]`` are used, so Quarto shortcodes ``{{< ... >}}`` and pandoc
-    attributes ``{...}`` pass through untouched. Every value is escaped by
-    :func:`cwi.site.safe.md_finalize` (the markdown counterpart of HTML autoescape) unless it is
-    :class:`cwi.site.safe.Markdown` written by the build; front matter values go through the
-    ``yaml`` filter (a YAML scalar of the escaped text), so quotes cannot break it.
+    The delimiters leave Quarto shortcodes ``{{< ... >}}`` and pandoc attributes ``{...}`` alone.
+    ``options`` (``autoescape``, ``finalize``...) are passed to :class:`jinja2.Environment`.
     """
-    env = Environment(
+    return Environment(
         loader=FileSystemLoader(folder or ROOT / "templates"),
         variable_start_string="[[",
         variable_end_string="]]",
@@ -79,6 +76,21 @@ def template_env(folder: Path | None = None) -> Environment:
         comment_end_string="#]",
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        **options,
+    )
+
+
+def template_env(folder: Path | None = None) -> Environment:
+    """Jinja2 environment for markdown templates, escaping every value as markdown text.
+
+    ``[[ var ]]`` and ``[% block %]`` are used, so Quarto shortcodes ``{{< ... >}}`` and pandoc
+    attributes ``{...}`` pass through untouched. Every value is escaped by
+    :func:`cwi.site.safe.md_finalize` (the markdown counterpart of HTML autoescape) unless it is
+    :class:`cwi.site.safe.Markdown` written by the build; front matter values go through the
+    ``yaml`` filter (a YAML scalar of the escaped text), so quotes cannot break it.
+    """
+    env = bracket_env(
+        folder,
         autoescape=False,  # markdown, not HTML: md_finalize escapes instead
         finalize=md_finalize,
     )
