@@ -122,9 +122,9 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _BIRTH_CONTEXT = re.compile(r"birth|born|\bdob\b|d\.o\.b", re.IGNORECASE)
 _DMY = re.compile(r"(\d\d?)([/.-])(\d\d?)\2((?:19|20)\d\d)\b")
 _ISO = re.compile(r"((?:19|20)\d\d)-([01]\d)-([0-3]\d)\b")
-# No postcode area starts with Q or V (X is kept: the demo region's synthetic areas use it), and
-# the unit letters of an inward code are never C, I, K, M, O or V: "Q3 3" is a question label.
-_POSTCODE = re.compile(r"[A-PR-UW-Z][A-Z]?\d[A-Z\d]? {0,2}\d[ABD-HJLNP-UW-Z]{2}\b")
+# No postcode area starts with Q or V (X is kept: the demo region's synthetic areas use it), so
+# "Q3 3" is a question label; the unit letters stay broad so a mistyped postcode is still caught.
+_POSTCODE = re.compile(r"[A-PR-UW-Z][A-Z]?\d[A-Z\d]? {0,2}\d[A-Z][A-Z]\b")
 _SECTOR = re.compile(r"[A-PR-UW-Z][A-Z]?\d[A-Z\d]? \d\b")
 _LSOA = re.compile(r"([EWX])0([01])\d{6}\b")
 _CHECKSUM_LABEL = re.compile(r"sha-?256|checksum|digest|hash|integrity", re.IGNORECASE)

@@ -238,19 +238,26 @@ def search_table_html(main: pd.DataFrame, year: int) -> str:
 def write_public_downloads(
     folder: Path, main: pd.DataFrame, notes: pd.DataFrame
 ) -> tuple[Path, Path]:
-    """Write ``england_public.csv`` and ``england_public.xlsx`` (data + notes sheets)."""
-    from cwi.ingest.report import safe_csv_write
+    """Write ``england_public.csv`` and ``england_public.xlsx`` (contents, notes, data sheets).
+
+    The same publication writers as every other download: integers as integers, rates to one
+    decimal place, the shorthand for missing cells, a workbook with contents and notes sheets.
+    """
+    from cwi.site.downloads import write_csv, write_workbook
 
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = folder / "england_public.csv", folder / "england_public.xlsx"
-    safe_csv_write(main, csv_path)
-    cols = pd.DataFrame(
-        [(c, COLUMN_NOTES.get(c, "")) for c in main.columns], columns=["column", "meaning"]
+    write_csv(main, csv_path)
+    lines = [f"{c}: {COLUMN_NOTES[c]}" for c in main.columns if COLUMN_NOTES.get(c)]
+    lines += [str(n) for n in notes.get("note", pd.Series(dtype=str))]
+    title = "England, LA by LA: children's services against the deprivation mix"
+    write_workbook(
+        [("england_public", title, main)],
+        xlsx_path,
+        title,
+        lines,
+        "DfE children's social care tables; MHCLG IMD; ONS populations; CWI analysis",
     )
-    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as xl:
-        main.to_excel(xl, sheet_name="England LA by LA", index=False)
-        cols.to_excel(xl, sheet_name="Notes", index=False, startrow=0)
-        notes.to_excel(xl, sheet_name="Notes", index=False, startrow=len(cols) + 2)
     return csv_path, xlsx_path
 
 

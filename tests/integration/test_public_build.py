@@ -35,8 +35,10 @@ def test_demo_build_carries_the_england_section(built):
     assert page.count("<img") >= 2 and "inverse intervention" in page
     xlsx = built["site"] / "downloads" / "england_public.xlsx"
     sheets = pd.read_excel(xlsx, sheet_name=None)
-    assert set(sheets) == {"England LA by LA", "Notes"}
-    assert "ratio_lcl" in sheets["Notes"]["column"].tolist()
+    assert set(sheets) == {"Contents", "Notes", "england_public"}
+    assert "ratio_lcl: " in sheets["Notes"].to_csv()  # every column explained
+    data = (built["site"] / "downloads" / "england_public.csv").read_text(encoding="utf-8")
+    assert ".0," not in data.splitlines()[1]  # counts written as integers, as every download
     index = (built["site"] / "index.html").read_text(encoding="utf-8")
     assert "england.html" in index  # in the navigation
 
