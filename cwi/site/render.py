@@ -160,8 +160,19 @@ def load_pages(
     return project, pages, variables
 
 
+#: Pages whose generated HTML blocks are written by the build with every data value escaped
+#: (``cwi.public.page.search_table_html`` uses ``html.escape``): their raw HTML is read.
+TRUSTED_HTML_PAGES = frozenset({"england.qmd"})
+
+
 def _from_template(page: Page) -> bool:
-    """Whether a page is an LA page generated from the (HTML-autoescaped) profile template."""
+    """Whether a page's raw HTML is the build's own, escaped at the source.
+
+    LA pages come from the HTML-autoescaped profile template; the pages named in
+    :data:`TRUSTED_HTML_PAGES` carry a table the build writes with escaped values.
+    """
+    if page.rel.as_posix() in TRUSTED_HTML_PAGES:
+        return True
     return page.rel.parts[0] == "la_profiles" and page.rel.name != "index.qmd"
 
 

@@ -41,10 +41,11 @@ def test_every_download_has_rows_and_numbers_are_written_for_readers(built):
             for name, cell in zip(header, row, strict=True):
                 if _too_precise(cell):
                     bad.append(f"{path.name}:{name}={cell}")
+                # AF shorthand: [c] confidential, [x] not available, [z] not applicable
                 is_count = name in ("n", "population", "observed", "year") or name.startswith("n_")
-                if is_count and not re.fullmatch(r"\d+|\[c\]|\[z\]|", cell):
+                if is_count and not re.fullmatch(r"\d+|\[[cxz]\]|", cell):
                     bad.append(f"{path.name}:{name}={cell}")
-                if name == "rate" and cell and not re.fullmatch(r"\d+\.\d|\[c\]|\[z\]", cell):
+                if name == "rate" and cell and not re.fullmatch(r"\d+\.\d|\[[cxz]\]", cell):
                     bad.append(f"{path.name}:{name}={cell}")
     assert bad == []
     readme = (folder / "README.txt").read_text(encoding="utf-8")
