@@ -36,6 +36,7 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 PANDOC_FROM = "markdown-raw_html-raw_attribute-raw_tex-smart"  # straight quotes, as in the PDFs
 #: LA pages are written by the autoescaped profile template as HTML blocks: raw HTML is theirs.
 PANDOC_FROM_TEMPLATE = "markdown-raw_attribute-raw_tex-smart"
+PANDOC_FROM_TRUSTED = "markdown-raw_tex-smart"  # the build's own ```{=html} blocks too
 
 
 class RenderError(RuntimeError):
@@ -168,15 +169,14 @@ TRUSTED_HTML_PAGES = frozenset({"england.qmd"})
 def _from_template(page: Page) -> bool:
     """Whether a page's raw HTML is the build's own, escaped at the source.
 
-    LA pages come from the HTML-autoescaped profile template; the pages named in
-    :data:`TRUSTED_HTML_PAGES` carry a table the build writes with escaped values.
+    LA pages come from the HTML-autoescaped profile template (pages named in
+    :data:`TRUSTED_HTML_PAGES` are handled by :func:`page_html`).
     """
-    if page.rel.as_posix() in TRUSTED_HTML_PAGES:
-        return True
     return page.rel.parts[0] == "la_profiles" and page.rel.name != "index.qmd"
 
 
 _TEMPLATE_MARK = "<!-- cwi: autoescaped template page -->\n"
+_TRUSTED_MARK = "<!-- cwi: page with the build's own escaped HTML blocks -->\n"
 
 
 def _pandoc(markdown: str) -> str:
@@ -184,6 +184,8 @@ def _pandoc(markdown: str) -> str:
     fmt = PANDOC_FROM
     if markdown.startswith(_TEMPLATE_MARK):
         fmt, markdown = PANDOC_FROM_TEMPLATE, markdown[len(_TEMPLATE_MARK) :]
+    elif markdown.startswith(_TRUSTED_MARK):
+        fmt, markdown = PANDOC_FROM_TRUSTED, markdown[len(_TRUSTED_MARK) :]
     return pypandoc.convert_text(markdown, "html5", format=fmt, extra_args=["--wrap=none"])
 
 
@@ -197,6 +199,8 @@ def page_html(page: Page, cache: FragmentCache | None = None) -> str:
     markdown = to_pandoc_markdown(page.body)
     if _from_template(page):
         markdown = _TEMPLATE_MARK + markdown
+    elif page.rel.as_posix() in TRUSTED_HTML_PAGES:
+        markdown = _TRUSTED_MARK + markdown
     try:
         return cache.get_or_render(markdown, _pandoc) if cache else _pandoc(markdown)
     except RuntimeError as exc:
