@@ -33,7 +33,10 @@ _QMD_LINK = re.compile(r"\]\(([^)\s]+?)\.qmd(#[^)]*)?\)")
 _FIG_ALT = re.compile(r"\{fig-alt=")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 #: Page bodies are read without raw HTML: data that slipped past escaping still shows as text.
-PANDOC_FROM = "markdown-raw_html-raw_attribute-raw_tex-smart"  # straight quotes, as in the PDFs
+# Report pages: no raw HTML from text, but the build's own ```{=html} blocks (great_tables output)
+# are read; data values are markdown-escaped at the source (cwi.site.safe.md_text escapes ` and {),
+# so no data string can open such a block. Straight quotes, as in the PDFs.
+PANDOC_FROM = "markdown-raw_html-raw_tex-smart"
 #: LA pages are written by the autoescaped profile template as HTML blocks: raw HTML is theirs.
 PANDOC_FROM_TEMPLATE = "markdown-raw_attribute-raw_tex-smart"
 PANDOC_FROM_TRUSTED = "markdown-raw_tex-smart"  # the build's own ```{=html} blocks too

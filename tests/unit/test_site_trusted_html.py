@@ -17,6 +17,8 @@ def test_the_england_page_renders_the_builds_own_html_table():
     assert '<table id="t">' in page_html(_page("england.qmd"))
 
 
-def test_a_report_page_shows_raw_html_as_text():
-    html = page_html(_page("report/methods.qmd"))
-    assert "<table" not in html and "&lt;table" in html
+def test_a_report_page_reads_the_builds_html_blocks_but_not_inline_html():
+    assert '<table id="t">' in page_html(_page("report/methods.qmd"))  # great_tables output
+    inline = Page(Path("m.qmd"), PurePosixPath("report/m.qmd"), {}, "<script>x</script> text\n")
+    html = page_html(inline)
+    assert "<script>" not in html and "&lt;script&gt;" in html
