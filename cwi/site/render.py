@@ -39,7 +39,6 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 PANDOC_FROM = "markdown-raw_html-raw_tex-smart"
 #: LA pages are written by the autoescaped profile template as HTML blocks: raw HTML is theirs.
 PANDOC_FROM_TEMPLATE = "markdown-raw_attribute-raw_tex-smart"
-PANDOC_FROM_TRUSTED = "markdown-raw_tex-smart"  # the build's own ```{=html} blocks too
 
 
 class RenderError(RuntimeError):
@@ -164,22 +163,15 @@ def load_pages(
     return project, pages, variables
 
 
-#: Pages whose generated HTML blocks are written by the build with every data value escaped
-#: (``cwi.public.page.search_table_html`` uses ``html.escape``): their raw HTML is read.
-TRUSTED_HTML_PAGES = frozenset({"england.qmd"})
-
-
 def _from_template(page: Page) -> bool:
     """Whether a page's raw HTML is the build's own, escaped at the source.
 
-    LA pages come from the HTML-autoescaped profile template (pages named in
-    :data:`TRUSTED_HTML_PAGES` are handled by :func:`page_html`).
+    LA pages come from the HTML-autoescaped profile template.
     """
     return page.rel.parts[0] == "la_profiles" and page.rel.name != "index.qmd"
 
 
 _TEMPLATE_MARK = "<!-- cwi: autoescaped template page -->\n"
-_TRUSTED_MARK = "<!-- cwi: page with the build's own escaped HTML blocks -->\n"
 
 
 def _pandoc(markdown: str) -> str:
@@ -187,8 +179,6 @@ def _pandoc(markdown: str) -> str:
     fmt = PANDOC_FROM
     if markdown.startswith(_TEMPLATE_MARK):
         fmt, markdown = PANDOC_FROM_TEMPLATE, markdown[len(_TEMPLATE_MARK) :]
-    elif markdown.startswith(_TRUSTED_MARK):
-        fmt, markdown = PANDOC_FROM_TRUSTED, markdown[len(_TRUSTED_MARK) :]
     return pypandoc.convert_text(markdown, "html5", format=fmt, extra_args=["--wrap=none"])
 
 
@@ -202,8 +192,6 @@ def page_html(page: Page, cache: FragmentCache | None = None) -> str:
     markdown = to_pandoc_markdown(page.body)
     if _from_template(page):
         markdown = _TEMPLATE_MARK + markdown
-    elif page.rel.as_posix() in TRUSTED_HTML_PAGES:
-        markdown = _TRUSTED_MARK + markdown
     try:
         return cache.get_or_render(markdown, _pandoc) if cache else _pandoc(markdown)
     except RuntimeError as exc:
