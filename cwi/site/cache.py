@@ -3,8 +3,9 @@
 Two small caches, both kept under ``<build_dir>/cache/`` (never in the published site):
 
 * :class:`FragmentCache` is content-addressed: a page's pandoc HTML is stored under the hash of
-  the exact markdown handed to pandoc plus :func:`code_version`. An edited chapter has a new hash
-  and goes through pandoc again; every other page is read back from its file.
+  the exact markdown handed to pandoc plus the code version (:mod:`cwi.fingerprint`). An edited
+  chapter has a new hash and goes through pandoc again; every other page is read back from its
+  file.
 * :class:`OutputCache` records, for each output file (an LA's PDF, the report PDF), the hash of
   what produced it (the exact HTML handed to weasyprint, the local files it references, the code
   version) and the hash of the file written. An output is fresh only when both still match: a
@@ -17,66 +18,31 @@ interrupted build never leaves a half-written output or record that a later buil
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-CACHE_FORMAT = "1"
+from cwi.fingerprint import code_version, content_key, file_digest
+from cwi.io import write_bytes
+
+__all__ = [
+    "FragmentCache",
+    "OutputCache",
+    "atomic_write_bytes",
+    "cache_dir",
+    "code_version",
+    "content_key",
+    "file_digest",
+    "html_key",
+    "local_files",
+]
+
 _LOCAL_REF = re.compile(r'(?:src|href)="(file://[^"]+)"')
 
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in its folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def file_digest(path: Path) -> str | None:
-    """SHA-256 of a file's bytes (None if it does not exist)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except (FileNotFoundError, IsADirectoryError):
-        return None
-
-
-@cache
-def code_version() -> str:
-    """What else decides a rendering: this package's version and the renderers' versions."""
-    parts = [CACHE_FORMAT]
-    for dist in ("cwi", "weasyprint", "pypandoc-binary", "pypandoc", "pydyf"):
-        try:
-            parts.append(f"{dist}={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{dist}=-")
-    # the renderers' own code: a change to how HTML is handed over renders everything again
-    here = Path(__file__).resolve().parent
-    for name in ("render.py", "pdf.py", "cache.py"):
-        parts.append(file_digest(here / name) or "-")
-    return "|".join(parts)
-
-
-def content_key(*parts: str | bytes) -> str:
-    """SHA-256 of the code version and ``parts`` (each length-prefixed, so no two lists collide)."""
-    h = hashlib.sha256(code_version().encode())
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
-    return h.hexdigest()
+#: Every cache file is written atomically (temporary file beside it, then a rename).
+atomic_write_bytes = write_bytes
 
 
 def local_files(html: str) -> list[Path]:

@@ -6,8 +6,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from cwi import fingerprint
 from cwi.config import ROOT as PROJECT_ROOT
-from cwi.site import cache as cache_mod
 from cwi.site import pdf as pdf_mod
 from cwi.site import render as render_mod
 from cwi.site.cache import FragmentCache, OutputCache, atomic_write_bytes, html_key
@@ -67,7 +67,7 @@ def test_a_new_code_version_runs_pandoc_again(tmp_path, pandoc_calls, monkeypatc
     page_html(page, fragments)
     page_html(page, fragments)
     assert len(pandoc_calls) == 1
-    monkeypatch.setattr(cache_mod, "code_version", lambda: "another version")
+    monkeypatch.setattr(fingerprint, "code_version", lambda: "another version")
     page_html(page, fragments)
     assert len(pandoc_calls) == 2
 
