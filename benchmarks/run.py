@@ -56,7 +56,7 @@ from benchmarks.scenarios import (
 )
 from cwi.config import Settings, load_settings
 
-console = Console()
+console = Console(width=None if Console().is_terminal else 150)  # a log keeps its columns
 
 #: Goals of the earlier issues, kept beside issue 18's (see the README).
 OTHER_GOALS = {
@@ -122,12 +122,14 @@ def _build_detail(result: dict[str, Any], cold: dict[str, Any] | None = None) ->
     """The stage times that explain a build's figure: the slowest stages and the ingest."""
     if result.get("returncode") != 0:
         return result.get("stderr_tail", "")[-200:]
-    stages = result["stages"]
-    top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
-    parts = [f"{k} {v:.1f} s" for k, v in top]
-    if cold is not None and "ingest" in stages:
+    stages = dict(result["stages"])
+    parts = []
+    if cold is not None and "ingest" in stages:  # was the ingest reused?
         was = cold.get("stages", {}).get("ingest")
-        parts.append(f"ingest {stages['ingest']:.1f} s (cold {was:.1f} s)" if was else "")
+        now = stages.pop("ingest")
+        parts.append(f"ingest {now:.1f} s (cold {was:.1f} s)" if was else f"ingest {now:.1f} s")
+    top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
+    parts += [f"{k} {v:.1f} s" for k, v in top]
     parts.append(f"peak {result['peak_total_mb']:,} MB")
     return "; ".join(p for p in parts if p)
 

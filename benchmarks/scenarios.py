@@ -53,15 +53,15 @@ NATIONAL_PEAK = Goal("peak <= 3 GB", 3 * 1024.0)
 #: What each row measures, printed under the table and written to the JSON.
 DEFINITIONS: dict[str, str] = {
     "cold": (
-        "wall time of `cwi build` in a fresh copy of the project (its git-tracked files) with "
-        "empty build/ and _site/ folders and no cache; the demo inputs already generated "
+        "wall time of `cwi build` in a fresh copy of the project (its git-tracked and new "
+        "files) with empty `build/` and `_site/` folders and no cache; the demo inputs already generated "
         "(cached by seed; generation is the `demo` row)."
     ),
     "inputs_cached": (
         "wall time of `cwi build` in the same copy after the cold build, once everything but "
-        "the ingest cache is removed: <build_dir>/cache/* and <private_dir>/cache/* other "
-        "than ingest*, the results store, _site/ and the generated page sources (untracked "
-        "files of the copy outside build/). The extracts are unchanged, so only the ingest may "
+        "the ingest cache is removed: `<build_dir>/cache/*` and `<private_dir>/cache/*` "
+        "other than `ingest*`, the results store, `_site/` and the generated page sources (untracked "
+        "files of the copy outside `build/`). The extracts are unchanged, so only the ingest may "
         "be reused; analysis, store (profiles, charts), pages, site, PDFs and scan run from "
         "scratch. This is the goal row 'Full 15-LA demo build (analysis, report, 15 web pages, "
         "15 PDFs, site), inputs cached'."
@@ -86,13 +86,13 @@ DEFINITIONS: dict[str, str] = {
     ),
     "naive_quarto": (
         "naive the Quarto way: one `quarto render profile.qmd -P la_code:X` per LA, 15 LAs in "
-        "turn, each through a fresh Jupyter kernel (benchmarks/naive_profile.qmd: the LA's "
+        "turn, each through a fresh Jupyter kernel (`benchmarks/naive_profile.qmd`: the LA's "
         "rates table and one chart, HTML only, no PDF), total wall time; ours as for the "
         "fresh-process row; ratio = naive / ours."
     ),
     "national_demo": (
         "generating the national demo region (153 LAs, ~33,000 LSOAs, one year), reported "
-        "apart from the builds; cached by seed under <build_dir>/cache/bench-national-demo."
+        "apart from the builds; cached by seed under `<build_dir>/cache/bench-national-demo/`."
     ),
     "national_cold": (
         "`cwi build` of the national demo (153 LAs, one year) in a fresh copy of the project, "
