@@ -11,7 +11,8 @@ Every funnel's limits go through one loop over the control levels, :func:`contro
 *Stat Med* 24:1185-1202, "Handling over-dispersion of performance indicators", Qual Saf Health
 Care 14:347-351): z-scores on the square-root scale, 10% Winsorised, a dispersion factor phi and,
 when phi shows overdispersion, an additive random-effects variance tau^2 (DerSimonian-Laird form)
-that widens every limit by the same between-unit spread.
+that widens every limit by the same between-unit spread. These are the only overdispersed limits:
+Q3's funnel table and report chart, the LA profile funnels and the England page all use them.
 """
 
 from __future__ import annotations

@@ -173,6 +173,12 @@ def test_overdispersion_widens_limits_only_when_units_vary_beyond_poisson():
     assert lim1["lower_95"].iloc[0] < lim0["lower_95"].iloc[0] < 1
     # tau2 = 0: 1 +- 1.96 / (2 sqrt 100) on the sqrt scale
     assert lim0["upper_95"].iloc[0] == pytest.approx((1 + 1.959964 / 20) ** 2, rel=1e-6)
+    # An O/E of 1.4 at E = 100 is outside chance alone's 99.8% limits, inside the widened ones.
+    assert lim1["lower_99.8"].iloc[0] < 1.4 < lim1["upper_99.8"].iloc[0]
+    assert not lim0["lower_99.8"].iloc[0] < 1.4 < lim0["upper_99.8"].iloc[0]
+    # Suppressed units (NaN) are left out, not counted as zero.
+    gap = funnels.overdispersion(np.append(wide, np.nan), np.append(e, 300))
+    assert gap["n"] == e.size and gap["tau2"] == b["tau2"]
 
 
 # ---- indirect standardisation, grouped proportions, quantiles --------------------------------
