@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from rich.progress import track
 
 from cwi.config import Settings
-from cwi.io import worker_pool
+from cwi.io import recover, staging_dir, swap_in, worker_pool
 from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
 from cwi.site.safe import asset_check, asset_fetcher, md_plain, strip_attachments
 from cwi.store import ResultsStore
@@ -68,37 +69,94 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     return out
 
 
+def _carry(src: Path, dst: Path) -> None:
+    """Put the fresh output ``src`` into the staging folder as ``dst``: a hard link, else a copy.
+
+    A link is safe because outputs are never changed in place: every write is a new file renamed
+    over the old name (:func:`cwi.io.atomic_path`), so the old folder keeps its bytes.
+    """
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def render_jobs(
-    jobs: list[tuple[str, str, str, str]], cache: OutputCache, workers: int = 2
+    jobs: list[tuple[str, str, str, str]],
+    cache: OutputCache,
+    workers: int = 2,
+    staging_parent: Path | None = None,
 ) -> tuple[list[Path], list[Path]]:
-    """Render the PDF jobs whose inputs changed; skip those whose output is fresh in ``cache``.
+    """Render the PDF jobs whose inputs changed into a new folder and swap it in whole.
+
+    Every job's output lies in one folder (the PDF folder). Outputs that are fresh in ``cache``
+    are carried into a staging folder (hard links), the stale ones are rendered there, and the
+    staging folder then replaces the PDF folder in one step (:func:`cwi.io.swap_in`). A build
+    killed before the swap leaves the previous folder untouched (the staging folder is removed
+    by the next build); the cache record is written after the swap and describes the files then
+    on disk (a kill between swap and record leaves old digests, which no new file matches, so
+    those PDFs are only rendered again). When every output is fresh and the folder holds exactly
+    these outputs, nothing is written at all.
+
+    Parameters
+    ----------
+    jobs : list of tuple
+        ``(html, base_url, output path, kind)``; all outputs in one folder.
+    cache : OutputCache
+        Record of the outputs' inputs and digests.
+    workers : int
+        Processes rendering in parallel.
+    staging_parent : Path, optional
+        Where to build the new folder (default: beside the PDF folder); on the same file system.
 
     Returns
     -------
     all, rendered : list of Path
-        Every job's PDF (in job order) and the ones weasyprint actually wrote this time.
+        Every job's PDF (in job order, final paths) and the ones weasyprint wrote this time.
     """
+    outs = [Path(j[2]) for j in jobs]
+    folders = {o.parent for o in outs}
+    if len(folders) != 1:
+        raise ValueError(f"PDF jobs must share one output folder, got {sorted(folders)}")
+    final = folders.pop()
+    recover(final, where=staging_parent)
     keys = [html_key(html, base, kind) for html, base, _, kind in jobs]
-    stale = [
-        i
-        for i, (j, k) in enumerate(zip(jobs, keys, strict=True))
-        if not cache.fresh(Path(j[2]), k)
-    ]
-    todo = [jobs[i] for i in stale]
-    cache.forget(Path(j[2]) for j in todo)
-    if workers > 1 and len(todo) > 2:
-        with worker_pool(workers) as pool:  # workers die with the build
-            done = list(
-                track(
-                    pool.map(_write_one, todo), total=len(todo), description="PDFs", transient=True
+    stale = [i for i, (o, k) in enumerate(zip(outs, keys, strict=True)) if not cache.fresh(o, k)]
+    present = {p.name for p in final.iterdir()} if final.is_dir() else set()
+    if not stale and present == {o.name for o in outs}:
+        return outs, []
+    staged = staging_dir(final, where=staging_parent)
+    try:
+        stale_set = set(stale)
+        for i, out in enumerate(outs):
+            if i not in stale_set:
+                _carry(out, staged / out.name)
+        todo = [
+            (h, b, str(staged / Path(o).name), k)
+            for i, (h, b, o, k) in enumerate(jobs)
+            if i in stale_set
+        ]
+        if workers > 1 and len(todo) > 2:
+            with worker_pool(workers) as pool:  # workers die with the build
+                done = list(
+                    track(
+                        pool.map(_write_one, todo),
+                        total=len(todo),
+                        description="PDFs",
+                        transient=True,
+                    )
                 )
-            )
-    else:
-        done = [_write_one(j) for j in todo]
-    for i in stale:
-        cache.note(Path(jobs[i][2]), keys[i])
+        else:
+            done = [_write_one(j) for j in todo]
+        swap_in(staged, final)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # the previous PDFs stay as they were
+        raise
+    cache.forget_under(final)  # the folder now holds exactly these outputs
+    for out, key in zip(outs, keys, strict=True):
+        cache.note(out, key)
     cache.save()
-    return [Path(j[2]) for j in jobs], [Path(p) for p in done]
+    return outs, [final / Path(p).name for p in done]
 
 
 def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
@@ -139,7 +197,8 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     )
     cache = OutputCache(cache_dir(settings.build_dir) / "pdf.json")
     os.environ[ASSETS_ENV] = str(store.profiles_dir)  # read by the workers' URL fetcher
-    written, _rendered = render_jobs(jobs, cache, workers)
+    # staged in the build folder, never inside the site (the scan must not see a half folder)
+    written, _rendered = render_jobs(jobs, cache, workers, staging_parent=settings.build_dir)
     return written
 
 
