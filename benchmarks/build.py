@@ -24,7 +24,16 @@ from typing import Any
 
 import yaml
 
-STAGE_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+(?P<seconds>\d+\.\d+) s\s*$")
+#: A stage time as ``cwi build`` prints it (``  ingest        12.34 s``), a note may follow.
+STAGE_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+(?P<seconds>\d+\.\d+) s(?:\s.*)?$")
+
+
+def parse_stage_line(line: str) -> tuple[str, float] | None:
+    """``(stage, seconds)`` from one line of ``cwi build``'s output, or None."""
+    match = STAGE_LINE.match(line.rstrip("\n"))
+    return (match.group("stage"), float(match.group("seconds"))) if match else None
+
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -133,10 +142,10 @@ def measure_build(
     assert proc.stderr is not None
     for line in proc.stderr:
         lines.append(line.rstrip())
-        match = STAGE_LINE.match(line)
-        if match:
-            stage = match.group("stage")
-            stages[stage] = float(match.group("seconds"))
+        parsed = parse_stage_line(line)
+        if parsed:
+            stage, seconds = parsed
+            stages[stage] = seconds
             # samples taken so far belong to the stage that just reported
             peaks[stage] = max(peaks.pop(current["stage"], 0.0), peaks.get(stage, 0.0))
             current["stage"] = f"after:{stage}"
