@@ -6,7 +6,9 @@ it prints and samples the resident memory of its whole process tree (workers inc
 report per LA is usually made: one fresh Python process per LA that imports the package, loads
 the results store and renders that LA's web page and PDF. ``quarto_per_la`` goes further, one
 ``quarto render profile.qmd -P la_code:X`` per LA through a Jupyter kernel, where Quarto and
-Jupyter are available.
+Jupyter are available. ``project_copy`` makes the copy of the project every benchmark build runs
+in (the project's own files and outputs are never touched); ``keep_only_ingest_cache`` empties a
+built copy down to its ingest cache for the "inputs cached" build.
 """
 
 from __future__ import annotations
@@ -66,25 +68,6 @@ def cwi_executable() -> list[str]:
     """The ``cwi`` console script of this environment (or ``python -m cwi.cli``)."""
     script = Path(sys.executable).with_name("cwi")
     return [str(script)] if script.exists() else [sys.executable, "-m", "cwi.cli"]
-
-
-def output_override(base: Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write a settings override that sends every output under ``base``; return its path."""
-    override: dict[str, Any] = {
-        "output": {
-            "build_dir": str(base / "build"),
-            "results_dir": str(base / "build" / "results"),
-            "site_dir": str(base / "_site"),
-            "pdf_dir": str(base / "_site" / "pdf"),
-        },
-        "data": {"private_dir": str(base / "build" / "private")},
-    }
-    for section, values in (extra or {}).items():
-        override.setdefault(section, {}).update(values)
-    path = base / "bench-settings.yml"
-    base.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(override), encoding="utf-8")
-    return path
 
 
 def measure_build(
