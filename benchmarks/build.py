@@ -30,10 +30,23 @@ import yaml
 STAGE_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+(?P<seconds>\d+\.\d+) s(?:\s.*)?$")
 
 
+#: A stage the build skipped as up to date (``  cube         skipped (up to date)``).
+SKIPPED_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+skipped\b")
+
+
 def parse_stage_line(line: str) -> tuple[str, float] | None:
-    """``(stage, seconds)`` from one line of ``cwi build``'s output, or None."""
+    """``(stage, seconds)`` from one line of ``cwi build``'s output, or None.
+
+    A skipped stage gives ``(stage, 0.0)`` only through :func:`parse_skipped_line`.
+    """
     match = STAGE_LINE.match(line.rstrip("\n"))
     return (match.group("stage"), float(match.group("seconds"))) if match else None
+
+
+def parse_skipped_line(line: str) -> str | None:
+    """The stage a line of ``cwi build``'s output says was skipped as up to date, or None."""
+    match = SKIPPED_LINE.match(line)
+    return match.group("stage") if match else None
 
 
 HERE = Path(__file__).resolve().parent
@@ -90,7 +103,7 @@ def measure_build(
     -------
     dict
         ``wall_s`` (whole command), ``returncode``, ``stages`` (name -> seconds, as the build
-        reports them), ``peak_mb`` (name -> peak resident MB of the process tree during that
+        reports them), ``skipped`` (stages it skipped as up to date), ``peak_mb`` (name -> peak resident MB of the process tree during that
         stage), ``peak_total_mb`` and ``stderr_tail`` when the command failed.
     """
     env = dict(os.environ) | {"CWI_SETTINGS": str(settings_file)}
@@ -111,6 +124,7 @@ def measure_build(
     current = {"stage": "start"}
     peaks: dict[str, float] = {}
     stages: dict[str, float] = {}
+    skipped: list[str] = []
     lines: list[str] = []
     done = threading.Event()
 
@@ -125,6 +139,9 @@ def measure_build(
     assert proc.stderr is not None
     for line in proc.stderr:
         lines.append(line.rstrip())
+        skipped_stage = parse_skipped_line(line)
+        if skipped_stage:
+            skipped.append(skipped_stage)
         parsed = parse_stage_line(line)
         if parsed:
             stage, seconds = parsed
@@ -139,6 +156,7 @@ def measure_build(
         "wall_s": round(time.perf_counter() - start, 2),
         "returncode": proc.returncode,
         "stages": stages,
+        "skipped": skipped,
         "peak_mb": {k: round(v) for k, v in peaks.items() if not k.startswith("after:")},
         "peak_total_mb": round(max(peaks.values(), default=0.0)),
     }

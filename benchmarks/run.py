@@ -130,6 +130,8 @@ def _build_detail(result: dict[str, Any], cold: dict[str, Any] | None = None) ->
         parts.append(f"ingest {now:.1f} s (cold {was:.1f} s)" if was else f"ingest {now:.1f} s")
     top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
     parts += [f"{k} {v:.1f} s" for k, v in top]
+    if result.get("skipped"):
+        parts.append("skipped as up to date: " + ", ".join(result["skipped"]))
     parts.append(f"peak {result['peak_total_mb']:,} MB")
     return "; ".join(p for p in parts if p)
 

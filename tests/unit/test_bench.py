@@ -17,6 +17,7 @@ from benchmarks.build import (
     edit_chapter,
     keep_only_ingest_cache,
     mark_demo_current,
+    parse_skipped_line,
     parse_stage_line,
     project_copy,
     project_files,
@@ -218,3 +219,6 @@ def test_stage_lines_of_cwi_build_are_parsed_with_or_without_a_note():
     assert parse_stage_line("Build stopped in stage 'pdf' 1.00 s") is None
     assert parse_stage_line("  ingest 12 s") is None
     assert parse_stage_line("  pages          3.10 seconds") is None
+    assert parse_stage_line("  cube         skipped (up to date)") is None
+    assert parse_skipped_line("  cube         skipped (up to date)\n") == "cube"
+    assert parse_skipped_line("  ingest         12.34 s") is None
