@@ -586,7 +586,12 @@ def stage_scan(state: BuildState) -> None:
     stamp = publication_stamp(state.settings.disclosure)
     if stamp:
         stamp_outputs(state.settings.site_dir, stamp)
-    findings = scan_paths(state.settings.site_dir, sentinels=sentinels, years=state.settings.years)
+    findings = scan_paths(
+        state.settings.site_dir,
+        sentinels=sentinels,
+        years=state.settings.years,
+        cache=state.settings.build_dir / "cache" / "scan",  # unchanged files are not reread
+    )
     if stamp:
         for f in [f for f in findings if f.kind == "small count"][:50]:
             sys.stderr.write(f"NOT FOR PUBLICATION {f.file}: {f.kind} ({f.detail})\n")
