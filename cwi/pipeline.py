@@ -548,14 +548,9 @@ def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
 
 def stage_pages(state: BuildState) -> None:
     """Write the page sources Quarto renders (LA pages from the profiles in the store)."""
-    from cwi.public.page import write_public_page
+    from cwi.site.pages import write_stage
 
-    if state.settings.data_source != "public":
-        from cwi.site.pages import write_pages
-
-        write_pages(state.settings)
-    # after write_pages: it adds to the fragment folder and to downloads/
-    write_public_page(state.settings, standalone=state.settings.data_source == "public")
+    write_stage(state.settings, standalone=state.settings.data_source == "public")
 
 
 def stage_site(state: BuildState) -> None:
