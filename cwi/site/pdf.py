@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from html import escape
 from pathlib import Path
@@ -136,6 +137,9 @@ def render_jobs(
             for i, (h, b, o, k) in enumerate(jobs)
             if i in stale_set
         ]
+        # the longest job first (the report takes as long as several profiles), so the two
+        # workers finish together instead of one rendering the report alone at the end
+        todo.sort(key=lambda job: (job[3] != "report", -len(job[0])))
         if workers > 1 and len(todo) > 2:
             with worker_pool(workers) as pool:  # workers die with the build
                 done = list(
@@ -300,14 +304,64 @@ def report_html(settings: Settings) -> str:
         "</section>"
         f'<section class="contents"><h1>Contents</h1><ol>{"".join(toc)}</ol></section>'
     )
+    body, table_css = shared_table_styles("".join(parts))
     css = print_css(settings.templates_dir) + (
         settings.templates_dir / "report_print.css"
     ).read_text(encoding="utf-8")
+    # the tables' rules after the print styles, where each table's own stylesheet stood
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-        f"<title>{escape(settings.title)}</title><style>{css}</style></head><body>"
-        f"{cover}{''.join(parts)}</body></html>"
+        f"<title>{escape(settings.title)}</title><style>{css}</style>"
+        f"<style>{table_css}</style></head><body>{cover}{body}</body></html>"
     )
+
+
+#: A great_tables stylesheet: every rule scoped by the id of the table's wrapper.
+_GT_STYLE = re.compile(
+    r"<style[^>]*>(?P<css>(?:(?!</style>).)*?#(?P<id>[A-Za-z][\w-]*) table\b(?:(?!</style>).)*)"
+    r"</style>",
+    re.S,
+)
+
+
+def shared_table_styles(html: str) -> tuple[str, str]:
+    """Replace each great_tables table's own stylesheet by one shared copy.
+
+    great_tables writes about 60 rules per table, each scoped by the table's id (``#t1 .gt_title``);
+    the report holds 15 such tables, so weasyprint matched every element against 15 copies of the
+    same rules. Each wrapper gets the class ``gt-print`` instead and one copy of the rules is
+    scoped by that class. The rules, their order and their relative specificity are unchanged
+    (``#id .x`` and ``.gt-print .x`` both beat the print styles' element and one-class rules),
+    so the tables look the same.
+
+    Returns
+    -------
+    html, css : str
+        The HTML without the per-table stylesheets, and the shared rules (empty if none).
+    """
+    shared: dict[str, None] = {}
+    ids: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        tid = match.group("id")
+        scoped = re.compile(rf"#{re.escape(tid)}(?![\w-])")
+        shared.setdefault(scoped.sub(".gt-print", match.group("css")), None)
+        ids.append(tid)
+        return ""
+
+    html = _GT_STYLE.sub(take, html)
+    for tid in ids:
+        tag = re.compile(rf'<(\w+)(?P<attrs>[^>]*?)\sid="{re.escape(tid)}"(?P<rest>[^>]*)>')
+        match = tag.search(html)
+        if match is None:
+            continue
+        whole = match.group(0)
+        if re.search(r'\sclass="', whole):
+            new = re.sub(r'\sclass="', ' class="gt-print ', whole, count=1)
+        else:
+            new = whole[:-1] + ' class="gt-print">'
+        html = html[: match.start()] + new + html[match.end() :]
+    return html, "".join(shared)
 
 
 def _absolute_images(html: str, base: Path) -> str:

@@ -219,3 +219,45 @@ def test_pdf_folder_replaced_whole_or_not_at_all(tmp_path, monkeypatch, fake_wea
     for out in outs:
         assert saved.entries[str(out.resolve())]["digest"] == fingerprint.file_digest(out)
     assert not list((tmp_path / "build").glob(".cwi-*"))
+
+
+def test_report_tables_share_one_stylesheet_and_look_the_same(tmp_path):
+    """The report's great_tables tables each carry ~60 id-scoped rules; the print document
+    keeps one shared copy (weasyprint matched every element against every copy): same text,
+    same positions, same pixels."""
+    import shutil
+    import subprocess
+
+    import pandas as pd
+    from great_tables import GT
+
+    weasyprint = pytest.importorskip("weasyprint")
+    frame = pd.DataFrame({"IMD decile": [1, 2, 3], "CIN children": [1204, 980, 15]})
+    tables = [
+        GT(frame, id=f"t{k}").tab_header(title=f"Table {k}").as_raw_html(make_page=False)
+        for k in range(3)
+    ]
+    css = pdf_mod.print_css(PROJECT_ROOT / "templates")
+    body = "".join(f"<h2>Part {k}</h2>{t}" for k, t in enumerate(tables))
+    shared_body, shared_css = pdf_mod.shared_table_styles(body)
+    assert body.count("<style") == 3 and shared_body.count("<style") == 0
+    assert shared_body.count('class="gt-print"') == 3 and "#t1" not in shared_css
+    before = f"<html><head><style>{css}</style></head><body>{body}</body></html>"
+    after = (
+        f"<html><head><style>{css}</style><style>{shared_css}</style></head>"
+        f"<body>{shared_body}</body></html>"
+    )
+    weasyprint.HTML(string=before).write_pdf(tmp_path / "before.pdf")
+    weasyprint.HTML(string=after).write_pdf(tmp_path / "after.pdf")
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils not installed")
+    for name in ("before", "after"):
+        subprocess.run(
+            ["pdftoppm", "-r", "50", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+            check=True,
+        )
+    pages = sorted(tmp_path.glob("before*.png"))
+    assert pages
+    for page in pages:
+        twin = tmp_path / page.name.replace("before", "after")
+        assert page.read_bytes() == twin.read_bytes(), page.name
