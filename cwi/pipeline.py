@@ -582,7 +582,9 @@ def stage_scan(state: BuildState) -> None:
     from cwi.leaks import scan_paths
 
     private = state.settings.private_dir / "sentinels.txt"
-    sentinels = private.read_text(encoding="utf-8").split() if private.is_file() else []
+    # one sentinel a line: "XA6 2AZ" is one planted postcode, not two sentinels
+    lines = private.read_text(encoding="utf-8").splitlines() if private.is_file() else []
+    sentinels = [s.strip() for s in lines if s.strip()]
     stamp = publication_stamp(state.settings.disclosure)
     if stamp:
         stamp_outputs(state.settings.site_dir, stamp)

@@ -471,3 +471,40 @@ def test_scan_cache_rereads_only_changed_files_and_keeps_reporting_findings(tmp_
     assert sorted(scanned) == ["index.html", "leaky.html", "q1_decile_rates.csv"]
     record = (cache / "findings.json").read_text(encoding="utf-8")
     assert SENTINEL not in record  # kinds and places only, never a value
+
+
+def test_fast_workbook_reader_finds_what_openpyxl_finds(tmp_path):
+    """The scanner reads workbooks from their XML (openpyxl's reader dominated the scan); every
+    kind of value openpyxl sees must be found the same way, in the same cells."""
+    import datetime as dt
+
+    import openpyxl
+
+    import cwi.leaks as leaks
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "q1_decile_rates"
+    ws.append(["Contents of this workbook & notes"])
+    ws.append(["area_code", "imd_decile", "n", "note"])
+    ws.append(["X1", 1, 7, SENTINEL])
+    ws.append(["X1", 2, 12.0, "born 2012-03-04"])
+    ws.append(["X1", 3, dt.datetime(2012, 5, 6), POSTCODE])
+    ws.append([LSOA, True, 4.5, "=CONCAT(A1)"])
+    ws.cell(row=8, column=2, value=dt.date(2011, 1, 2))
+    ws.cell(row=9, column=30, value=PID)
+    totals = wb.create_sheet("area_rates")
+    totals.append(["area_code", "n"])
+    totals.append(["X1", 7])
+    totals.append(["X2", 3])
+    wb.properties.creator = LSOA
+    wb.properties.keywords = SENTINEL
+    wb.save(tmp_path / "book.xlsx")
+    fast = leaks._Collector(tmp_path / "book.xlsx", leaks.dob_window([2023]))
+    slow = leaks._Collector(tmp_path / "book.xlsx", leaks.dob_window([2023]))
+    leaks._scan_xlsx_cells(tmp_path / "book.xlsx", fast, [SENTINEL])  # no silent fallback
+    leaks._scan_xlsx_openpyxl(tmp_path / "book.xlsx", slow, [SENTINEL])
+    assert fast.findings() == slow.findings()
+    assert {f.kind for f in fast.findings()} == {
+        "sentinel", "pseudonymised id", "date of birth", "postcode", "LSOA code", "small count",
+    }  # fmt: skip
