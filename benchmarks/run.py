@@ -130,6 +130,8 @@ def _build_detail(result: dict[str, Any], cold: dict[str, Any] | None = None) ->
         parts.append(f"ingest {now:.1f} s (cold {was:.1f} s)" if was else f"ingest {now:.1f} s")
     top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
     parts += [f"{k} {v:.1f} s" for k, v in top]
+    if result.get("skipped"):
+        parts.append("skipped as up to date: " + ", ".join(result["skipped"]))
     parts.append(f"peak {result['peak_total_mb']:,} MB")
     return "; ".join(p for p in parts if p)
 
@@ -300,17 +302,19 @@ def _national_row(row_id: str, result: dict[str, Any], cold: dict[str, Any] | No
     )
 
 
-def bench_public(report: Report) -> None:
-    """The public-data edition alone (``cwi build --public``), outputs in a temporary folder."""
-    from benchmarks.build import measure_build, output_override
+def bench_public(settings: Settings, report: Report) -> None:
+    """The public-data edition alone (``cwi build --public``), in a copy of the project."""
+    from benchmarks.build import measure_build
     from cwi.public.build import public_available
 
     what = "public edition alone, every English LA 2013-2024 (cwi build --public)"
-    if not public_available(load_settings().public_data_dir):
+    if not public_available(settings.public_data_dir):
         report.rows.append(Row("public", what, "skipped", detail="no public data folder"))
         return
     with tempfile.TemporaryDirectory(prefix="cwi-bench-public-") as tmp:
-        result = measure_build(output_override(Path(tmp)), ("build", "--public"))
+        copy, file, _own = Bench(settings, Path(tmp), report).prepare("public")
+        console.print("[dim]cwi bench: public edition ...[/dim]")
+        result = measure_build(file, ("build", "--public"), root=copy)
         report.builds["public"] = result
         report.rows.append(
             Row(
@@ -390,7 +394,7 @@ def run_bench(
     if "national" in wanted:
         bench_national(settings, report)
     if "public" in wanted:
-        bench_public(report)
+        bench_public(settings, report)
     report.machine["load_end"] = round(os.getloadavg()[0], 1)
     print_report(report)
     write_report(report, json_path or settings.build_dir / "bench" / "bench.json")

@@ -17,6 +17,8 @@ from benchmarks.build import (
     edit_chapter,
     keep_only_ingest_cache,
     mark_demo_current,
+    parse_skipped_line,
+    parse_stage_line,
     project_copy,
     project_files,
 )
@@ -209,3 +211,14 @@ def test_copy_settings_send_every_output_into_the_copy(tmp_path):
     mark_demo_current(tmp_path, s)
     stamp = json.loads((tmp_path / ".cwi-demo.json").read_text())
     assert stamp["n_las"] == 3 and stamp["source"] == "demo"
+
+
+def test_stage_lines_of_cwi_build_are_parsed_with_or_without_a_note():
+    assert parse_stage_line("  ingest         12.34 s\n") == ("ingest", 12.34)
+    assert parse_stage_line("  pdf             0.81 s (15 cached)") == ("pdf", 0.81)
+    assert parse_stage_line("Build stopped in stage 'pdf' 1.00 s") is None
+    assert parse_stage_line("  ingest 12 s") is None
+    assert parse_stage_line("  pages          3.10 seconds") is None
+    assert parse_stage_line("  cube         skipped (up to date)") is None
+    assert parse_skipped_line("  cube         skipped (up to date)\n") == "cube"
+    assert parse_skipped_line("  ingest         12.34 s") is None
