@@ -31,13 +31,13 @@ from benchmarks.scenarios import (
     SECTIONS,
     Report,
     append_sentence,
-    first_codes,
     goal_row,
     marginal_per_la,
     markdown_table,
     national_row,
     ours_for_las,
     parse_only,
+    small_subsets,
 )
 from cwi.cli import app
 from cwi.config import ROOT, load_settings
@@ -117,10 +117,16 @@ def test_the_edited_chapter_exists_and_every_goal_row_is_defined():
     assert set(GOALS) <= set(DEFINITIONS)
 
 
-def test_first_codes_are_the_sorted_first_n():
-    assert first_codes(["X3", "X1", "X2"], 2) == ["X1", "X2"]
+def test_small_subsets_first_last_then_windows():
+    codes = [f"X{i:02d}" for i in range(15, 0, -1)]
+    subsets = small_subsets(codes, 10)
+    assert subsets[0] == [f"X{i:02d}" for i in range(1, 11)]
+    assert subsets[1] == [f"X{i:02d}" for i in range(6, 16)]
+    assert subsets[2] == [f"X{i:02d}" for i in range(2, 12)]
+    assert all(len(s) == 10 and len(set(s)) == 10 for s in subsets)
+    assert small_subsets(["X1", "X2"], 2) == [["X1", "X2"]]  # no duplicate windows
     with pytest.raises(ValueError):
-        first_codes(["X1"], 2)
+        small_subsets(["X1"], 2)
 
 
 def test_markdown_table_from_a_json_report():
