@@ -168,6 +168,11 @@ class Bench:
         console.print(f"[dim]cwi bench: {key} ...[/dim]")
         result = measure_build(file, ("build",), root=copy)
         self.report.builds[key] = result
+        if self.report.checkpoint is not None:  # a long run keeps what it measured so far
+            from cwi.io import write_text
+
+            data = json.dumps(self.report.as_dict(), indent=1, default=str)
+            write_text(self.report.checkpoint, data + "\n")
         return result
 
     def cold_then_cached(
@@ -368,7 +373,8 @@ def run_bench(
         Every row and every measured build.
     """
     wanted = list(only)
-    report = Report(machine=_machine())
+    json_path = json_path or settings.build_dir / "bench" / "bench.json"
+    report = Report(machine=_machine(), checkpoint=json_path.with_suffix(".partial.json"))
     report.machine["sections"] = wanted
     if "demo" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
@@ -410,7 +416,8 @@ def run_bench(
         bench_public(settings, report)
     report.machine["load_end"] = round(os.getloadavg()[0], 1)
     print_report(report)
-    write_report(report, json_path or settings.build_dir / "bench" / "bench.json")
+    write_report(report, json_path)
+    report.checkpoint.unlink(missing_ok=True)
     return report
 
 

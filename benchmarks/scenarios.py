@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 #: Sections of ``cwi bench --only a,b`` in the order they run.
@@ -263,7 +264,9 @@ class Report:
     machine: dict[str, Any] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
     builds: dict[str, Any] = field(default_factory=dict)
-    extra: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Written after every build (``bench.partial.json``) so a long run that is stopped keeps
+    #: what it measured; removed when the full report is written.
+    checkpoint: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``json.dump``."""
@@ -272,5 +275,4 @@ class Report:
             "rows": [r.as_dict() for r in self.rows],
             "definitions": {r.id: DEFINITIONS[r.id] for r in self.rows if r.id in DEFINITIONS},
             "builds": self.builds,
-            "other": [list(e) for e in self.extra],
         }

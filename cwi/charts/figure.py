@@ -8,8 +8,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 #: Pixels per inch of every chart PNG (one file serves the web page and the PDF).
 DPI = 150
 
@@ -101,11 +99,10 @@ def render_png(fig: Any, dpi: int = DPI) -> bytes:
         fig.set_dpi(dpi)
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
+    width, height = canvas.get_width_height(physical=True)
+    rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(
-        out, format="PNG", compress_level=PNG_COMPRESSION
-    )
+    rgba.convert("RGB").save(out, format="PNG", compress_level=PNG_COMPRESSION)
     return out.getvalue()
 
 

@@ -26,6 +26,8 @@ from cwi.charts.theme import FONT, palette  # noqa: E402
 #: and the room (inches) around the panel and its legend, which sits to its right.
 MAP_PANEL = (0.775, 0.77)
 MAP_PAD = 0.1
+#: Size (inches) of the decile legend, measured once per process.
+_LEGEND_SIZE: dict[tuple[Any, ...], tuple[float, float]] = {}
 
 
 def _area_paths(geometries: Any) -> tuple[list[MplPath], np.ndarray]:
@@ -148,8 +150,11 @@ def decile_map_figure(areas: Any, width: float = 7.2, height: float = 4.2) -> An
         prop={"family": FONT, "size": 8},
         title_fontproperties={"family": FONT, "size": 8},
     )
-    box = legend.get_window_extent(fig.canvas.get_renderer())
-    legend_w, legend_h = box.width / fig.dpi, box.height / fig.dpi
+    size_key = (fig.dpi, tuple(colours), FONT)  # the legend's size depends on nothing else
+    if size_key not in _LEGEND_SIZE:
+        box = legend.get_window_extent(fig.canvas.get_renderer())
+        _LEGEND_SIZE[size_key] = (box.width / fig.dpi, box.height / fig.dpi)
+    legend_w, legend_h = _LEGEND_SIZE[size_key]
     max_w, max_h = MAP_PANEL[0] * width, MAP_PANEL[1] * height
     panel_w = min(max_w, aspect * max_h)
     panel_h = panel_w / aspect
