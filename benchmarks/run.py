@@ -1,19 +1,36 @@
 """``cwi bench``: performance figures printed, never asserted (speed goals live here, not in tests).
 
-Sections (``cwi bench --only a,b``): ``demo`` (generate the 15-LA region), ``linkage`` (1 million
-records against a national-size postcode directory), ``models`` (Q1-Q4 on a 33,000-LSOA cube),
-``build`` (the whole demo build, each stage's time and peak memory), ``naive`` (the same LA pages
-one fresh process per LA, and one ``quarto render -P`` per LA where Quarto and Jupyter exist),
-``national`` (153 synthetic LAs, ~33,000 LSOAs; slow, opt-in), ``public`` (the public-data
-edition alone, ``cwi build --public``: every English LA 2013-2024 from published tables).
+Sections (``cwi bench --only a,b``; default all but ``national``):
+
+* ``demo`` - generate the 15-LA region;
+* ``linkage`` - 1 million records against a national-size postcode directory;
+* ``models`` - Q1-Q4 on a 33,000-LSOA cube;
+* ``build`` - the 15-LA demo build in a copy of the project: cold, inputs cached (the goal row),
+  rebuilt with nothing changed, rebuilt after a one-chapter text edit;
+* ``marginal`` - cost of one more LA: the inputs-cached build of 15 LAs against 10;
+* ``naive`` - the same LA pages one fresh process per LA, and one ``quarto render -P`` per LA
+  (where Quarto, Jupyter and papermill exist), each as naive / ours;
+* ``national`` - 153 synthetic LAs, ~33,000 LSOAs: demo generation, then the build cold and
+  inputs cached (slow, opt-in);
+* ``public`` - the public-data edition alone (``cwi build --public``).
+
+Every build runs in a temporary copy of the project (:func:`benchmarks.build.project_copy`), so
+the project's own files, outputs and caches are never touched. The figures are printed as a
+table with each row's goal and whether it is met, the definitions of the rows below it, and
+written as JSON and as the README's Markdown table (``--json``; default
+``<build_dir>/bench/bench.json`` and ``bench.md`` beside it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
 import resource
+import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,210 +38,412 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cwi.config import Settings
+from benchmarks.scenarios import (
+    DEFINITIONS,
+    EDIT_CHAPTER,
+    SMALL_N,
+    Goal,
+    Report,
+    Row,
+    append_sentence,
+    first_codes,
+    goal_row,
+    marginal_per_la,
+    markdown_table,
+    met_text,
+    national_row,
+    ours_for_las,
+)
+from cwi.config import Settings, load_settings
 
-console = Console()
-SECTIONS = ("demo", "linkage", "models", "build", "naive", "public")
-GOALS = {
-    "build": "full 15-LA demo build, inputs cached <= 30 s",
-    "per_la": "marginal web page + PDF per LA <= 0.4 s",
-    "naive_ratio": "naive / ours >= 15 for 15 LAs",
-    "national": "153-LA build <= 90 s, peak <= 3 GB",
-    "public": "public edition (every English LA, 12 years) in minutes on 2 cores",
+console = Console(width=None if Console().is_terminal else 150)  # a log keeps its columns
+
+#: Goals of the earlier issues, kept beside issue 18's (see the README).
+OTHER_GOALS = {
+    "demo": Goal("<= 15 s", 15.0),
+    "linkage": Goal("<= 20 s, <= 3 GB", 20.0),
+    "models": Goal("<= 30 s", 30.0),
 }
-
-Row = tuple[str, str, str]
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed(label: str, func: Callable[[], Any], rows: list[Row]) -> Any:
+def _timed(row_id: str, what: str, func: Callable[[], Any], report: Report) -> Any:
+    """Run ``func`` in this process, add a row with its wall time and this process's peak."""
     start = time.perf_counter()
+    goal = OTHER_GOALS.get(row_id)
     try:
         result = func()
     except Exception as exc:  # a benchmark that fails is reported, the others still run
-        rows.append((label, "failed", f"{type(exc).__name__}: {exc}"[:120]))
+        report.rows.append(
+            Row(row_id, what, "failed", goal=goal.text if goal else "-", detail=f"{exc}"[:150])
+        )
         return None
-    rows.append(
-        (label, f"{time.perf_counter() - start:.2f} s", f"peak RSS {_peak_rss_mb():,.0f} MB")
+    seconds = round(time.perf_counter() - start, 2)
+    report.rows.append(
+        Row(
+            row_id,
+            what,
+            f"{seconds:.2f} s",
+            seconds,
+            goal.text if goal else "-",
+            goal.met(seconds) if goal else None,
+            f"peak RSS of cwi bench {_peak_rss_mb():,.0f} MB",
+        )
     )
     return result
 
 
-def _detail(result: dict[str, Any], keys: tuple[str, ...]) -> str:
-    """The figures that answer the speed goals, rounded."""
+def _machine() -> dict[str, Any]:
+    from cwi.config import ROOT
+
+    ram = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = round(int(line.split()[1]) / 1024 / 1024)
+    except OSError:
+        pass
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "ram_gb": ram,
+        "load_start": round(os.getloadavg()[0], 1),
+        "commit": commit or "?",
+    }
+
+
+def _build_detail(result: dict[str, Any], cold: dict[str, Any] | None = None) -> str:
+    """The stage times that explain a build's figure: the slowest stages and the ingest."""
+    if result.get("returncode") != 0:
+        return result.get("stderr_tail", "")[-200:]
+    stages = dict(result["stages"])
     parts = []
-    for key in keys:
-        if key in result:
-            value = result[key]
-            parts.append(f"{key}={value:,.2f}" if isinstance(value, float) else f"{key}={value}")
-    return ", ".join(parts)
+    if cold is not None and "ingest" in stages:  # was the ingest reused?
+        was = cold.get("stages", {}).get("ingest")
+        now = stages.pop("ingest")
+        parts.append(f"ingest {now:.1f} s (cold {was:.1f} s)" if was else f"ingest {now:.1f} s")
+    top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
+    parts += [f"{k} {v:.1f} s" for k, v in top]
+    parts.append(f"peak {result['peak_total_mb']:,} MB")
+    return "; ".join(p for p in parts if p)
 
 
-def _build_rows(label: str, result: dict[str, Any], rows: list[Row]) -> None:
-    if result["returncode"] != 0:
-        rows.append((label, "failed", result.get("stderr_tail", "")[-150:]))
-        return
-    rows.append((label, f"{result['wall_s']:.2f} s", f"peak {result['peak_total_mb']:,} MB"))
-    for stage, seconds in result["stages"].items():
-        peak = result["peak_mb"].get(stage)
-        rows.append((f"  {stage}", f"{seconds:.2f} s", f"peak {peak:,} MB" if peak else ""))
+def _build_row(row_id: str, result: dict[str, Any], cold: dict[str, Any] | None = None) -> Row:
+    if result.get("returncode") != 0:
+        failed = goal_row(row_id, None, "", _build_detail(result))
+        failed.measured = "failed"
+        return failed
+    seconds = result["wall_s"]
+    return goal_row(row_id, seconds, f"{seconds:.1f} s", _build_detail(result, cold))
 
 
-def bench_build_section(settings: Settings, rows: list[Row], naive: bool) -> dict[str, Any]:
-    """The whole demo build (inputs cached), then the naive per-LA baselines."""
-    from benchmarks.build import measure_build, naive_per_la, output_override, quarto_per_la
+class Bench:
+    """One run of the 15-LA build benchmarks, in copies of the project under ``tmp``."""
+
+    def __init__(self, settings: Settings, tmp: Path, report: Report) -> None:
+        self.settings = settings
+        self.tmp = tmp
+        self.report = report
+
+    def prepare(self, name: str, extra: dict[str, Any] | None = None) -> tuple[Path, Path, list]:
+        """A fresh copy of the project and its settings file; returns (copy, file, own files)."""
+        from benchmarks.build import copy_settings, project_copy
+
+        copy, own = project_copy(self.tmp / name)
+        file = copy_settings(copy, self.settings, self.tmp / f"{name}.yml", extra)
+        return copy, file, own
+
+    def build(self, key: str, file: Path, copy: Path) -> dict[str, Any]:
+        """``cwi build`` in the copy, measured; kept in the JSON under ``key``."""
+        from benchmarks.build import measure_build
+
+        console.print(f"[dim]cwi bench: {key} ...[/dim]")
+        result = measure_build(file, ("build",), root=copy)
+        self.report.builds[key] = result
+        return result
+
+    def cold_then_cached(self, n_las: int, extra: dict[str, Any] | None = None) -> tuple:
+        """Cold build of ``n_las`` LAs in a new copy, then the inputs-cached build.
+
+        Returns the two results (the second None when the first failed), the copy and its
+        settings file.
+        """
+        from benchmarks.build import keep_only_ingest_cache
+
+        copy, file, own = self.prepare(f"la{n_las}", extra)
+        cold = self.build(f"{n_las} LAs: cold", file, copy)
+        if cold["returncode"] != 0:
+            return cold, None, copy, file
+        removed = keep_only_ingest_cache(copy, load_settings(file), own)
+        self.report.builds[f"{n_las} LAs: removed before inputs cached"] = removed[:200]
+        cached = self.build(f"{n_las} LAs: inputs cached", file, copy)
+        return cold, cached, copy, file
+
+
+def bench_builds(settings: Settings, wanted: Sequence[str], report: Report) -> None:
+    """Rows cold, inputs cached, nothing changed, chapter edit, marginal, naive / ours."""
+    from benchmarks.build import edit_chapter, naive_per_la, quarto_per_la
     from cwi.inputs import ensure_demo_inputs
+    from cwi.store import ResultsStore
 
-    out: dict[str, Any] = {}
-    ensure_demo_inputs(settings)  # inputs cached: generation is timed in its own section
+    demo_settings = settings.with_overrides(data={"source": "demo"})
+    ensure_demo_inputs(demo_settings)  # inputs generated: generation is the `demo` row
+    n_demo = len([p for p in (demo_settings.demo_dir / "la").iterdir() if p.is_dir()])
     with tempfile.TemporaryDirectory(prefix="cwi-bench-") as tmp:
-        override = output_override(Path(tmp))
-        result = measure_build(override)
-        out["build"] = result
-        _build_rows("demo build, inputs cached (cwi build)", result, rows)
-        if result["returncode"] != 0:
-            return out
-        from cwi.config import load_settings
-        from cwi.store import ResultsStore
-
-        built = load_settings(override)
-        codes = ResultsStore(built).profile_codes()
-        stages = result["stages"]
-        la_work = sum(stages.get(s, 0.0) for s in ("pages", "site", "pdf"))
-        ours = la_work / max(len(codes), 1)
-        rows.append(
-            (
-                f"  per LA, ours ({len(codes)} LAs)",
-                f"{ours:.2f} s",
-                "(pages + site + pdf stages) / LAs, report included",
+        bench = Bench(demo_settings, Path(tmp), report)
+        cold, cached, copy, file = bench.cold_then_cached(n_demo)
+        report.rows.append(_build_row("cold", cold))
+        if cached is None:
+            return
+        report.rows.append(_build_row("inputs_cached", cached, cold))
+        if "build" in wanted:
+            again = bench.build(f"{n_demo} LAs: nothing changed", file, copy)
+            report.rows.append(_build_row("nothing_changed", again))
+            edit_chapter(copy, EDIT_CHAPTER, append_sentence)
+            edited = bench.build(f"{n_demo} LAs: one chapter edited", file, copy)
+            report.rows.append(_build_row("chapter_edit", edited))
+        if "marginal" in wanted and cached["returncode"] == 0:
+            codes = first_codes(ResultsStore(load_settings(file)).profile_codes(), SMALL_N)
+            _cold10, cached10, _c, _f = bench.cold_then_cached(
+                SMALL_N, {"release": {"la_list": codes}}
             )
+            if cached10 is not None and cached10["returncode"] == 0:
+                per_la = marginal_per_la(cached["wall_s"], n_demo, cached10["wall_s"], SMALL_N)
+                report.rows.append(
+                    goal_row(
+                        "marginal",
+                        round(per_la, 3),
+                        f"{per_la:.2f} s",
+                        f"T({n_demo}) {cached['wall_s']:.1f} s, T({SMALL_N}) "
+                        f"{cached10['wall_s']:.1f} s",
+                    )
+                )
+            else:
+                report.rows.append(goal_row("marginal", None, "", "the 10-LA build failed"))
+        if "naive" in wanted and cached["returncode"] == 0:
+            codes = ResultsStore(load_settings(file)).profile_codes()
+            ours = ours_for_las(cached["stages"])
+            naive_rows(report, naive_per_la(file, codes, copy), "naive_fresh", ours)
+            quarto = quarto_per_la(file, codes, Path(tmp) / "quarto", root=copy)
+            naive_rows(report, quarto, "naive_quarto", ours)
+
+
+def naive_rows(report: Report, result: dict[str, Any], row_id: str, ours: float) -> None:
+    """A naive / ours row from a naive baseline's result and our time for the same LAs."""
+    report.builds[row_id] = result | {"ours_s": round(ours, 2)}
+    if "total_s" not in result:
+        why = result.get("skipped") or result.get("error")
+        report.rows.append(goal_row(row_id, None, "", f"not measured: {why}"[:200]))
+        return
+    ratio = result["total_s"] / ours if ours else None
+    report.rows.append(
+        goal_row(
+            row_id,
+            round(ratio, 2) if ratio else None,
+            f"{ratio:.1f}" if ratio else "-",
+            f"naive {result['total_s']:.1f} s ({result['per_la_s']:.2f} s/LA, {result['n']} "
+            f"LAs); ours {ours:.1f} s (store + pages + site + pdf)",
         )
-        again = measure_build(override, ("build", "--stages", "pages,site,pdf"))
-        out["rebuild"] = again
-        _build_rows("rebuild, nothing changed (pages, site, pdf: render caches)", again, rows)
-        if not naive:
-            return out
-        n = naive_per_la(override, codes, settings.root)
-        out["naive"] = n
-        if "per_la_s" in n:
-            rows.append(
-                (
-                    f"naive: fresh process per LA ({n['n']} LAs)",
-                    f"{n['per_la_s']:.2f} s/LA",
-                    f"total {n['total_s']:.1f} s; naive / ours = {n['per_la_s'] / ours:.1f}",
-                )
-            )
-        else:
-            rows.append(("naive: fresh process per LA", "failed", str(n.get("error"))[:150]))
-        q = quarto_per_la(override, codes, Path(tmp) / "quarto")
-        out["quarto"] = q
-        if "per_la_s" in q:
-            rows.append(
-                (
-                    f"naive: quarto render -P per LA ({q['n']} LAs, HTML only)",
-                    f"{q['per_la_s']:.2f} s/LA",
-                    f"total {q['total_s']:.1f} s; naive / ours = {q['per_la_s'] / ours:.1f}",
-                )
-            )
-        else:
-            rows.append(
-                ("naive: quarto render -P per LA", "skipped", str(q.get("skipped", q))[:150])
-            )
-    return out
+    )
 
 
-def bench_public_section(rows: list[Row]) -> None:
+def bench_national(settings: Settings, report: Report) -> None:
+    """153 synthetic LAs, ~33,000 LSOAs: generation (cached by seed), then cold and cached."""
+    from benchmarks.build import ensure_national_demo, mark_demo_current
+
+    seed, n_las, years = 1, 153, [2023]
+    folder = settings.build_dir / "cache" / "bench-national-demo"
+    console.print(f"[dim]cwi bench: national demo in {folder} ...[/dim]")
+    made = ensure_national_demo(folder, seed, n_las, years)
+    state = "reused (generated earlier in" if made["cached"] else "generated in"
+    report.rows.append(
+        Row(
+            "national_demo",
+            "national demo generated (153 LAs, ~33,000 LSOAs, 1 year)",
+            f"{made['seconds']:.1f} s",
+            made["seconds"],
+            detail=f"{state} {made['seconds']:.1f} s{')' if made['cached'] else ''}; "
+            f"{made['size_mb']:,} MB of files in {folder}",
+        )
+    )
+    extra = {
+        "data": {"demo_dir": str(folder)},
+        "release": {"years": years, "main_year": years[-1]},
+        "demo": {"n_las": n_las, "years": years, "seed": seed},
+    }
+    with tempfile.TemporaryDirectory(prefix="cwi-bench-national-") as tmp:
+        bench = Bench(settings.with_overrides(data={"source": "demo"}), Path(tmp), report)
+        copy, file, own = bench.prepare("national", extra)
+        mark_demo_current(folder, load_settings(file))
+        cold = bench.build("national: cold", file, copy)
+        report.rows.append(_national_row("national_cold", cold))
+        if cold["returncode"] != 0:
+            return
+        from benchmarks.build import keep_only_ingest_cache
+
+        keep_only_ingest_cache(copy, load_settings(file), own)
+        cached = bench.build("national: inputs cached", file, copy)
+        report.rows.append(_national_row("national_cached", cached, cold))
+
+
+def _national_row(row_id: str, result: dict[str, Any], cold: dict[str, Any] | None = None) -> Row:
+    if result.get("returncode") != 0:
+        return national_row(row_id, None, None, "failed: " + _build_detail(result))
+    return national_row(
+        row_id, result["wall_s"], result["peak_total_mb"], _build_detail(result, cold)
+    )
+
+
+def bench_public(report: Report) -> None:
     """The public-data edition alone (``cwi build --public``), outputs in a temporary folder."""
     from benchmarks.build import measure_build, output_override
-    from cwi.config import load_settings
     from cwi.public.build import public_available
 
+    what = "public edition alone, every English LA 2013-2024 (cwi build --public)"
     if not public_available(load_settings().public_data_dir):
-        rows.append(("public edition (cwi build --public)", "skipped", "no public data folder"))
+        report.rows.append(Row("public", what, "skipped", detail="no public data folder"))
         return
     with tempfile.TemporaryDirectory(prefix="cwi-bench-public-") as tmp:
-        override = output_override(Path(tmp))
-        _build_rows(
-            "public edition, every English LA 2013-2024 (cwi build --public)",
-            measure_build(override, ("build", "--public")),
-            rows,
+        result = measure_build(output_override(Path(tmp)), ("build", "--public"))
+        report.builds["public"] = result
+        report.rows.append(
+            Row(
+                "public",
+                what,
+                f"{result['wall_s']:.1f} s",
+                result["wall_s"],
+                detail=_build_detail(result),
+            )  # fmt: skip
+            if result["returncode"] == 0
+            else Row("public", what, "failed", detail=_build_detail(result))
         )
-
-
-def bench_national_section(rows: list[Row]) -> None:
-    """153 synthetic LAs, ~33,000 LSOAs: generate, then build (site and PDFs included)."""
-    from benchmarks.build import measure_build, output_override
-    from cwi.demo import generate
-
-    with tempfile.TemporaryDirectory(prefix="cwi-bench-national-") as tmp:
-        demo = Path(tmp) / "demo"
-        _timed(
-            "national demo region (153 LAs, 1 year)",
-            lambda: generate(demo, seed=1, n_las=153, years=[2023], national=True),
-            rows,
-        )
-        override = output_override(
-            Path(tmp),
-            {
-                "data": {"demo_dir": str(demo)},
-                "release": {"years": [2023], "main_year": 2023},
-                "demo": {"n_las": 153, "years": [2023], "seed": 1},
-            },
-        )
-        _build_rows("national build (153 LAs)", measure_build(override), rows)
 
 
 def run_bench(
-    settings: Settings, quick: bool = False, only: Iterable[str] | None = None
-) -> list[Row]:
-    """Run the chosen sections (default: all but ``national``) and print one table."""
-    wanted = set(only) if only else set(SECTIONS)
-    rows: list[Row] = []
+    settings: Settings,
+    quick: bool = False,
+    only: Sequence[str] = (),
+    json_path: Path | None = None,
+) -> Report:
+    """Run the chosen sections, print the table, write the JSON and Markdown reports.
+
+    Parameters
+    ----------
+    settings : Settings
+        The project's settings (demo parameters, where the demo and reference data are).
+    quick : bool
+        Smaller linkage and model sizes (a smoke run).
+    only : sequence of str
+        Sections to run (:data:`benchmarks.scenarios.SECTIONS`), from ``parse_only``.
+    json_path : Path, optional
+        Where to write the JSON report (default ``<build_dir>/bench/bench.json``); the README
+        table goes beside it as ``.md``.
+
+    Returns
+    -------
+    Report
+        Every row and every measured build.
+    """
+    wanted = list(only)
+    report = Report(machine=_machine())
+    report.machine["sections"] = wanted
     if "demo" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
             from cwi.demo import generate
 
             _timed(
-                "demo region (15 LAs, 3 years)",
+                "demo",
+                "demo region generated (15 LAs x 3 years)",
                 lambda: generate(Path(tmp) / "demo", seed=1, n_las=15, years=[2021, 2022, 2023]),
-                rows,
+                report,
             )
     if "linkage" in wanted:
         from benchmarks.linkage import bench_linkage
 
-        n = 100_000 if quick else 1_000_000
-        m = 270_000 if quick else 2_700_000
+        n, m = (100_000, 270_000) if quick else (1_000_000, 2_700_000)
         result = _timed(
-            f"link {n:,} records to {m:,} postcodes", lambda: bench_linkage(n, m), rows
+            "linkage",
+            f"link {n:,} records to {m:,} postcodes",
+            lambda: bench_linkage(n, m),
+            report,
         )
-        if isinstance(result, dict):
-            rows.append(
-                ("  linkage detail", "", ", ".join(f"{k}={v}" for k, v in result.items())[:160])
-            )
+        if isinstance(result, dict) and report.rows[-1].id == "linkage":
+            report.rows[-1].detail = ", ".join(f"{k}={v}" for k, v in result.items())[:200]
     if "models" in wanted:
         from benchmarks.models import bench_models
 
         n_lsoa = 3_300 if quick else 33_000
-        result = _timed(
-            f"Q1-Q4 models, {n_lsoa:,} LSOAs", lambda: bench_models(n_lsoa=n_lsoa), rows
+        _timed(
+            "models",
+            f"Q1-Q4 models, {n_lsoa:,} LSOAs",
+            lambda: bench_models(n_lsoa=n_lsoa),
+            report,
         )
-        if isinstance(result, dict):
-            rows.append(
-                ("  model detail", "", _detail(result, ("models_total", "build_cube", "cells")))
-            )
-    if wanted & {"build", "naive"}:
-        bench_build_section(settings, rows, naive="naive" in wanted)
-    if "public" in wanted:
-        bench_public_section(rows)
+    if set(wanted) & {"build", "marginal", "naive"}:
+        bench_builds(settings, wanted, report)
     if "national" in wanted:
-        bench_national_section(rows)
-    table = Table(title="cwi bench (goals: " + "; ".join(GOALS.values()) + ")")
-    for col in ("what", "time", "detail"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
+        bench_national(settings, report)
+    if "public" in wanted:
+        bench_public(report)
+    report.machine["load_end"] = round(os.getloadavg()[0], 1)
+    print_report(report)
+    write_report(report, json_path or settings.build_dir / "bench" / "bench.json")
+    return report
+
+
+def print_report(report: Report) -> None:
+    """The rows as one table, the stage times of every build, then the definitions."""
+    table = Table(title="cwi bench (issue 18 goals on 2 cores)")
+    for col in ("what", "goal", "measured", "met", "detail"):
+        table.add_column(col, overflow="fold")
+    for row in report.rows:
+        cells = (row.what, row.goal, row.measured, met_text(row.met), row.detail)
+        table.add_row(*(escape(str(c)) for c in cells))
     console.print(table)
-    return rows
+    builds = {k: v for k, v in report.builds.items() if isinstance(v, dict) and "stages" in v}
+    if builds:
+        stages = Table(title="stage times, s (peak MB of the build's process tree)")
+        stages.add_column("stage")
+        names: list[str] = []
+        for result in builds.values():
+            names += [s for s in result["stages"] if s not in names]
+        for key in builds:
+            stages.add_column(key, overflow="fold")
+        for name in [*names, "whole command"]:
+            cells = []
+            for result in builds.values():
+                if name == "whole command":
+                    cells.append(f"{result['wall_s']:.1f} ({result['peak_total_mb']:,})")
+                elif name in result["stages"]:
+                    peak = result["peak_mb"].get(name)
+                    cells.append(
+                        f"{result['stages'][name]:.1f}" + (f" ({peak:,})" if peak else "")
+                    )
+                else:
+                    cells.append("-")
+            stages.add_row(name, *cells)
+        console.print(stages)
+    m = report.machine
+    console.print(
+        f"{m['cpus']} cores, {m['ram_gb']} GB RAM; load average {m['load_start']} at the "
+        f"start, {m.get('load_end')} at the end; commit {m['commit']}; {m['date']}."
+    )
+    for row in report.rows:
+        if row.id in DEFINITIONS:
+            console.print(f"[bold]{escape(row.what)}[/bold]: {escape(DEFINITIONS[row.id])}")
+
+
+def write_report(report: Report, path: Path) -> None:
+    """Write the JSON report and, beside it, the README's Markdown table."""
+    from cwi.io import write_text
+
+    data = report.as_dict()
+    write_text(path, json.dumps(data, indent=1, default=str) + "\n")
+    write_text(path.with_suffix(".md"), markdown_table(data))
+    console.print(f"Written: {path} and {path.with_suffix('.md')}")

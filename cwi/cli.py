@@ -298,12 +298,18 @@ def bench(
     only: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated sections: demo, linkage, models, build, naive, national "
-            "(default: all but national)."
+            help="Comma-separated sections: demo, linkage, models, build, marginal, naive, "
+            "national, public (default: all but national)."
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="JSON report (default <build_dir>/bench/bench.json; .md beside it)."
         ),
     ] = None,
 ) -> None:
-    """Print performance figures: demo, linkage, models, whole build vs naive (not a test)."""
+    """Print performance figures against the speed goals (builds run in a copy; not a test)."""
     import sys
 
     from cwi.config import ROOT
@@ -311,8 +317,14 @@ def bench(
     if str(ROOT) not in sys.path:  # benchmarks/ lives beside the package, not inside it
         sys.path.insert(0, str(ROOT))
     from benchmarks.run import run_bench
+    from benchmarks.scenarios import parse_only
 
-    run_bench(_settings(settings), quick=quick, only=only.split(",") if only else None)
+    try:
+        sections = parse_only(only)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    run_bench(_settings(settings), quick=quick, only=sections, json_path=json_out)
 
 
 @interviews_app.command("summary")

@@ -657,14 +657,9 @@ def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
 
 def stage_pages(state: BuildState) -> None:
     """Write the page sources Quarto renders (LA pages from the profiles in the store)."""
-    from cwi.public.page import write_public_page
+    from cwi.site.pages import write_stage
 
-    if state.settings.data_source != "public":
-        from cwi.site.pages import write_pages
-
-        write_pages(state.settings)
-    # after write_pages: it adds to the fragment folder and to downloads/
-    write_public_page(state.settings, standalone=state.settings.data_source == "public")
+    write_stage(state.settings, standalone=state.settings.data_source == "public")
 
 
 def stage_site(state: BuildState) -> None:
@@ -696,11 +691,18 @@ def stage_scan(state: BuildState) -> None:
     from cwi.leaks import scan_paths
 
     private = state.settings.private_dir / "sentinels.txt"
-    sentinels = private.read_text(encoding="utf-8").split() if private.is_file() else []
+    # one sentinel a line: "XA6 2AZ" is one planted postcode, not two sentinels
+    lines = private.read_text(encoding="utf-8").splitlines() if private.is_file() else []
+    sentinels = [s.strip() for s in lines if s.strip()]
     stamp = publication_stamp(state.settings.disclosure)
     if stamp:
         stamp_outputs(state.settings.site_dir, stamp)
-    findings = scan_paths(state.settings.site_dir, sentinels=sentinels, years=state.settings.years)
+    findings = scan_paths(
+        state.settings.site_dir,
+        sentinels=sentinels,
+        years=state.settings.years,
+        cache=state.settings.build_dir / "cache" / "scan",  # unchanged files are not reread
+    )
     if stamp:
         for f in [f for f in findings if f.kind == "small count"][:50]:
             sys.stderr.write(f"NOT FOR PUBLICATION {f.file}: {f.kind} ({f.detail})\n")

@@ -4,17 +4,21 @@ Poisson and Wilson limits follow ``PHEindicatormethods`` v2.1.0 (``calculate_fun
 ``assign_funnel_significance``, ``calculate_funnel_points``; formulas restated in
 ``phe_test_vectors/README.md``) so that the package's test vectors are reproduced, including its
 100-point axis grid and its bisection for Poisson limits (in :mod:`cwi.analysis.rates`).
+Every funnel's limits go through one loop over the control levels, :func:`control_limits`;
+:func:`ratio_limits_at` gives the ratio limits at given expected counts (Q3's funnel table).
 
 :func:`overdispersed_ratio_limits` adds the overdispersion allowance of Spiegelhalter (2005,
 *Stat Med* 24:1185-1202, "Handling over-dispersion of performance indicators", Qual Saf Health
 Care 14:347-351): z-scores on the square-root scale, 10% Winsorised, a dispersion factor phi and,
 when phi shows overdispersion, an additive random-effects variance tau^2 (DerSimonian-Laird form)
-that widens every limit by the same between-unit spread.
+that widens every limit by the same between-unit spread. These are the only overdispersed limits:
+Q3's funnel table and report chart, the LA profile funnels and the England page all use them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,9 +35,12 @@ from cwi.analysis.rates import (
 )
 
 __all__ = [
+    "control_limits",
     "funnel_axis_grid",
     "proportion_funnel_limits",
     "rate_funnel_limits",
+    "ratio_funnel_limits",
+    "ratio_limits_at",
     "funnel_points",
     "proportion_significance",
     "rate_significance",
@@ -41,7 +48,12 @@ __all__ = [
     "overdispersed_ratio_limits",
 ]
 
+#: The control levels of a funnel: 2 SD (one-sided tail probability 0.025, 95%) and 3 SD
+#: (0.001, 99.8%), as (label, tail probability).
 _LEVELS = (("2s", 0.025), ("3s", 0.001))
+
+#: Significance levels of a point: (two-sided coverage, the tail its label names).
+_SIGNIFICANCE = ((0.95, "0.025"), (0.998, "0.001"))
 
 
 def _r_nchar(x: float) -> int:
@@ -64,6 +76,40 @@ def _ceil105(x: float) -> float:
     v = 1.05 * x
     k = _r_nchar(math.ceil(v)) - 2
     return math.ceil(v / 10**k) * 10**k
+
+
+def control_limits(
+    bounds: Callable[[float], tuple[np.ndarray, np.ndarray]],
+    name: str = "{side}_{level}_limit",
+    levels: Sequence[tuple[str, float]] = _LEVELS,
+) -> dict[str, np.ndarray]:
+    """A funnel's lower and upper control limits at each level, named by side and level.
+
+    Every funnel here (proportions, rates, ratios on an axis of counts or at given expected
+    counts, ratios widened for overdispersion) names its limits through this one function.
+
+    Parameters
+    ----------
+    bounds : callable
+        ``bounds(value)`` gives the (lower, upper) limits at a level's value (by default its
+        one-sided tail probability).
+    name : str
+        Column name with ``{side}`` (``lower`` / ``upper``) and ``{level}`` (the level's label).
+    levels : sequence of (str, float)
+        Label and value of each level; by default 2 SD (``"2s"``, 0.025) and 3 SD (``"3s"``,
+        0.001).
+
+    Returns
+    -------
+    dict
+        Column name -> limits, lower before upper, level by level.
+    """
+    out = {}
+    for level, value in levels:
+        lower, upper = bounds(value)
+        out[name.format(side="lower", level=level)] = lower
+        out[name.format(side="upper", level=level)] = upper
+    return out
 
 
 def funnel_axis_grid(
@@ -127,8 +173,8 @@ def proportion_funnel_limits(
     x, n = _as_float(numerator), _as_float(denominator)
     p = x.sum() / n.sum()
     grid = funnel_axis_grid(n, "proportion")
-    out = pd.DataFrame({"population": grid})
-    for label, tail in _LEVELS:
+
+    def wilson(tail: float) -> tuple[np.ndarray, np.ndarray]:
         z = stats.norm.ppf(1 - tail)
         a = p * (grid / z**2 + 1)
         inner = (8 * a) ** 2 - 64 * (1 / z**2 + 1 / grid) * p * (
@@ -137,27 +183,40 @@ def proportion_funnel_limits(
         dd = np.sqrt(inner)
         lo = multiplier * ((a - dd / 8) / (1 / z**2 + 1 / grid)) / grid
         up = multiplier * ((a + dd / 8) / (1 / z**2 + 1 / grid)) / grid
-        out[f"lower_{label}_limit"] = np.maximum(0.0, lo)
-        out[f"upper_{label}_limit"] = np.minimum(100.0, up)
+        return np.maximum(0.0, lo), np.minimum(100.0, up)
+
+    out = pd.DataFrame({"population": grid, **control_limits(wilson)})
     out["baseline"] = multiplier * p
     return out
 
 
-def _derived_denominators(
-    numerator: np.ndarray,
-    rate: np.ndarray,
+def _rate_points(
+    numerator: ArrayLike,
+    rate: ArrayLike,
     multiplier: float,
     rate_type: str,
-    denominator: np.ndarray | None,
-) -> np.ndarray:
+    denominator: ArrayLike | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events O, rates and derived denominators m O / rate of a rate funnel's points.
+
+    For O = 0 the denominator is the supplied one for crude rates, none (NaN) for DSRs.
+    """
+    o = _as_float(numerator)
+    r = _as_float(rate)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d = multiplier * numerator / rate
-    zero = numerator == 0
+        d = multiplier * o / r
+    zero = o == 0
     if rate_type == "dsr" or denominator is None:
         d[zero] = np.nan
     else:
-        d[zero] = denominator[zero]
-    return d
+        d[zero] = _as_float(denominator)[zero]
+    return o, r, d
+
+
+def _pooled_rate(o: np.ndarray, d: np.ndarray) -> float:
+    """The pooled rate sum O / sum d over the points with a denominator."""
+    ok = ~np.isnan(d)
+    return o[ok].sum() / d[ok].sum()
 
 
 def rate_funnel_limits(
@@ -194,25 +253,95 @@ def rate_funnel_limits(
         ``events``, ``{lower,upper}_{2s,3s}_population_1_year``, ``..._limit``, ``baseline``,
         ``statistic``, ``method``.
     """
-    o = _as_float(numerator)
-    r = _as_float(rate)
-    den = None if denominator is None else _as_float(denominator)
-    d = _derived_denominators(o, r, multiplier, rate_type, den)
-    ok = ~np.isnan(d)
-    pooled = o[ok].sum() / d[ok].sum()
+    o, r, d = _rate_points(numerator, rate, multiplier, rate_type, denominator)
+    pooled = _pooled_rate(o, d)
     grid = funnel_axis_grid(d, "rate", pooled, years_of_data)
-    out = pd.DataFrame({"events": grid})
-    for label, tail in _LEVELS:
-        mu_hi = np.array([poisson_funnel_mu(g, tail, "high") for g in grid])
-        mu_lo = np.array([poisson_funnel_mu(g, tail, "low") for g in grid])
-        out[f"lower_{label}_population_1_year"] = mu_hi / pooled / years_of_data
-        out[f"lower_{label}_limit"] = multiplier * grid / (mu_hi / pooled)
-        out[f"upper_{label}_population_1_year"] = mu_lo / pooled / years_of_data
-        out[f"upper_{label}_limit"] = multiplier * grid / (mu_lo / pooled)
+    limits = _poisson_limits(grid, pooled, multiplier, "population_1_year", years_of_data)
+    out = pd.DataFrame({"events": grid, **limits})
     out["baseline"] = multiplier * pooled
     out["statistic"] = f"rate ({rate_type} per {multiplier:,.0f})"
     out["method"] = "Poisson"
     return out
+
+
+def ratio_funnel_limits(observed: ArrayLike, multiplier: float = 1.0) -> pd.DataFrame:
+    """Funnel-plot control limits for standardised ratios (2 and 3 SD), Poisson.
+
+    For each observed count O, the expected count at which O sits exactly on the limit is found;
+    the limit is O/E.  This is ``calculate_funnel_limits(statistic="ratio")``: ``multiplier=100``
+    gives the ``"isr"`` scale and the ``"count"`` scale is ``limit - 1``.
+
+    Parameters
+    ----------
+    observed : array-like
+        Grid of observed counts.
+    multiplier : float
+        Scale of the ratio (1 or 100).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``observed``, and for each of ``lower_2s, upper_2s, lower_3s, upper_3s`` the expected
+        count (``*_exp_events``) and the ratio limit (``*_limit``).
+    """
+    o = _as_float(observed)
+    return pd.DataFrame({"observed": o, **_poisson_limits(o, 1.0, multiplier, "exp_events")})
+
+
+def _poisson_limits(
+    events: np.ndarray, rate: float, multiplier: float, size: str, years_of_data: int = 1
+) -> dict[str, np.ndarray]:
+    """Poisson control limits on an axis of event counts O (the package's bisection).
+
+    At each level, the expected count mu at which O sits on the lower (upper) limit gives the
+    size mu / ``rate`` (population for rates, expected events for ratios at ``rate`` 1) and the
+    limit ``multiplier`` O / size; sizes are reported per year (``{side}_{level}_<size>``).
+    """
+
+    def sizes(tail: float) -> tuple[np.ndarray, np.ndarray]:
+        lower = np.array([poisson_funnel_mu(o, tail, "high") for o in events])
+        upper = np.array([poisson_funnel_mu(o, tail, "low") for o in events])
+        return lower / rate, upper / rate
+
+    out = {}
+    for key, n in control_limits(sizes, "{side}_{level}").items():
+        out[f"{key}_{size}"] = n / years_of_data
+        out[f"{key}_limit"] = multiplier * events / n
+    return out
+
+
+def ratio_limits_at(expected: ArrayLike) -> pd.DataFrame:
+    """Poisson funnel limits (2 and 3 SD) for a ratio O/E at given expected counts.
+
+    The limits are the ratios O/E at which O is exactly at the 2.5%/97.5% (2 SD) or
+    0.1%/99.9% (3 SD) Poisson tail for mean E, with O continuous (chi-square form:
+    E = chi2_{1-p}(2O+2)/2 for the lower and E = chi2_p(2O)/2 for the upper limit, the
+    continuous form of :func:`ratio_funnel_limits`' bisection), solved by interpolation on a
+    fine grid of O.
+
+    Parameters
+    ----------
+    expected : array-like
+        Expected counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lower_2sd, upper_2sd, lower_3sd, upper_3sd``.
+    """
+    e = np.asarray(expected, float)
+    top = max(float(np.nanmax(e)) if e.size else 1.0, 1.0)
+    o = np.concatenate([[0.0], np.geomspace(1e-3, 3 * top + 100, 4000)])
+
+    def ratios(p: float) -> tuple[np.ndarray, np.ndarray]:
+        e_low = stats.chi2.ppf(1 - p, 2 * o + 2) / 2  # O is the lower limit when E = e_low
+        e_up = stats.chi2.ppf(p, np.maximum(2 * o, 1e-12)) / 2
+        o_low = np.interp(e, e_low, o, left=0.0)
+        o_up = np.interp(e, e_up[1:], o[1:])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return o_low / e, o_up / e
+
+    return pd.DataFrame(control_limits(ratios, "{side}_{level}", (("2sd", 0.025), ("3sd", 0.001))))
 
 
 def funnel_points(
@@ -232,10 +361,8 @@ def funnel_points(
         ``denominator_derived`` (one-year population m O / rate / years, or the supplied
         population / years for zero-event crude rates).
     """
-    o = _as_float(numerator)
-    r = _as_float(rate)
-    den = None if denominator is None else _as_float(denominator)
-    d = _derived_denominators(o, r, multiplier, rate_type, den) / years_of_data
+    o, r, d = _rate_points(numerator, rate, multiplier, rate_type, denominator)
+    d = d / years_of_data
     chart = r.copy()
     if rate_type == "dsr":
         chart[o < 10] = np.nan
@@ -254,10 +381,24 @@ def proportion_significance(numerator: ArrayLike, denominator: ArrayLike) -> pd.
     """
     x, n = _as_float(numerator), _as_float(denominator)
     p = x.sum() / n.sum()
-    out = np.full(x.shape, "Not significant", dtype=object)
-    for conf, tag in ((0.95, "0.025"), (0.998, "0.001")):
-        out[wilson_lower(x, n, conf) > p] = f"High ({tag})"
-        out[wilson_upper(x, n, conf) < p] = f"Low ({tag})"
+    return _significance(
+        lambda conf: (wilson_lower(x, n, conf), wilson_upper(x, n, conf)), p, x.size
+    )
+
+
+def _significance(
+    bounds: Callable[[float], tuple[np.ndarray, np.ndarray]], baseline: float, size: int
+) -> pd.Series:
+    """Label each of ``size`` points High or Low where its bounds exclude ``baseline``.
+
+    ``bounds(coverage)`` gives the points' (lower, upper) bounds at 95%, then at 99.8% (the
+    stronger label wins); a point with missing bounds is not significant.
+    """
+    out = np.full(size, "Not significant", dtype=object)
+    for conf, tag in _SIGNIFICANCE:
+        lower, upper = bounds(conf)
+        out[lower > baseline] = f"High ({tag})"
+        out[upper < baseline] = f"Low ({tag})"
     return pd.Series(out)
 
 
@@ -291,21 +432,17 @@ def rate_significance(
     pandas.Series
         Significance labels, or ``"Not applicable for events less than 10 for dsrs"``.
     """
-    o = _as_float(numerator)
-    r = _as_float(rate)
-    den = None if denominator is None else _as_float(denominator)
-    d = _derived_denominators(o, r, multiplier, rate_type, den)
-    ok = ~np.isnan(d)
-    pooled = o[ok].sum() / d[ok].sum()
-    out = np.full(o.shape, "Not significant", dtype=object)
-    for level, tag in ((0.95, "0.025"), (0.998, "0.001")):
+    o, _, d = _rate_points(numerator, rate, multiplier, rate_type, denominator)
+
+    def bounds(level: float) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = _count_bounds(o, level)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[(lo / d > pooled) & ok] = f"High ({tag})"
-            out[(hi / d < pooled) & ok] = f"Low ({tag})"
+            return lo / d, hi / d  # NaN where d is (DSR with no events): not significant
+
+    out = _significance(bounds, _pooled_rate(o, d), o.size)
     if rate_type == "dsr":
         out[o < 10] = "Not applicable for events less than 10 for dsrs"
-    return pd.Series(out)
+    return out
 
 
 def overdispersion(observed: ArrayLike, expected: ArrayLike, winsor: float = 0.1) -> dict:
@@ -361,11 +498,11 @@ def overdispersed_ratio_limits(
         ``expected`` and ``lower_<level>``, ``upper_<level>`` (level as e.g. ``95``, ``99.8``).
     """
     e = _as_float(expected)
-    out = pd.DataFrame({"expected": e})
-    for lv in levels:
-        z = stats.norm.ppf(0.5 + lv / 2)
+
+    def bounds(lv: float) -> tuple[np.ndarray, np.ndarray]:
         s = np.sqrt(1 / (4 * e) + tau2)
-        tag = f"{lv * 100:g}"
-        out[f"lower_{tag}"] = np.maximum(0.0, 1 - z * s) ** 2
-        out[f"upper_{tag}"] = (1 + z * s) ** 2
-    return out
+        z = stats.norm.ppf(0.5 + lv / 2)
+        return np.maximum(0.0, 1 - z * s) ** 2, (1 + z * s) ** 2
+
+    tags = [(f"{lv * 100:g}", lv) for lv in levels]
+    return pd.DataFrame({"expected": e, **control_limits(bounds, "{side}_{level}", tags)})

@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from cwi.analysis.cells import la_covariate, la_deprivation, lsoa_cells, strata_cells
+from cwi.analysis.funnels import overdispersed_ratio_limits, overdispersion, ratio_limits_at
 from cwi.analysis.models import grouped_glm, median_rate_ratio, random_effects
 from cwi.analysis.rates import (
     indirect_standardisation,
@@ -34,7 +35,6 @@ from cwi.schemas import MEASURES
 
 __all__ = [
     "standardised_ratios",
-    "funnel_limits_at",
     "la_effects",
     "multilevel_variance",
     "between_la_explained",
@@ -93,8 +93,6 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
         ``measure, expected, lower_2sd, upper_2sd, lower_3sd, upper_3sd`` (Poisson), the same
         with ``_od`` (allowing for overdispersion between LAs), ``tau2``, ``phi``, ``method``.
     """
-    from cwi.analysis.funnels import overdispersed_ratio_limits, overdispersion
-
     frames = []
     for measure, d in standardised.groupby("measure", sort=False):
         e = d["expected"].to_numpy(float)
@@ -102,7 +100,7 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
         if e.size == 0:
             continue
         grid = np.geomspace(max(e.min() / 2, 0.5), e.max() * 1.2, points)
-        limits = funnel_limits_at(grid)
+        limits = ratio_limits_at(grid)
         od = overdispersion(d["observed"], d["expected"])
         wide = overdispersed_ratio_limits(grid, od["tau2"])
         limits["lower_2sd_od"] = wide["lower_95"].to_numpy()
@@ -123,39 +121,6 @@ def funnel_grid(standardised: pd.DataFrame, points: int = 80) -> pd.DataFrame:
         "z-scores on the square-root scale)"
     )
     return out
-
-
-def funnel_limits_at(expected: np.ndarray | pd.Series) -> pd.DataFrame:
-    """Poisson funnel limits (2 and 3 SD) for a ratio O/E at given expected counts.
-
-    The limits are the ratios O/E at which O is exactly at the 2.5%/97.5% (2 SD) or
-    0.1%/99.9% (3 SD) Poisson tail for mean E, with O continuous (chi-square form:
-    E = chi2_{1-p}(2O+2)/2 for the lower and E = chi2_p(2O)/2 for the upper limit, as in
-    PHEindicatormethods' ratio funnels), solved by interpolation on a fine grid of O.
-
-    Parameters
-    ----------
-    expected : array-like
-        Expected counts.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``lower_2sd, upper_2sd, lower_3sd, upper_3sd``.
-    """
-    e = np.asarray(expected, float)
-    top = max(float(np.nanmax(e)) if e.size else 1.0, 1.0)
-    o = np.concatenate([[0.0], np.geomspace(1e-3, 3 * top + 100, 4000)])
-    out = {}
-    for label, p in (("2sd", 0.025), ("3sd", 0.001)):
-        e_low = stats.chi2.ppf(1 - p, 2 * o + 2) / 2  # O is the lower limit when E = e_low
-        e_up = stats.chi2.ppf(p, np.maximum(2 * o, 1e-12)) / 2
-        o_low = np.interp(e, e_low, o, left=0.0)
-        o_up = np.interp(e, e_up[1:], o[1:])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[f"lower_{label}"] = o_low / e
-            out[f"upper_{label}"] = o_up / e
-    return pd.DataFrame(out)
 
 
 def standardised_ratios(
@@ -212,7 +177,7 @@ def standardised_ratios(
     res = res.rename(columns={"value": "estimate"})
     res["method"] = isr_method(strata)
     res["significance"] = ratio_significance(res["observed"], res["expected"]).to_numpy()
-    res = pd.concat([res, funnel_limits_at(res["expected"])], axis=1)
+    res = pd.concat([res, ratio_limits_at(res["expected"])], axis=1)
     res["year"] = int(year)
     res = res.merge(cube.la[["la_code", "la_name"]], on="la_code", how="left")
     cols = [

@@ -10,8 +10,9 @@ restated in ``../shared/reference/phe_test_vectors/README.md``:
 * Wilson score limits for proportions (Wilson, *JASA* 22, 1927, p. 209-212; Newcombe, *Stat Med*
   17, 1998, p. 857-872);
 * indirectly standardised ratios with exact/Byar's limits on the observed count;
-* Poisson funnel-plot limits (Spiegelhalter, *Stat Med* 24, 2005, p. 1185-1202), computed with the
-  package's own bisection so that the published test vectors are reproduced.
+* the package's bisection for the Poisson mean on a funnel limit (Spiegelhalter, *Stat Med* 24,
+  2005, p. 1185-1202), used by the funnel limits of :mod:`cwi.analysis.funnels`, and the funnel
+  significance of standardised ratios.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ __all__ = [
     "ratio_ci",
     "indirect_standardisation",
     "poisson_funnel_mu",
-    "ratio_funnel_limits",
     "ratio_significance",
     "phe_quantile",
 ]
@@ -409,40 +409,6 @@ def poisson_funnel_mu(observed: float, p: float, side: str) -> float:
         else:
             v = v - dv if _poisson_range_prob(mu, 0, o) < p else v + dv
     return (1.0 + o) * v / (1.0 - v)
-
-
-def ratio_funnel_limits(observed: ArrayLike, multiplier: float = 1.0) -> pd.DataFrame:
-    """Funnel-plot control limits for standardised ratios (2 and 3 SD), Poisson.
-
-    For each observed count O, the expected count at which O sits exactly on the limit is found;
-    the limit is O/E.  This is ``calculate_funnel_limits(statistic="ratio")``: ``multiplier=100``
-    gives the ``"isr"`` scale and the ``"count"`` scale is ``limit - 1``.
-
-    Parameters
-    ----------
-    observed : array-like
-        Grid of observed counts.
-    multiplier : float
-        Scale of the ratio (1 or 100).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``observed``, and for each of ``lower_2s, upper_2s, lower_3s, upper_3s`` the expected
-        count (``*_exp_events``) and the ratio limit (``*_limit``).
-    """
-    rows = []
-    for o in _as_float(observed):
-        row: dict[str, float] = {"observed": o}
-        for label, p in (("2s", 0.025), ("3s", 0.001)):
-            e_low = poisson_funnel_mu(o, p, "high")
-            e_up = poisson_funnel_mu(o, p, "low")
-            row[f"lower_{label}_exp_events"] = e_low
-            row[f"lower_{label}_limit"] = multiplier * o / e_low
-            row[f"upper_{label}_exp_events"] = e_up
-            row[f"upper_{label}_limit"] = multiplier * o / e_up
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def ratio_significance(observed: ArrayLike, expected: ArrayLike) -> pd.Series:

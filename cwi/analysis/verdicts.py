@@ -33,6 +33,23 @@ def _shown(r: pd.Series) -> bool:
     return all(pd.notna(r.get(k)) for k in ("estimate", "lower", "upper"))
 
 
+def _first_shown(sel: pd.DataFrame) -> tuple[pd.Series, str] | None:
+    """The first row of ``sel`` and its direction; ``None`` if there is none or it is hidden."""
+    if sel.empty:
+        return None
+    r = sel.iloc[0]
+    if not _shown(r):
+        return None
+    return r, direction(r["lower"], r["upper"])
+
+
+def _row(question: str, measure: str, r: pd.Series, d: str, text: str) -> dict:
+    """One verdict row quoting the estimate and interval of ``r``."""
+    return {"question": question, "measure": measure, "direction": d, "estimate": r["estimate"],
+            "lower": r["lower"], "upper": r["upper"], "verdict": text,
+            "method": r["method"]}  # fmt: skip
+
+
 def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One verdict per question and measure from the tables of :func:`cwi.analysis.run_all`.
 
@@ -60,12 +77,9 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             if not g.empty
             else g
         )
-        if sel.empty:
+        if (first := _first_shown(sel)) is None:
             continue
-        r = sel.iloc[0]
-        if not _shown(r):
-            continue
-        d = direction(r["lower"], r["upper"])
+        r, d = first
         label = MEASURE_LABELS[m]
         extra = ""
         # A crude ratio of two published rates; hidden (NaN) when either decile count is.
@@ -80,9 +94,7 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
         extra = " " + words.crude_contrast(label, ratio) if not math.isnan(ratio) else ""
         text = words.gradient(label, "within", r["estimate"], r["lower"], r["upper"])
-        rows.append({"question": "Q1", "measure": m, "direction": d, "estimate": r["estimate"],
-                     "lower": r["lower"], "upper": r["upper"], "verdict": text + extra,
-                     "method": r["method"]})  # fmt: skip
+        rows.append(_row("Q1", m, r, d, text + extra))
     eth = tables.get("q2_ethnic", pd.DataFrame())
     for m in MEASURES:
         e = eth[eth["measure"] == m] if not eth.empty else eth
@@ -113,16 +125,11 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             if not inv.empty
             else inv
         )
-        if sel.empty:
+        if (first := _first_shown(sel)) is None:
             continue
-        r = sel.iloc[0]
-        if not _shown(r):
-            continue
-        d = direction(r["lower"], r["upper"])
+        r, d = first
         text = words.inverse_intervention(MEASURE_LABELS[m], r["estimate"], r["lower"], r["upper"])
-        rows.append({"question": "Q3", "measure": m, "direction": d, "estimate": r["estimate"],
-                     "lower": r["lower"], "upper": r["upper"], "verdict": text,
-                     "method": r["method"]})  # fmt: skip
+        rows.append(_row("Q3", m, r, d, text))
     diff = tables.get("q4_difference", pd.DataFrame())
     if not diff.empty:
         for pair in ("CLA vs CPP", "CLA vs CIN"):
@@ -130,19 +137,14 @@ def verdicts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 diff["comparison"].str.startswith(pair)
                 & diff["method"].str.startswith("Bootstrap")
             ]
-            if sel.empty:
+            if (first := _first_shown(sel)) is None:
                 continue
-            r = sel.iloc[0]
-            if not _shown(r):
-                continue
-            d = direction(r["lower"], r["upper"])
+            r, d = first
             a, b = pair.split(" vs ")
             text = words.gradient_comparison(
                 MEASURE_LABELS[a], MEASURE_LABELS[b], r["estimate"], r["lower"], r["upper"]
             )
-            rows.append({"question": "Q4", "measure": pair, "direction": d,
-                         "estimate": r["estimate"], "lower": r["lower"], "upper": r["upper"],
-                         "verdict": text, "method": r["method"]})  # fmt: skip
+            rows.append(_row("Q4", pair, r, d, text))
     return pd.DataFrame(
         rows,
         columns=[

@@ -290,28 +290,23 @@ def calibrate(geo: Geography, years: list[int], rng: np.random.Generator, params
             gamma[comp] *= np.log(target) / np.log(got)
             la_mult[comp] = np.exp(-gamma[comp] * s + eps)
 
+    def calibrate_beta(comp: str) -> float:
+        """The deprivation slope whose crude rate ratio, decile 1 to decile 10, hits the target."""
+        return brentq(
+            lambda b: (
+                np.log(crude_ratio(expected_by_lsoa(comp, b))) - np.log(params.ratio_target[comp])
+            ),
+            -1.0,
+            1.5,
+        )
+
     have = (dec == 1).any() and (dec == 10).any()
     total_pop = pop_tot.sum()
     for comp in ("CLA", "CPP"):
-        if have:
-            beta[comp] = brentq(
-                lambda b, c=comp: (
-                    np.log(crude_ratio(expected_by_lsoa(c, b))) - np.log(params.ratio_target[c])
-                ),
-                -1.0,
-                1.5,
-            )
-        else:
-            beta[comp] = float(np.log(1.31))
+        beta[comp] = calibrate_beta(comp) if have else float(np.log(1.31))
         refine_gamma(comp, beta[comp])
         if have:
-            beta[comp] = brentq(
-                lambda b, c=comp: (
-                    np.log(crude_ratio(expected_by_lsoa(c, b))) - np.log(params.ratio_target[c])
-                ),
-                -1.0,
-                1.5,
-            )
+            beta[comp] = calibrate_beta(comp)
         raw = expected_by_lsoa(comp, beta[comp]).sum()
         base[comp] = params.rate_target[comp] / 1e4 * total_pop / raw
     beta["CIN_DIS"] = float(np.log(params.cin_disabled_step))

@@ -112,261 +112,202 @@ class PublishedTable:
         return self.spec.threshold(thresholds or DOCUMENTED_MINIMUM)
 
 
-def _rates_spec(name: str, group: str | None, level: str = "crosstab") -> TableSpec:
-    """Spec of a rates table: counts along ``group`` add to the area total, LAs to the region."""
-    dims = ("year", "measure", "area_code") + ((group,) if group else ())
-    lines = ((Line(group),) if group else ()) + (Line("area_code", total=REGION),)
-    return TableSpec(
+def _rates(
+    name: str, title: str, chapter: str, *by: str, level: str = "crosstab"
+) -> PublishedTable:
+    """A rates table by ``by`` (after year and measure): its counts add along every ``by``.
+
+    Each dimension is an additive line (the last first): along a group the counts add to the
+    area's total; along ``area_code`` the LAs add to the region's row.
+    """
+    lines = tuple(Line(d, total=REGION if d == "area_code" else None) for d in reversed(by))
+    spec = TableSpec(
         name=name,
         counts=("n",),
-        dims=dims,
+        dims=("year", "measure", *by),
         lines=lines,
         level=level,  # type: ignore[arg-type]
         dependents=_RATE_DEPENDENTS,
     )
+    return PublishedTable(name, title, chapter, spec, uniform={"method": RATE_METHOD})
 
 
-def _rates(name: str, title: str, chapter: str, group: str | None, level: str = "crosstab"):
-    return PublishedTable(
-        name, title, chapter, _rates_spec(name, group, level), uniform={"method": RATE_METHOD}
+def _by_decile(
+    name: str, title: str, chapter: str, dependents: Mapping[str, tuple[str, ...]]
+) -> PublishedTable:
+    """A table of counts by area and IMD decile (crosstab); its counts are ``dependents``' keys."""
+    spec = TableSpec(
+        name=name,
+        counts=tuple(dependents),
+        dims=("year", "measure", "area_code", "imd_decile"),
+        lines=(Line("imd_decile"),),
+        level="crosstab",
+        dependents=dependents,
     )
+    return PublishedTable(name, title, chapter, spec)
 
+
+def _la_totals(
+    name: str,
+    title: str,
+    chapter: str,
+    dependents: tuple[str, ...],
+    count: str = "observed",
+    area: str = "la_code",
+    **spec: Any,
+) -> PublishedTable:
+    """A table of one count per LA (``la_total``) with the columns that give it back."""
+    table = TableSpec(
+        name=name,
+        counts=(count,),
+        dims=("year", "measure", area),
+        level="la_total",
+        dependents=dependents,
+        **spec,
+    )
+    return PublishedTable(name, title, chapter, table)
+
+
+def _from_deciles(name: str, title: str, *counts: str) -> PublishedTable:
+    """A Q1 estimate computed from an area's decile counts (``counts``: the columns dropped)."""
+    return PublishedTable(name, title, "q1", derived_from_deciles=counts)
+
+
+def _no_counts(chapter: str, **titles: str) -> list[PublishedTable]:
+    """Tables without child counts in one chapter, name -> title."""
+    return [PublishedTable(name, title, chapter) for name, title in titles.items()]
+
+
+#: An LA table's cells are the rates tables' area cells: la_code is area_code, observed is n.
+_AS_AREA_N = {"la_code": "area_code", "observed": "n"}
+#: A share gives back either count from the other: hidden with both.
+_SHARE = ("estimate", "lower", "upper")
 
 _TABLES: list[PublishedTable] = [
-    _rates("area_rates", "Rates per 10,000 children by area", "q1", None, "la_total"),
-    _rates("q1_decile_rates", "Rates by IMD decile", "q1", "imd_decile"),
-    _rates("q1_quintile_rates", "Rates by IMD quintile", "q1", "imd_quintile"),
-    _rates("q2_rates_age_band", "Rates by age band", "q2", "age_band"),
-    _rates("q2_rates_sex", "Rates by sex", "q2", "sex"),
-    _rates("q2_rates_ethnic_group", "Rates by ethnic group", "q2", "ethnic_group"),
-    PublishedTable(
+    _rates("area_rates", "Rates per 10,000 children by area", "q1", "area_code", level="la_total"),
+    _rates("q1_decile_rates", "Rates by IMD decile", "q1", "area_code", "imd_decile"),
+    _rates("q1_quintile_rates", "Rates by IMD quintile", "q1", "area_code", "imd_quintile"),
+    _rates("q2_rates_age_band", "Rates by age band", "q2", "area_code", "age_band"),
+    _rates("q2_rates_sex", "Rates by sex", "q2", "area_code", "sex"),
+    _rates("q2_rates_ethnic_group", "Rates by ethnic group", "q2", "area_code", "ethnic_group"),
+    _by_decile(
         "q2_disability",
         "Share of children in need recorded as disabled, by decile",
         "q2",
-        TableSpec(
-            name="q2_disability",
-            counts=("disabled", "recorded"),
-            dims=("year", "measure", "area_code", "imd_decile"),
-            lines=(Line("imd_decile"),),
-            level="crosstab",
-            # a share gives back either count from the other: hidden with both
-            dependents={
-                "disabled": ("estimate", "lower", "upper"),
-                "recorded": ("estimate", "lower", "upper"),
-            },
-        ),
+        {"disabled": _SHARE, "recorded": _SHARE},
     ),
-    PublishedTable(
+    _by_decile(
         "q2_male_share",
         "Share of cases who are boys, by decile (population has no split by sex)",
         "q2",
-        TableSpec(
-            name="q2_male_share",
-            counts=("male", "sex_recorded"),
-            dims=("year", "measure", "area_code", "imd_decile"),
-            lines=(Line("imd_decile"),),
-            level="crosstab",
-            # a share gives back either count from the other: hidden with both
-            dependents={
-                "male": ("estimate", "lower", "upper"),
-                "sex_recorded": ("estimate", "lower", "upper"),
-            },
-        ),
+        {"male": _SHARE, "sex_recorded": _SHARE},
     ),
-    PublishedTable(
+    _la_totals(
         "q3_standardised",
         "Standardised ratios: observed against deprivation-expected",
         "q3",
-        TableSpec(
-            name="q3_standardised",
-            counts=("observed",),
-            dims=("year", "measure", "la_code"),
-            level="la_total",
-            # "significance" (High/Low against the funnel) narrows a hidden count too
-            dependents=("crude_rate", "estimate", "lower", "upper", "significance"),
-            aliases={"la_code": "area_code", "observed": "n"},
-        ),
+        # "significance" (High/Low against the funnel) narrows a hidden count too
+        ("crude_rate", "estimate", "lower", "upper", "significance"),
+        aliases=_AS_AREA_N,
     ),
-    PublishedTable(
+    _rates(
         "q3_rates_by_la_third",
         "Rates by LA deprivation third at equal neighbourhood deprivation",
         "q3",
-        TableSpec(
-            name="q3_rates_by_la_third",
-            counts=("n",),
-            dims=("year", "measure", "la_third", "imd_decile"),
-            lines=(Line("imd_decile"), Line("la_third")),
-            level="crosstab",
-            dependents=_RATE_DEPENDENTS,
-        ),
-        uniform={"method": RATE_METHOD},
+        "la_third",
+        "imd_decile",
     ),
-    PublishedTable(
+    _la_totals(
         "england",
         "Comparison with England",
         "england",
-        TableSpec(
-            name="england",
-            counts=("n",),
-            dims=("year", "measure", "area_code"),
-            level="la_total",
-            dependents=(
-                "rate",
-                "rate_lower",
-                "rate_upper",
-                "estimate",
-                "lower",
-                "upper",
-                "significance",
-            ),  # fmt: skip
-        ),
+        ("rate", "rate_lower", "rate_upper", "estimate", "lower", "upper", "significance"),
+        count="n",
+        area="area_code",
     ),
-    PublishedTable(
+    _la_totals(
         "allocation",
         "Shares of need, children and caseload",
         "allocation",
-        TableSpec(
-            name="allocation",
-            counts=("observed",),
-            dims=("year", "measure", "la_code"),
-            level="la_total",
-            dependents=("share_caseload", "need_vs_caseload"),
-            aliases={"la_code": "area_code", "observed": "n"},
-        ),
+        ("share_caseload", "need_vs_caseload"),
+        aliases=_AS_AREA_N,
     ),
-    PublishedTable(
-        "q1_rate_ratio",
-        "Most versus least deprived: rate ratios",
-        "q1",
-        derived_from_deciles=("n_most", "n_least"),
-    ),
-    PublishedTable(
+    _from_deciles("q1_rate_ratio", "Most versus least deprived: rate ratios", "n_most", "n_least"),
+    _from_deciles(
         "q1_case_shares",
         "Share of cases and of children in the most deprived areas",
-        "q1",
-        derived_from_deciles=("cases", "cases_total"),
+        "cases",
+        "cases_total",
     ),
-    PublishedTable("q1_concentration", "Concentration index", "q1", derived_from_deciles=()),
-    PublishedTable(
-        "q1_sii_rii", "Slope and relative index of inequality", "q1", derived_from_deciles=()
-    ),
-    PublishedTable(
-        "q1_gradient", "Per-decile-step incidence rate ratios", "q1", derived_from_deciles=()
-    ),
-    PublishedTable("linkage", "Share of children linked to a neighbourhood (LSOA)", "data"),
-    PublishedTable("verdicts", "Plain-English verdicts, generated from the numbers", "summary"),
-    PublishedTable("analysis_notes", "Analyses the data could not support, and why", "methods"),
-    PublishedTable(
-        "la_coverage", "Postcode directory coverage of each LA's neighbourhoods", "data"
-    ),
-    PublishedTable("q2_adjusted", "Adjusted rate ratios", "q2"),
-    PublishedTable(
-        "q2_ethnic", "Ethnic rate ratios before and after allowing for deprivation", "q2"
-    ),
-    PublishedTable(
-        "q2_interactions",
-        "Does the deprivation gradient differ between groups? (likelihood-ratio tests)",
+    _from_deciles("q1_concentration", "Concentration index"),
+    _from_deciles("q1_sii_rii", "Slope and relative index of inequality"),
+    _from_deciles("q1_gradient", "Per-decile-step incidence rate ratios"),
+    *_no_counts("data", linkage="Share of children linked to a neighbourhood (LSOA)"),
+    *_no_counts("summary", verdicts="Plain-English verdicts, generated from the numbers"),
+    *_no_counts("methods", analysis_notes="Analyses the data could not support, and why"),
+    *_no_counts("data", la_coverage="Postcode directory coverage of each LA's neighbourhoods"),
+    *_no_counts(
         "q2",
+        q2_adjusted="Adjusted rate ratios",
+        q2_ethnic="Ethnic rate ratios before and after allowing for deprivation",
+        q2_interactions=(
+            "Does the deprivation gradient differ between groups? (likelihood-ratio tests)"
+        ),
+        q2_group_gradients="Deprivation gradient within each group",
     ),
-    PublishedTable("q2_group_gradients", "Deprivation gradient within each group", "q2"),
-    PublishedTable(
+    _by_decile(
         "q2_gender_gap",
         "Gender gap by decile",
         "q2",
-        TableSpec(
-            name="q2_gender_gap",
-            counts=("n_m", "n_f"),
-            dims=("year", "measure", "area_code", "imd_decile"),
-            lines=(Line("imd_decile"),),
-            level="crosstab",
-            # a boys' or girls' rate with the public population gives its count; the ratio
-            # and difference involve both
-            dependents={
-                "n_m": _GAP_DEPENDENTS + ("rate_m",),
-                "n_f": _GAP_DEPENDENTS + ("rate_f",),
-            },
-        ),
+        # a boys' or girls' rate with the public population gives its count; the ratio
+        # and difference involve both
+        {"n_m": _GAP_DEPENDENTS + ("rate_m",), "n_f": _GAP_DEPENDENTS + ("rate_f",)},
     ),
-    PublishedTable("q3_la_deprivation", "Deprivation of each local authority", "q3"),
-    PublishedTable("q3_between_la", "How much of the between-LA variation is explained", "q3"),
-    PublishedTable(
-        "q3_mix_vs_score",
-        "Deprivation mix against overall IMD score: deviance explained and tests",
+    *_no_counts(
         "q3",
+        q3_la_deprivation="Deprivation of each local authority",
+        q3_between_la="How much of the between-LA variation is explained",
+        q3_mix_vs_score="Deprivation mix against overall IMD score: deviance explained and tests",
+        q3_multilevel="Between-LA variance and median rate ratio",
+        q3_inverse_intervention="The inverse intervention test",
+        q3_funnel_limits="Funnel plot control limits",
     ),
-    PublishedTable("q3_multilevel", "Between-LA variance and median rate ratio", "q3"),
-    PublishedTable("q3_inverse_intervention", "The inverse intervention test", "q3"),
-    PublishedTable("q3_funnel_limits", "Funnel plot control limits", "q3"),
-    PublishedTable("q4_outcomes", "Deprivation effect by outcome", "q4"),
-    PublishedTable("q4_difference", "Do the gradients differ between outcomes?", "q4"),
-    PublishedTable("neighbours", "Comparison with statistical neighbours", "england"),
+    *_no_counts(
+        "q4",
+        q4_outcomes="Deprivation effect by outcome",
+        q4_difference="Do the gradients differ between outcomes?",
+    ),
+    *_no_counts("england", neighbours="Comparison with statistical neighbours"),
     # ---- the public-data edition (cwi.public): DfE's published LA counts, every English LA
-    PublishedTable(
+    _la_totals(
         "england_public",
         "England, LA by LA: observed, expected and standardised ratios",
         "england_public",
-        TableSpec(
-            name="england_public",
-            counts=("observed",),
-            dims=("year", "measure", "la_code"),
-            level="la_total",
-            dependents=(
-                "rate",
-                "ratio",
-                "ratio_lcl",
-                "ratio_ucl",
-                "ratio_vs_england",
-                "neighbours_ratio",
-            ),  # fmt: skip
-            # DfE's published counts: their own cells, never matched with the region's
-            constants={"source": "dfe_published"},
-        ),
+        ("rate", "ratio", "ratio_lcl", "ratio_ucl", "ratio_vs_england", "neighbours_ratio"),
+        # DfE's published counts: their own cells, never matched with the region's
+        constants={"source": "dfe_published"},
     ),
-    PublishedTable(
-        "england_public_deciles",
-        "England, LA by LA: children 0-17 by IMD decile",
+    *_no_counts(
         "england_public",
-    ),  # fmt: skip
-    PublishedTable(
-        "england_public_la", "England, LA by LA: deprivation summary measures", "england_public"
+        england_public_deciles="England, LA by LA: children 0-17 by IMD decile",
+        england_public_la="England, LA by LA: deprivation summary measures",
+        england_public_models="England, LA by LA: between-LA models and verdicts",
+        england_public_trends="England, LA by LA: trends",
+        england_public_neighbours="England, LA by LA: statistical neighbours (public data)",
+        england_public_spend="England, LA by LA: Section 251 spending",
+        england_public_funnel="England, LA by LA: funnel parameters",
+        england_public_decile_rates="England rates by IMD decile used for expected counts",
+        england_public_notes="England, LA by LA: boundaries, vintages and assumptions",
     ),
-    PublishedTable(
-        "england_public_models",
-        "England, LA by LA: between-LA models and verdicts",
-        "england_public",
-    ),  # fmt: skip
-    PublishedTable("england_public_trends", "England, LA by LA: trends", "england_public"),
-    PublishedTable(
-        "england_public_neighbours",
-        "England, LA by LA: statistical neighbours (public data)",
-        "england_public",
-    ),  # fmt: skip
-    PublishedTable(
-        "england_public_spend", "England, LA by LA: Section 251 spending", "england_public"
-    ),
-    PublishedTable(
-        "england_public_funnel", "England, LA by LA: funnel parameters", "england_public"
-    ),
-    PublishedTable(
-        "england_public_decile_rates",
-        "England rates by IMD decile used for expected counts",
-        "england_public",
-    ),  # fmt: skip
-    PublishedTable(
-        "england_public_notes",
-        "England, LA by LA: boundaries, vintages and assumptions",
-        "england_public",
-    ),  # fmt: skip
     # Public data and ingest quality for the LA profiles (cwi.profiles.reference): no child counts.
-    PublishedTable(
-        "england_reference",
-        "England's rates and the spread of English LAs' rates (DfE published tables)",
+    *_no_counts(
         "england",
+        england_reference=(
+            "England's rates and the spread of English LAs' rates (DfE published tables)"
+        ),
+        dfe_la_rates="Published DfE rates of the LAs in this build",
     ),
-    PublishedTable("dfe_la_rates", "Published DfE rates of the LAs in this build", "england"),
-    PublishedTable(
-        "ingest_quality", "Rows read and the share rejected by validation, by LA", "data"
-    ),
+    *_no_counts("data", ingest_quality="Rows read and the share rejected by validation, by LA"),
 ]
 
 #: Every published table by name.

@@ -68,6 +68,16 @@ def _wide(frame: pd.DataFrame, column: str, value: str, order: list[str]) -> pd.
     return wide.reindex(themes).reset_index()
 
 
+def _theme_table(frame: pd.DataFrame, column: str, order: list[str], caption: str) -> str:
+    """Coded segments by theme (rows) and ``column`` (one column per value, in ``order``)."""
+    return pipe_table(
+        _wide(frame, column, "segments", order),
+        {"theme": "Theme", **{v: str(v).capitalize() for v in order}},
+        numeric=tuple(order),
+        caption=caption,
+    )
+
+
 def chapter_markdown(tables: dict[str, pd.DataFrame], scheme: Scheme) -> str:
     """Write the interviews chapter body from :func:`cwi.interviews.build_tables` output.
 
@@ -183,14 +193,8 @@ def chapter_markdown(tables: dict[str, pd.DataFrame], scheme: Scheme) -> str:
     out.append("## By staff role\n")
     role = tables["freq_role"]
     order = list(dict.fromkeys(role["role"]))
-    wide = _wide(role, "role", "segments", order)
     out.append(
-        pipe_table(
-            wide,
-            {"theme": "Theme", **{r: str(r).capitalize() for r in order}},
-            numeric=tuple(order),
-            caption="Coded segments by theme and role of the interviewee.",
-        )
+        _theme_table(role, "role", order, "Coded segments by theme and role of the interviewee.")
     )
 
     out.append("## By local-authority group\n")
@@ -205,13 +209,12 @@ def chapter_markdown(tables: dict[str, pd.DataFrame], scheme: Scheme) -> str:
             "group: " + ", ".join(f"{g} {n}" for g, n in sizes.items() if int(n)) + ".\n"
         )
         order = [g for g in dict.fromkeys(groups["la_group"]) if int(sizes.get(g, 0))]
-        wide = _wide(groups, "la_group", "segments", order)
         out.append(
-            pipe_table(
-                wide,
-                {"theme": "Theme", **{g: str(g).capitalize() for g in order}},
-                numeric=tuple(order),
-                caption="Coded segments by theme and LA group (CLA rate against deprivation-expected rate).",
+            _theme_table(
+                groups,
+                "la_group",
+                order,
+                "Coded segments by theme and LA group (CLA rate against deprivation-expected rate).",
             )
         )
     else:

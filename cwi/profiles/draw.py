@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cwi.analysis.overdispersion import adjusted_limits, estimate_overdispersion
+from cwi.analysis.funnels import overdispersed_ratio_limits, overdispersion
 from cwi.config import Settings
 from cwi.io import worker_pool
 from cwi.profiles.model import FigureRef, LaProfile
@@ -49,21 +49,20 @@ def funnel_inputs(standardised: pd.DataFrame, year: int) -> tuple[pd.DataFrame, 
     points = sr[["la_code", "measure", "expected", "estimate"]].copy()
     frames = []
     for measure, d in sr.groupby("measure", sort=False):
-        od = estimate_overdispersion(d["observed"], d["expected"])
+        od = overdispersion(d["observed"], d["expected"])  # Q3's and the public page's method
         e = d["expected"].dropna()
         e = e[e > 0]
         if e.empty:
             continue
         grid = np.geomspace(e.min() / 1.5, e.max() * 1.5, 120)
-        frames.append(adjusted_limits(grid, od.tau2).assign(measure=measure, tau2=od.tau2))
+        lim = overdispersed_ratio_limits(grid, od["tau2"])
+        frames.append(lim.assign(measure=measure, tau2=od["tau2"]))
     limits = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return points, limits
 
 
 def funnel_positions(points: pd.DataFrame, limits: pd.DataFrame, la_code: str) -> dict[str, str]:
     """Where an LA lies against the adjusted 99.8% limits, per measure."""
-    from cwi.analysis.overdispersion import adjusted_limits as lim_at
-
     out = {}
     for measure in MEASURES:
         p = points[(points["la_code"] == la_code) & (points["measure"] == measure)]
@@ -72,7 +71,7 @@ def funnel_positions(points: pd.DataFrame, limits: pd.DataFrame, la_code: str) -
             out[measure] = "unknown"
             continue
         e, y = float(p["expected"].iloc[0]), float(p["estimate"].iloc[0])
-        at = lim_at([e], float(lm["tau2"].iloc[0])).iloc[0]
+        at = overdispersed_ratio_limits([e], float(lm["tau2"].iloc[0])).iloc[0]
         out[measure] = (
             "above" if y > at["upper_99.8"] else "below" if y < at["lower_99.8"] else "within"
         )

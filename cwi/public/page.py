@@ -278,42 +278,34 @@ def _write_fragment(settings: Any, text: str, standalone: bool) -> Path:
     return path
 
 
-def write_public_page(settings: Any, standalone: bool = False) -> Path | None:
-    """Write the fragment of ``england.qmd``, its figures and the downloads.
+NOT_BUILT = (
+    "*The public-data edition was not built: the public files were not found (see "
+    "`public.data_dir` in settings.yml).*\n"
+)
 
-    Parameters
-    ----------
-    settings : Settings
-        Project root, results store.
-    standalone : bool
-        True when no other page content is written in this build (``cwi build --public``):
-        the fragment folder and ``_variables.yml`` are then written here.
+
+def public_fragment(settings: Any, fig_dir: Path, downloads: Path) -> str | None:
+    """The fragment of ``england.qmd``; its figures go to ``fig_dir``, its downloads to ``downloads``.
+
+    The fragment names the figures where the page finds them (``report/_generated/...``), so
+    ``fig_dir`` may be a staging folder that is copied there afterwards.
 
     Returns
     -------
-    Path or None
-        The fragment file, or ``None`` when the store has no public tables (the fragment then
-        says so).
+    str or None
+        The fragment, or ``None`` when the store has no public tables.
     """
     from cwi.site.markdown import figure_block
     from cwi.store import ResultsStore
 
     store = ResultsStore(settings)
-    root = settings.root
     if not store.has_table("england_public"):
-        _write_fragment(
-            settings,
-            "*The public-data edition was not built: the public files were not found (see "
-            "`public.data_dir` in settings.yml).*\n",
-            standalone,
-        )
         return None
     main = store.table("england_public")
     funnel = store.table("england_public_funnel")
     models = store.table("england_public_models")
     notes = store.table("england_public_notes")
     year = _latest(main)
-    fig_dir = root / FIG_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
     parts = [f"### Verdicts, 31 March {year}\n\n", _verdicts_md(models, year), "\n"]
     fun = funnel_figure(main, funnel, year, fig_dir / "funnel.png")
@@ -330,11 +322,37 @@ def write_public_page(settings: Any, standalone: bool = False) -> Path | None:
                  "decile rates, relative to England (1 = as England given the deprivation mix); "
                  "▲ / ▼ beyond the 99.8% limits.\n\n")  # fmt: skip
     parts.append(search_table_html(main, year) + "\n")
-    csv_path, xlsx_path = write_public_downloads(root / "downloads", main, notes)
+    csv_path, xlsx_path = write_public_downloads(downloads, main, notes)
     parts.append(
         f"Download every LA and year: [CSV](downloads/{csv_path.name}) · "
         f"[Excel with notes](downloads/{xlsx_path.name}).\n\n"
     )
     parts.append("### Boundaries, vintages and assumptions\n\n")
     parts += [f"- {n}\n" for n in notes["note"]]
-    return _write_fragment(settings, "".join(parts), standalone)
+    return "".join(parts)
+
+
+def write_public_page(settings: Any, standalone: bool = False) -> Path | None:
+    """Write the fragment of ``england.qmd``, its figures and the downloads.
+
+    (``cwi build`` writes them through :func:`cwi.site.pages.write_stage`, which skips an
+    unchanged store; this writes them in place every time.)
+
+    Parameters
+    ----------
+    settings : Settings
+        Project root, results store.
+    standalone : bool
+        True when no other page content is written in this build (``cwi build --public``):
+        the fragment folder and ``_variables.yml`` are then written here.
+
+    Returns
+    -------
+    Path or None
+        The fragment file, or ``None`` when the store has no public tables (the fragment then
+        says so).
+    """
+    root = settings.root
+    text = public_fragment(settings, root / FIG_DIR, root / "downloads")
+    path = _write_fragment(settings, text or NOT_BUILT, standalone)
+    return None if text is None else path

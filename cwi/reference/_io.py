@@ -100,6 +100,40 @@ def find_column(
     return None
 
 
+def require_columns(
+    frame: pd.DataFrame,
+    needed: Iterable[str],
+    path: Path | str,
+    hint: str,
+    what: str = "column(s)",
+    shown: int | None = None,
+) -> None:
+    """Raise :class:`ReferenceDataError` naming the ``needed`` columns ``frame`` lacks.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The file as read.
+    needed : iterable of str
+        Column names the reader uses.
+    path : Path or str
+        File, for the error message.
+    hint : str
+        What to do about it.
+    what : str
+        How the message names the missing columns.
+    shown : int, optional
+        List at most this many of them (then ``...``).
+    """
+    missing = [c for c in needed if c not in frame.columns]
+    if not missing:
+        return
+    listed = (
+        f"{missing[:shown]}..." if shown is not None and len(missing) > shown else f"{missing}"
+    )
+    raise ReferenceDataError(path, f"lacks {what} {listed}", hint)
+
+
 def to_number(values: pd.Series) -> pd.Series:
     """Convert strings such as ``"1,296"`` or ``"28814.0"`` to floats (blank -> NaN)."""
     cleaned = values.astype(str).str.replace(",", "", regex=False).str.strip()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cwi.reference._io import find_column, read_csv, to_number
+from cwi.reference._io import find_column, read_csv, require_columns, to_number
 from cwi.reference.errors import ReferenceDataError
 from cwi.schemas import ETHNIC_CODES, ETHNIC_GROUPS
 
@@ -70,13 +70,14 @@ def read_population_wide(
     ages = [str(a) for a in CHILD_AGES]
     if all_ages:
         ages = [str(a) for a in range(90)] + ["90+"]
-    missing = [a for a in ages if a not in raw.columns]
-    if missing:
-        raise ReferenceDataError(
-            path,
-            f"lacks single-year-of-age columns {missing[:3]}...",
-            "Use the ONS LSOA single-year-of-age estimates (one column per age 0 to 90+).",
-        )
+    require_columns(
+        raw,
+        ages,
+        path,
+        "Use the ONS LSOA single-year-of-age estimates (one column per age 0 to 90+).",
+        what="single-year-of-age columns",
+        shown=3,
+    )
     wide = raw[[code, *ages]]
     wide = wide.assign(**{code: wide[code].str.strip()}).set_index(code)
     if lsoa_codes is not None:

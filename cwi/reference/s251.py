@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cwi.reference._io import read_csv, to_number
-from cwi.reference.errors import ReferenceDataError
+from cwi.reference._io import read_csv, require_columns, to_number
 
 __all__ = ["S251_COLUMNS", "read_s251", "s251_notes", "spend_by_la"]
 
@@ -64,13 +63,12 @@ def read_s251(path: Path | str) -> pd.DataFrame:
         If the file is missing or lacks a needed column.
     """
     raw = read_csv(path, "Section 251 tidy spending file")
-    missing = [c for c in _NEEDED if c not in raw.columns]
-    if missing:
-        raise ReferenceDataError(
-            path,
-            f"lacks column(s) {missing}",
-            "Use s251_childrens_social_care_by_la.csv as built by build_s251_tidy.py.",
-        )
+    require_columns(
+        raw,
+        _NEEDED,
+        path,
+        "Use s251_childrens_social_care_by_la.csv as built by build_s251_tidy.py.",
+    )
     out = pd.DataFrame(
         {
             "year": raw["year"].astype(int),

@@ -85,12 +85,14 @@ def _first(frame: pd.DataFrame, **where: Any) -> pd.Series | None:
 class _Ctx:
     """Store, settings and shared words of one build."""
 
-    def __init__(self, settings: Settings, store: ResultsStore) -> None:
+    def __init__(
+        self, settings: Settings, store: ResultsStore, fig_dir: Path | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.year = settings.main_year
         self.source = data_source_label(settings)
-        self.fig_dir = settings.root / "report" / "_generated" / "figures"
+        self.fig_dir = fig_dir or settings.root / "report" / FIGURES
         self.fig_dir.mkdir(parents=True, exist_ok=True)
         area = store.table("area_rates")
         reg = area[(area["area_type"] == "region") & (area["year"] == self.year)]
@@ -1166,7 +1168,9 @@ def _home(c: ReportContent, x: _Ctx) -> None:
     c.fragments["home/key_findings"] = "\n".join(lines) + "\n"
 
 
-def build_report_content(settings: Settings, store: ResultsStore | None = None) -> ReportContent:
+def build_report_content(
+    settings: Settings, store: ResultsStore | None = None, fig_dir: Path | None = None
+) -> ReportContent:
     """Everything the report's page sources read, from the results store.
 
     Parameters
@@ -1175,6 +1179,9 @@ def build_report_content(settings: Settings, store: ResultsStore | None = None) 
         The build's settings (store location, main year, data source).
     store : ResultsStore, optional
         Defaults to the store of ``settings``.
+    fig_dir : Path, optional
+        Where the figures are drawn (default ``report/_generated/figures``, where the
+        fragments name them; a build draws them into a staging folder and copies them there).
 
     Returns
     -------
@@ -1182,7 +1189,7 @@ def build_report_content(settings: Settings, store: ResultsStore | None = None) 
         ``variables`` (nested, for ``_variables.yml``), ``fragments`` (name -> markdown) and the
         list of generated sentences.
     """
-    x = _Ctx(settings, store or ResultsStore(settings))
+    x = _Ctx(settings, store or ResultsStore(settings), fig_dir)
     c = ReportContent()
     for m in MEASURES:  # values only some data support: say so rather than fail the render
         c.var(f"q3.{m.lower()}.mrr_raw", "[x]")

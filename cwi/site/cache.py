@@ -128,6 +128,12 @@ class OutputCache:
         for out in outs:
             self.entries.pop(str(Path(out).resolve()), None)
 
+    def forget_under(self, folder: Path) -> None:
+        """Drop the records of every output inside ``folder`` (e.g. before it is replaced)."""
+        root = Path(folder).resolve()
+        for name in [n for n in self.entries if Path(n).is_relative_to(root)]:
+            del self.entries[name]
+
     def save(self) -> None:
         """Write the record atomically."""
         data = json.dumps(self.entries, indent=1, sort_keys=True).encode("utf-8")

@@ -11,12 +11,14 @@ each starting with its title in cell A1, with the table as an Excel table of its
 
 from __future__ import annotations
 
-import math
 import re
+import warnings
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 SHORTHAND = re.compile(r"\[(c|x|z|low|u)\]")
@@ -63,39 +65,63 @@ def _decimal(value: float) -> float:
     return float(f"{value:.3g}")
 
 
-def publication_values(frame: pd.DataFrame) -> tuple[list[Column], list[list[Any]]]:
-    """Cell values ready to write: ints, rounded floats, shorthand strings or text."""
+def _row_symbols(frame: pd.DataFrame) -> pd.Series:
+    """Per row, the shorthand an empty numeric cell carries: from the note, else ``[z]``."""
+    if "note" not in frame.columns:
+        return pd.Series("[z]", index=frame.index, dtype=object)
+    found = frame["note"].fillna("").astype(str).str.extract(SHORTHAND, expand=False)
+    return ("[" + found + "]").fillna("[z]").astype(object)
+
+
+def _column_values(values: pd.Series, kind: str, symbols: pd.Series) -> list[Any]:
+    """One column's cell values (see :func:`publication_values`), a whole column at a time."""
+    missing = values.isna().to_numpy()
+    if kind == "text":
+        return values.astype(str).where(~missing, "").tolist()
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    if missing.any():
+        numbers = np.where(missing, 0.0, numbers)
+    if kind == "int":
+        out: list[Any] = np.rint(numbers).astype(np.int64).tolist()  # half to even, as round()
+    elif kind == "rate":  # Python's round: correctly rounded, unlike numpy's scaled rounding
+        out = list(map(round, numbers.tolist(), repeat(1)))
+    else:
+        out = list(map(_decimal, numbers.tolist()))
+    if missing.any():
+        for i, symbol in zip(np.flatnonzero(missing).tolist(), symbols[missing], strict=True):
+            out[i] = symbol
+    return out
+
+
+def publication_columns(frame: pd.DataFrame) -> tuple[list[Column], list[list[Any]]]:
+    """Cell values ready to write, column by column: ints, rounded floats, shorthand or text.
+
+    Text cells are text (empty when missing); an empty numeric cell carries the shorthand of
+    its row's note (``[c]``...) or ``[z]``; whole numbers are ints (rounded half to even), rates
+    are rounded to one decimal place and other estimates by :func:`_decimal`.
+    """
     columns = column_kinds(frame)
-    notes = frame["note"].fillna("").astype(str) if "note" in frame.columns else None
-    rows = []
-    for i, rec in enumerate(frame.itertuples(index=False, name=None)):
-        symbol = None
-        if notes is not None:
-            found = SHORTHAND.search(notes.iloc[i])
-            symbol = found.group(0) if found else None
-        row: list[Any] = []
-        for col, value in zip(columns, rec, strict=True):
-            missing = value is None or (isinstance(value, float) and math.isnan(value))
-            if col.kind == "text":
-                row.append("" if missing else str(value))
-            elif missing:
-                row.append(symbol or "[z]")
-            elif col.kind == "int":
-                row.append(int(round(float(value))))
-            elif col.kind == "rate":
-                row.append(round(float(value), 1))
-            else:
-                row.append(_decimal(float(value)))
-        rows.append(row)
-    return columns, rows
+    symbols = _row_symbols(frame)
+    return columns, [
+        _column_values(frame.iloc[:, j], col.kind, symbols) for j, col in enumerate(columns)
+    ]
 
 
-def _csv_cell(value: Any, kind: str) -> str:
-    if isinstance(value, str):
-        return value
+def publication_values(frame: pd.DataFrame) -> tuple[list[Column], list[list[Any]]]:
+    """Cell values ready to write, row by row (see :func:`publication_columns`)."""
+    columns, values = publication_columns(frame)
+    return columns, [list(row) for row in zip(*values, strict=True)] if values else []
+
+
+def _csv_column(values: list[Any], kind: str) -> list[str]:
+    """Text of one column's CSV cells: rates with one decimal, other floats as ``repr``."""
     if kind == "rate":
-        return f"{value:.1f}"
-    return repr(value) if isinstance(value, float) else str(value)
+        return [v if isinstance(v, str) else f"{v:.1f}" for v in values]
+    if kind == "decimal":
+        return [v if isinstance(v, str) else repr(v) for v in values]
+    if kind == "int":
+        return [v if isinstance(v, str) else str(v) for v in values]
+    return values
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> int:
@@ -104,16 +130,24 @@ def write_csv(frame: pd.DataFrame, path: Path) -> int:
 
     from cwi.io import atomic_open
 
-    columns, rows = publication_values(frame)
+    columns, values = publication_columns(frame)
+    cells = [_csv_column(v, c.kind) for v, c in zip(values, columns, strict=True)]
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([c.name for c in columns])
-        for row in rows:
-            writer.writerow([_csv_cell(v, c.kind) for v, c in zip(row, columns, strict=True)])
-    return len(rows)
+        writer.writerows(zip(*cells, strict=True))
+    return len(frame)
 
 
 _FORMATS = {"int": "0", "rate": "0.0", "decimal": "General", "text": "@"}
+#: Zip entry time of every workbook part, so one set of tables always gives the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _stamp() -> Any:
+    from datetime import datetime
+
+    return datetime(*_ZIP_TIME)
 
 
 def write_workbook(
@@ -124,6 +158,9 @@ def write_workbook(
     source: str,
 ) -> None:
     """Write the XLSX workbook: contents, notes, then one sheet per table.
+
+    Written in openpyxl's streaming (write-only) mode, rows as whole lists, with fixed document
+    and zip-entry times: the same tables always give the same bytes.
 
     Parameters
     ----------
@@ -139,76 +176,119 @@ def write_workbook(
         Source line shown above every table.
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
-    from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     wb.properties.title = title
     wb.properties.creator = "CWI"
-    contents = wb.active
-    contents.title = "Contents"
-    contents["A1"] = title
-    contents["A1"].font = Font(bold=True, size=14)
-    contents["A2"] = (
-        f"This worksheet contains one table: the {len(tables)} tables of this workbook, with links."
+    wb.properties.created = wb.properties.modified = _stamp()
+
+    def heading(ws: Any, text: str) -> Any:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font = Font(bold=True, size=14)
+        return cell
+
+    contents = wb.create_sheet("Contents")
+    for letter, width in zip("ABC", (26, 80, 8), strict=True):
+        contents.column_dimensions[letter].width = width
+    contents.append([heading(contents, title)])
+    contents.append(
+        [
+            f"This worksheet contains one table: the {len(tables)} tables of this workbook, with links."
+        ]
     )
     contents.append(["Sheet", "Table title", "Rows"])
     for name, table_title, frame in tables:
         sheet = name[:31]
-        contents.append([sheet, table_title, len(frame)])
-        cell = contents.cell(row=contents.max_row, column=1)
-        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{sheet}'!A1")
-        cell.style = "Hyperlink"
-    _as_table(contents, 3, 3, len(tables), "contents_table", Table, TableStyleInfo)
-    for letter, width in zip("ABC", (26, 80, 8), strict=True):
-        contents.column_dimensions[letter].width = width
+        link = WriteOnlyCell(contents, value=sheet)
+        link.hyperlink = Hyperlink(ref="", location=f"'{sheet}'!A1")
+        link.style = "Hyperlink"
+        contents.append([link, table_title, len(frame)])
+    _as_table(contents, 3, ["Sheet", "Table title", "Rows"], len(tables), "contents_table")
 
     sheet_notes = wb.create_sheet("Notes")
-    sheet_notes["A1"] = "Notes"
-    sheet_notes["A1"].font = Font(bold=True, size=14)
-    sheet_notes["A2"] = "This worksheet contains one table of notes that apply to every table."
+    sheet_notes.column_dimensions["A"].width = 14
+    sheet_notes.column_dimensions["B"].width = 110
+    sheet_notes.append([heading(sheet_notes, "Notes")])
+    sheet_notes.append(["This worksheet contains one table of notes that apply to every table."])
     sheet_notes.append(["Note number", "Note text"])
     for i, note in enumerate(notes, start=1):
         sheet_notes.append([f"[note {i}]", note])
-    _as_table(sheet_notes, 3, 2, len(notes), "notes_table", Table, TableStyleInfo)
-    sheet_notes.column_dimensions["A"].width = 14
-    sheet_notes.column_dimensions["B"].width = 110
+    _as_table(sheet_notes, 3, ["Note number", "Note text"], len(notes), "notes_table")
 
     for name, table_title, frame in tables:
         ws = wb.create_sheet(name[:31])
-        ws["A1"] = table_title
-        ws["A1"].font = Font(bold=True, size=14)
-        ws["A2"] = (
-            "This worksheet contains one table. Shorthand: [c] confidential (suppressed so no "
-            "child can be identified), [z] not applicable. See the Notes sheet."
-        )
-        ws["A3"] = f"Source: {source}"
-        columns, rows = publication_values(frame)
-        ws.append([c.name for c in columns])
-        for row in rows:
-            ws.append(row)
-        for j, col in enumerate(columns, start=1):
-            fmt = _FORMATS[col.kind]
-            for r in range(5, 5 + len(rows)):
-                cell = ws.cell(row=r, column=j)
-                if not isinstance(cell.value, str):
-                    cell.number_format = fmt
-            width = max(len(col.name), *(len(str(r[j - 1])) for r in rows[:200]))
+        columns, values = publication_columns(frame)
+        for j, (col, cells) in enumerate(zip(columns, values, strict=True), start=1):
+            width = max(len(col.name), *(len(str(v)) for v in cells[:200]))
             ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
-        _as_table(ws, 4, len(columns), len(rows), f"t_{name}", Table, TableStyleInfo)
         ws.freeze_panes = "A5"
+        ws.append([heading(ws, table_title)])
+        ws.append(
+            [
+                "This worksheet contains one table. Shorthand: [c] confidential (suppressed so "
+                "no child can be identified), [z] not applicable. See the Notes sheet."
+            ]
+        )
+        ws.append([f"Source: {source}"])
+        ws.append([c.name for c in columns])
+        # numbers of int and rate columns carry a number format: one styled cell per column,
+        # refilled for every row (the streaming writer writes each row as it is appended)
+        styled = []
+        for j, col in enumerate(columns):
+            fmt = _FORMATS[col.kind]
+            if fmt != "General" and col.kind != "text":
+                cell = WriteOnlyCell(ws)
+                cell.number_format = fmt
+                styled.append((j, cell))
+        for row in zip(*values, strict=True):
+            cells = list(row)
+            for j, cell in styled:
+                value = cells[j]
+                if not isinstance(value, str):
+                    cell.value = value
+                    cells[j] = cell
+            ws.append(cells)
+        _as_table(ws, 4, [c.name for c in columns], len(frame), f"t_{name}")
+    _save(wb, path)
+
+
+def _save(wb: Any, path: Path) -> None:
+    """Save atomically into a zip whose entries all carry the same fixed time."""
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
     from cwi.io import atomic_path
 
+    class _FixedTimeZip(zipfile.ZipFile):
+        def writestr(self, name: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+            if not isinstance(name, zipfile.ZipInfo):
+                name = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+                name.compress_type = zipfile.ZIP_DEFLATED
+                name.external_attr = 0o600 << 16
+            super().writestr(name, data, *args, **kwargs)
+
+        def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+            self.writestr(arcname or Path(filename).name, Path(filename).read_bytes())
+
     with atomic_path(path) as tmp:  # a killed build never leaves half a workbook
-        wb.save(tmp)
+        archive = _FixedTimeZip(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        ExcelWriter(wb, archive).save()
 
 
-def _as_table(ws, header_row: int, n_cols: int, n_rows: int, name: str, table, style) -> None:  # noqa: ANN001
+def _as_table(ws: Any, header_row: int, headers: list[str], n_rows: int, name: str) -> None:
+    """Mark the block under ``header_row`` as an Excel table (columns named by ``headers``)."""
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-    ref = f"A{header_row}:{get_column_letter(n_cols)}{header_row + max(n_rows, 1)}"
-    t = table(displayName=re.sub(r"\W", "_", name)[:250], ref=ref)
-    t.tableStyleInfo = style(name="TableStyleLight1", showRowStripes=False)
-    ws.add_table(t)
+    ref = f"A{header_row}:{get_column_letter(len(headers))}{header_row + max(n_rows, 1)}"
+    t = Table(displayName=re.sub(r"\W", "_", name)[:250], ref=ref)
+    t.tableColumns = [TableColumn(id=i, name=str(h)) for i, h in enumerate(headers, start=1)]
+    t.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+    with warnings.catch_warnings():  # "add table columns manually": done above
+        warnings.simplefilter("ignore", UserWarning)
+        ws.add_table(t)

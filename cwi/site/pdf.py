@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 from rich.progress import track
 
 from cwi.config import Settings
-from cwi.io import worker_pool
+from cwi.io import recover, staging_dir, swap_in, worker_pool
 from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
 from cwi.site.safe import asset_check, asset_fetcher, md_plain, strip_attachments
 from cwi.store import ResultsStore
@@ -68,37 +70,97 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     return out
 
 
+def _carry(src: Path, dst: Path) -> None:
+    """Put the fresh output ``src`` into the staging folder as ``dst``: a hard link, else a copy.
+
+    A link is safe because outputs are never changed in place: every write is a new file renamed
+    over the old name (:func:`cwi.io.atomic_path`), so the old folder keeps its bytes.
+    """
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def render_jobs(
-    jobs: list[tuple[str, str, str, str]], cache: OutputCache, workers: int = 2
+    jobs: list[tuple[str, str, str, str]],
+    cache: OutputCache,
+    workers: int = 2,
+    staging_parent: Path | None = None,
 ) -> tuple[list[Path], list[Path]]:
-    """Render the PDF jobs whose inputs changed; skip those whose output is fresh in ``cache``.
+    """Render the PDF jobs whose inputs changed into a new folder and swap it in whole.
+
+    Every job's output lies in one folder (the PDF folder). Outputs that are fresh in ``cache``
+    are carried into a staging folder (hard links), the stale ones are rendered there, and the
+    staging folder then replaces the PDF folder in one step (:func:`cwi.io.swap_in`). A build
+    killed before the swap leaves the previous folder untouched (the staging folder is removed
+    by the next build); the cache record is written after the swap and describes the files then
+    on disk (a kill between swap and record leaves old digests, which no new file matches, so
+    those PDFs are only rendered again). When every output is fresh and the folder holds exactly
+    these outputs, nothing is written at all.
+
+    Parameters
+    ----------
+    jobs : list of tuple
+        ``(html, base_url, output path, kind)``; all outputs in one folder.
+    cache : OutputCache
+        Record of the outputs' inputs and digests.
+    workers : int
+        Processes rendering in parallel.
+    staging_parent : Path, optional
+        Where to build the new folder (default: beside the PDF folder); on the same file system.
 
     Returns
     -------
     all, rendered : list of Path
-        Every job's PDF (in job order) and the ones weasyprint actually wrote this time.
+        Every job's PDF (in job order, final paths) and the ones weasyprint wrote this time.
     """
+    outs = [Path(j[2]) for j in jobs]
+    folders = {o.parent for o in outs}
+    if len(folders) != 1:
+        raise ValueError(f"PDF jobs must share one output folder, got {sorted(folders)}")
+    final = folders.pop()
+    recover(final, where=staging_parent)
     keys = [html_key(html, base, kind) for html, base, _, kind in jobs]
-    stale = [
-        i
-        for i, (j, k) in enumerate(zip(jobs, keys, strict=True))
-        if not cache.fresh(Path(j[2]), k)
-    ]
-    todo = [jobs[i] for i in stale]
-    cache.forget(Path(j[2]) for j in todo)
-    if workers > 1 and len(todo) > 2:
-        with worker_pool(workers) as pool:  # workers die with the build
-            done = list(
-                track(
-                    pool.map(_write_one, todo), total=len(todo), description="PDFs", transient=True
+    stale = [i for i, (o, k) in enumerate(zip(outs, keys, strict=True)) if not cache.fresh(o, k)]
+    present = {p.name for p in final.iterdir()} if final.is_dir() else set()
+    if not stale and present == {o.name for o in outs}:
+        return outs, []
+    staged = staging_dir(final, where=staging_parent)
+    try:
+        stale_set = set(stale)
+        for i, out in enumerate(outs):
+            if i not in stale_set:
+                _carry(out, staged / out.name)
+        todo = [
+            (h, b, str(staged / Path(o).name), k)
+            for i, (h, b, o, k) in enumerate(jobs)
+            if i in stale_set
+        ]
+        # the longest job first (the report takes as long as several profiles), so the two
+        # workers finish together instead of one rendering the report alone at the end
+        todo.sort(key=lambda job: (job[3] != "report", -len(job[0])))
+        if workers > 1 and len(todo) > 2:
+            with worker_pool(workers) as pool:  # workers die with the build
+                done = list(
+                    track(
+                        pool.map(_write_one, todo),
+                        total=len(todo),
+                        description="PDFs",
+                        transient=True,
+                    )
                 )
-            )
-    else:
-        done = [_write_one(j) for j in todo]
-    for i in stale:
-        cache.note(Path(jobs[i][2]), keys[i])
+        else:
+            done = [_write_one(j) for j in todo]
+        swap_in(staged, final)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # the previous PDFs stay as they were
+        raise
+    cache.forget_under(final)  # the folder now holds exactly these outputs
+    for out, key in zip(outs, keys, strict=True):
+        cache.note(out, key)
     cache.save()
-    return [Path(j[2]) for j in jobs], [Path(p) for p in done]
+    return outs, [final / Path(p).name for p in done]
 
 
 def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
@@ -139,7 +201,8 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     )
     cache = OutputCache(cache_dir(settings.build_dir) / "pdf.json")
     os.environ[ASSETS_ENV] = str(store.profiles_dir)  # read by the workers' URL fetcher
-    written, _rendered = render_jobs(jobs, cache, workers)
+    # staged in the build folder, never inside the site (the scan must not see a half folder)
+    written, _rendered = render_jobs(jobs, cache, workers, staging_parent=settings.build_dir)
     return written
 
 
@@ -241,14 +304,64 @@ def report_html(settings: Settings) -> str:
         "</section>"
         f'<section class="contents"><h1>Contents</h1><ol>{"".join(toc)}</ol></section>'
     )
+    body, table_css = shared_table_styles("".join(parts))
     css = print_css(settings.templates_dir) + (
         settings.templates_dir / "report_print.css"
     ).read_text(encoding="utf-8")
+    # the tables' rules after the print styles, where each table's own stylesheet stood
     return (
         '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
-        f"<title>{escape(settings.title)}</title><style>{css}</style></head><body>"
-        f"{cover}{''.join(parts)}</body></html>"
+        f"<title>{escape(settings.title)}</title><style>{css}</style>"
+        f"<style>{table_css}</style></head><body>{cover}{body}</body></html>"
     )
+
+
+#: A great_tables stylesheet: every rule scoped by the id of the table's wrapper.
+_GT_STYLE = re.compile(
+    r"<style[^>]*>(?P<css>(?:(?!</style>).)*?#(?P<id>[A-Za-z][\w-]*) table\b(?:(?!</style>).)*)"
+    r"</style>",
+    re.S,
+)
+
+
+def shared_table_styles(html: str) -> tuple[str, str]:
+    """Replace each great_tables table's own stylesheet by one shared copy.
+
+    great_tables writes about 60 rules per table, each scoped by the table's id (``#t1 .gt_title``);
+    the report holds 15 such tables, so weasyprint matched every element against 15 copies of the
+    same rules. Each wrapper gets the class ``gt-print`` instead and one copy of the rules is
+    scoped by that class. The rules, their order and their relative specificity are unchanged
+    (``#id .x`` and ``.gt-print .x`` both beat the print styles' element and one-class rules),
+    so the tables look the same.
+
+    Returns
+    -------
+    html, css : str
+        The HTML without the per-table stylesheets, and the shared rules (empty if none).
+    """
+    shared: dict[str, None] = {}
+    ids: list[str] = []
+
+    def take(match: re.Match[str]) -> str:
+        tid = match.group("id")
+        scoped = re.compile(rf"#{re.escape(tid)}(?![\w-])")
+        shared.setdefault(scoped.sub(".gt-print", match.group("css")), None)
+        ids.append(tid)
+        return ""
+
+    html = _GT_STYLE.sub(take, html)
+    for tid in ids:
+        tag = re.compile(rf'<(\w+)(?P<attrs>[^>]*?)\sid="{re.escape(tid)}"(?P<rest>[^>]*)>')
+        match = tag.search(html)
+        if match is None:
+            continue
+        whole = match.group(0)
+        if re.search(r'\sclass="', whole):
+            new = re.sub(r'\sclass="', ' class="gt-print ', whole, count=1)
+        else:
+            new = whole[:-1] + ' class="gt-print">'
+        html = html[: match.start()] + new + html[match.end() :]
+    return html, "".join(shared)
 
 
 def _absolute_images(html: str, base: Path) -> str:

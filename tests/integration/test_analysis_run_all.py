@@ -71,3 +71,54 @@ def test_run_all_on_demo_cube(built, built_settings):
     g = t["q1_gradient"]
     assert np.isfinite(g["estimate"]).all()
     assert t["analysis_notes"].empty, t["analysis_notes"].to_dict("records")
+
+
+def _profile_funnel_is_q3s(standardised: pd.DataFrame, q3_limits: pd.DataFrame) -> int:
+    """Assert the profile funnel's limits and positions are Q3's; return LA x measure checked."""
+    from cwi.analysis.funnels import overdispersed_ratio_limits
+    from cwi.profiles.draw import funnel_inputs, funnel_positions
+
+    year = int(standardised["year"].max())
+    sr = standardised[standardised["year"] == year]
+    points, limits = funnel_inputs(sr, year)
+    q3_tau2 = q3_limits.groupby("measure")["tau2"].first()
+    assert set(limits["measure"]) == set(q3_tau2.index)
+    checked = 0
+    for measure, lm in limits.groupby("measure"):
+        tau2 = float(q3_tau2[measure])
+        assert lm["tau2"].iloc[0] == pytest.approx(tau2, rel=1e-12, abs=1e-15), measure
+        q3 = overdispersed_ratio_limits(lm["expected"], tau2)  # Q3's curve on the profile's grid
+        for col in ("lower_95", "upper_95", "lower_99.8", "upper_99.8"):
+            np.testing.assert_allclose(lm[col], q3[col], rtol=1e-12, err_msg=measure)
+        # Q3's own table at its own grid: the same curve.
+        q3m = q3_limits[q3_limits["measure"] == measure]
+        at = overdispersed_ratio_limits(q3m["expected"], tau2)
+        np.testing.assert_allclose(q3m["upper_3sd_od"], at["upper_99.8"], rtol=1e-12)
+        np.testing.assert_allclose(q3m["lower_3sd_od"], at["lower_99.8"], rtol=1e-12)
+        # Each LA's position as the report counts it (estimate against the 99.8% limits).
+        shown = sr[(sr["measure"] == measure) & sr["estimate"].notna()]
+        lim = overdispersed_ratio_limits(shown["expected"], tau2)
+        for (_, row), (_, li) in zip(shown.iterrows(), lim.iterrows(), strict=True):
+            q3_pos = (
+                "above" if row["estimate"] > li["upper_99.8"]
+                else "below" if row["estimate"] < li["lower_99.8"] else "within"
+            )  # fmt: skip
+            assert funnel_positions(points, limits, row["la_code"])[measure] == q3_pos
+            checked += 1
+    return checked
+
+
+def test_profile_funnel_limits_are_q3_limits(tables):
+    """The LA profile's funnel and Q3's (report, England page) use one overdispersion method."""
+    _, t = tables
+    assert t["q3_funnel_limits"]["tau2"].gt(0).any()  # the check covers widened limits
+    assert _profile_funnel_is_q3s(t["q3_standardised"], t["q3_funnel_limits"]) >= 9 * 3
+
+
+@pytest.mark.slow
+def test_profile_funnel_limits_are_q3_limits_in_the_demo_build(built):
+    """In the session's demo build: the published Q3 tables and the profile funnels agree."""
+    tables = built["results"] / "tables"
+    sr = pd.read_csv(tables / "q3_standardised.csv", dtype={"la_code": str})
+    q3 = pd.read_csv(tables / "q3_funnel_limits.csv")
+    assert _profile_funnel_is_q3s(sr, q3) >= 15 * 3

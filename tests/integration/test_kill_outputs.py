@@ -1,12 +1,12 @@
-"""Issue 12 item 6: a build killed in the store stage leaves the previous outputs as they were.
-
-(The PDF stage now writes each PDF atomically with an output cache, cwi/site/cache.py; a kill
-there leaves every PDF whole, old or new, and no worker running; see tests/unit.)
+"""Issue 12 item 6: a build killed in the store or PDF stage leaves the previous outputs as they were.
 
 A copy of the session build is rebuilt stage by stage in a subprocess, which is killed with
 SIGKILL (the parent only, as the OOM killer would) at random points while it writes; every file of
 the results store and the site (with its PDFs) must then be byte-identical to before, no staging
-folder may sit inside the site, and no worker process may outlive the parent.
+folder may sit inside the site, and no worker process may outlive the parent. The PDF stage is
+killed during a rebuild that changes every PDF (a changed print template), so a folder mixing old
+and new PDFs would show; the build run after the kills must then complete with the new PDFs and
+a render-cache record that matches them.
 """
 
 from __future__ import annotations
@@ -63,9 +63,11 @@ def _group(pgid: int) -> list[int]:
     return alive
 
 
-def _kill_while_writing(base: Path, stage: str, staging: str, pattern: str, after: int) -> None:
+def _kill_while_writing(
+    base: Path, stage: str, staging: str, pattern: str, after: int, settings: str = "settings.yml"
+) -> None:
     """Run ``cwi build --stages <stage>``; SIGKILL it once ``after`` files are in its staging."""
-    env = env_with_venv() | {"CWI_SETTINGS": str(base / "settings.yml")}
+    env = env_with_venv() | {"CWI_SETTINGS": str(base / settings)}
     proc = subprocess.Popen(
         [*cwi_command(), "build", "--stages", stage],
         cwd=ROOT,
@@ -78,8 +80,11 @@ def _kill_while_writing(base: Path, stage: str, staging: str, pattern: str, afte
         deadline = time.monotonic() + 600
         while proc.poll() is None and time.monotonic() < deadline:
             folders = list((base / "build").glob(f".cwi-staging-{staging}-*"))
-            if folders and sum(1 for _ in folders[0].rglob(pattern)) >= after:
-                break
+            try:
+                if folders and sum(1 for _ in folders[0].rglob(pattern)) >= after:
+                    break
+            except FileNotFoundError:  # the staging folder was just swapped in
+                pass
             time.sleep(0.005)
         assert proc.poll() is None, f"{stage} ended before the kill: {proc.stderr.read()[-2000:]}"
         os.kill(proc.pid, signal.SIGKILL)
@@ -105,3 +110,60 @@ def test_kill_leaves_previous_outputs_byte_identical(copy_of_build, stage, stagi
         _kill_while_writing(base, stage, staging, pattern, after)
         assert _hashes(base / "build" / "results", base / "_site") == before, (stage, after)
         assert not [p for p in (base / "_site").rglob(".cwi-*")], "staging inside the site"
+
+
+def test_kill_in_pdf_stage_leaves_previous_pdfs_byte_identical(copy_of_build):
+    import json
+
+    import yaml
+    from pypdf import PdfReader
+
+    from cwi.fingerprint import file_digest
+
+    base = copy_of_build
+    # a changed print template: every PDF (15 profiles and the report) must be rendered again
+    templates = base / "templates"
+    shutil.copytree(ROOT / "templates", templates, dirs_exist_ok=True)
+    for name in ("print.css", "report_print.css"):
+        css = (templates / name).read_text(encoding="utf-8")
+        new = css.replace("Child welfare inequalities: ", "Kill test: ")
+        assert new != css
+        (templates / name).write_text(new, encoding="utf-8")
+    settings = yaml.safe_load((base / "settings.yml").read_text(encoding="utf-8"))
+    settings["output"]["templates_dir"] = str(templates)
+    (base / "settings-pdf.yml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+
+    pdf_dir = base / "_site" / "pdf"
+    before = _hashes(base / "_site")
+    old_pdfs = {p.name: p.read_bytes() for p in pdf_dir.glob("*.pdf")}
+    assert len(old_pdfs) >= 16
+    rng = random.Random(f"pdf-{os.getpid()}")
+    # kill points while PDFs are rendered (the last few finish too close to the swap to aim at)
+    for after in sorted(rng.sample(range(len(old_pdfs) - 3), 2)):
+        _kill_while_writing(base, "pdf", "pdf", "*.pdf", after, "settings-pdf.yml")
+        assert _hashes(base / "_site") == before, ("pdf", after)
+        assert not [p for p in (base / "_site").rglob(".cwi-*")], "staging inside the site"
+
+    env = env_with_venv() | {"CWI_SETTINGS": str(base / "settings-pdf.yml")}
+    proc = subprocess.run(
+        [*cwi_command(), "build", "--stages", "pdf"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    new_pdfs = {p.name: p.read_bytes() for p in pdf_dir.glob("*.pdf")}
+    assert sorted(new_pdfs) == sorted(old_pdfs)
+    left = [*(base / "build").glob(".cwi-staging-*"), *(base / "build").glob(".cwi-retired-*")]
+    assert left == [], "staging left after a completed build"
+    record = json.loads((base / "build" / "cache" / "pdf.json").read_text(encoding="utf-8"))
+    for name in new_pdfs:
+        assert new_pdfs[name] != old_pdfs[name], f"{name} not rendered again"
+        first_page = PdfReader(pdf_dir / name).pages[0].extract_text()
+        assert "Kill test:" in first_page or name == "report.pdf", name
+        entry = record[str((pdf_dir / name).resolve())]
+        assert entry["digest"] == file_digest(pdf_dir / name), name
+    report = PdfReader(pdf_dir / "report.pdf")
+    assert any("Kill test:" in page.extract_text() for page in report.pages[1:4])

@@ -13,12 +13,7 @@ import pandas as pd
 import pytest
 
 from cwi.analysis.inequality import concentration_index, phe_sii
-from cwi.config import ROOT
-
-VECTORS = ROOT.parent / "shared" / "reference" / "phe_test_vectors"
-needs_vectors = pytest.mark.skipif(
-    not VECTORS.is_dir(), reason=f"PHE test vectors not found at {VECTORS}"
-)
+from tests.phe_vectors import VECTORS, needs_vectors
 
 
 def _cases():

@@ -12,41 +12,21 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from cwi.analysis import funnels, rates
 from cwi.analysis.dsr import dsr
-from cwi.config import ROOT
+from tests.phe_vectors import VECTORS, needs_vectors, read_vector, waldo_close
 
-VECTORS = ROOT.parent / "shared" / "reference" / "phe_test_vectors"
-pytestmark = pytest.mark.skipif(not VECTORS.is_dir(), reason=f"no vectors at {VECTORS}")
-TOL = 1.49e-8
-
-
-def waldo_close(x, y, tol: float = TOL) -> bool:
-    """The waldo rule: mean |x - y| / mean |y| over differing non-NA elements below tol."""
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    assert np.array_equal(np.isnan(x), np.isnan(y)), "NA positions differ"
-    ok = ~np.isnan(y) & (x != y)
-    if not ok.any():
-        return True
-    denom = np.mean(np.abs(y[ok]))
-    diff = np.mean(np.abs(x[ok] - y[ok]))
-    return bool((diff / denom if denom > tol else diff) < tol)
-
-
-def _read(name: str, **kw) -> pd.DataFrame:
-    return pd.read_csv(VECTORS / name, **kw)
+pytestmark = needs_vectors
 
 
 # ---- DSR ---------------------------------------------------------------------------------------
 
 
 def test_dsr_vectors_esp2013():
-    d = _read("dsr_input_multiarea_esp.csv")
-    exp = _read("dsr_expected.csv")
+    d = read_vector("dsr_input_multiarea_esp.csv")
+    exp = read_vector("dsr_expected.csv")
     one = dsr(d, ["area"], "count", "pop", "esp2013", multiplier=10000)
     e = exp.iloc[0:3]
     assert one["area"].tolist() == e["area"].tolist()
@@ -62,14 +42,14 @@ def test_dsr_vectors_esp2013():
 
 
 def test_dsr_vectors_esp1976_and_non_independent_events():
-    exp = _read("dsr_expected.csv")
-    one = dsr(_read("dsr_input_1976.csv"), [], "count", "pop", "esp1976")
+    exp = read_vector("dsr_expected.csv")
+    one = dsr(read_vector("dsr_input_1976.csv"), [], "count", "pop", "esp1976")
     e = exp.iloc[7]
     assert waldo_close(
         one[["total_count", "total_pop", "value", "lowercl", "uppercl"]].iloc[0],
         e[["total_count", "total_pop", "value", "lower95_0cl", "upper95_0cl"]],
     )
-    n = _read("dsr_input_nonindependent.csv")
+    n = read_vector("dsr_input_nonindependent.csv")
     got = dsr(n, ["area"], "persons", "pop", "esp2013", confidence=(0.95, 0.998),
               independent_events=False, eventfreq="freq", ageband="ageband")  # fmt: skip
     e = exp.iloc[8:12].set_index("area").loc[got["area"]]
@@ -84,12 +64,12 @@ def test_dsr_vectors_esp1976_and_non_independent_events():
 
 
 def test_proportion_funnel_vectors_and_axis_variation():
-    p = _read("funnel_prop_inputs.csv")
+    p = read_vector("funnel_prop_inputs.csv")
     for inputs, name in (
         (p, "funnel_prop_outputs.csv"),
         (p[p["denominator"] < 31000], "funnel_prop_outputs_axis_variation.csv"),
     ):
-        exp = _read(name)
+        exp = read_vector(name)
         got = funnels.proportion_funnel_limits(inputs["numerator"], inputs["denominator"], 100)
         assert got["population"].tolist() == exp["Population"].tolist()
         for c in ("lower_2s_limit", "upper_2s_limit", "lower_3s_limit", "upper_3s_limit",
@@ -100,7 +80,7 @@ def test_proportion_funnel_vectors_and_axis_variation():
 
 
 def _rate_inputs():
-    return _read("funnel_rate_points_input.csv")
+    return read_vector("funnel_rate_points_input.csv")
 
 
 @pytest.mark.parametrize(
@@ -124,7 +104,7 @@ def test_rate_funnel_vectors(case, name):
         z.loc[i, ["ev", "rate"]] = 0
         z = z[z["pop"] > z["pop"].max() / 2]
         got = funnels.rate_funnel_limits(z["ev"], z["rate"], 1e5, "crude", 3, z["pop"])
-    exp = _read(name)
+    exp = read_vector(name)
     assert got["events"].tolist() == exp["Events"].tolist()
     for c in exp.columns[2:11]:
         assert waldo_close(got[c], exp[c]), c
@@ -138,13 +118,22 @@ def test_rate_funnel_vectors(case, name):
      ("crude", 1e5, "rate_crude_per_100000"), ("crude", 100, "rate_crude_per_100")],
 )  # fmt: skip
 def test_rate_funnel_significance_vectors(rate_type, mult, rate_col):
-    s = _read("funnel_rate_significance_inputs.csv")
+    s = read_vector("funnel_rate_significance_inputs.csv")
     tag = f"{rate_type}_per_{int(mult)}"
     got = funnels.rate_significance(s["count"], s[rate_col], mult, rate_type, s["pop"])
     assert got.tolist() == s[f"{tag}_with_0"].tolist()
     w = s[s["count"] != 0]
     got = funnels.rate_significance(w["count"], w[rate_col], mult, rate_type, w["pop"])
     assert got.tolist() == w[f"{tag}_without_0"].tolist()
+
+
+def test_ratio_funnel_vectors():
+    f = read_vector("funnel_ratio_outputs.csv")
+    out = funnels.ratio_funnel_limits(f["Observed_events"], multiplier=100)
+    for c in ("lower_2s", "upper_2s", "lower_3s", "upper_3s"):
+        assert waldo_close(out[f"{c}_exp_events"], f[f"{c}_exp_events"])
+        assert waldo_close(out[f"{c}_limit"], f[f"{c}_isr"])
+        assert waldo_close(out[f"{c}_limit"] / 100 - 1, f[f"{c}_count"])
 
 
 @pytest.mark.parametrize(
@@ -184,16 +173,22 @@ def test_overdispersion_widens_limits_only_when_units_vary_beyond_poisson():
     assert lim1["lower_95"].iloc[0] < lim0["lower_95"].iloc[0] < 1
     # tau2 = 0: 1 +- 1.96 / (2 sqrt 100) on the sqrt scale
     assert lim0["upper_95"].iloc[0] == pytest.approx((1 + 1.959964 / 20) ** 2, rel=1e-6)
+    # An O/E of 1.4 at E = 100 is outside chance alone's 99.8% limits, inside the widened ones.
+    assert lim1["lower_99.8"].iloc[0] < 1.4 < lim1["upper_99.8"].iloc[0]
+    assert not lim0["lower_99.8"].iloc[0] < 1.4 < lim0["upper_99.8"].iloc[0]
+    # Suppressed units (NaN) are left out, not counted as zero.
+    gap = funnels.overdispersion(np.append(wide, np.nan), np.append(e, 300))
+    assert gap["n"] == e.size and gap["tau2"] == b["tau2"]
 
 
 # ---- indirect standardisation, grouped proportions, quantiles --------------------------------
 
 
 def test_isr_with_observed_totals_own_reference_and_zero_population():
-    exp = _read("isr_expected.csv")
-    own = _read("isr_input_multiarea_ownref.csv")
+    exp = read_vector("isr_expected.csv")
+    own = read_vector("isr_input_multiarea_ownref.csv")
     ref = own[own["area"] == own["area"].iloc[0]][["ageband", "refcount", "refpop"]]
-    totals = _read("isr_observed_totals.csv")
+    totals = read_vector("isr_observed_totals.csv")
     for conf, lo, up in ((0.95, "lower95_0cl", "upper95_0cl"),
                          (99.8, "lower99_8cl", "upper99_8cl")):  # fmt: skip
         got = rates.indirect_standardisation(
@@ -205,9 +200,9 @@ def test_isr_with_observed_totals_own_reference_and_zero_population():
             got["value"], e["value"]
         )
         assert waldo_close(got["lower"], e[lo]) and waldo_close(got["upper"], e[up])
-    zero = _read("isr_input_zero_pop.csv")
+    zero = read_vector("isr_input_zero_pop.csv")
     zero["ageband"] = zero.groupby("area").cumcount()
-    zref = _read("isr_refdata.csv").assign(ageband=range(19))
+    zref = read_vector("isr_refdata.csv").assign(ageband=range(19))
     for kw, rows in (({"multiplier": 1e5}, slice(12, 14)), ({"refvalue": 100}, slice(14, 16))):
         got = rates.indirect_standardisation(
             zero, ["area"], ["ageband"], "count", "pop", zref, "refcount", "refpop", **kw
@@ -219,7 +214,7 @@ def test_isr_with_observed_totals_own_reference_and_zero_population():
 
 
 def test_proportion_grouped_vectors():
-    g = _read("phe_proportion_grouped_expected.csv")
+    g = read_vector("phe_proportion_grouped_expected.csv")
     g = g[g["Numerator"].notna() & g["Denominator"].notna()]
     got = rates.proportion_ci(g["Numerator"], g["Denominator"], 0.95)
     assert waldo_close(got["value"], g["value"])
@@ -227,7 +222,7 @@ def test_proportion_grouped_vectors():
 
 
 def test_quantile_vectors():
-    q = _read("quantiles_testdata.csv", keep_default_na=False, na_values=[""])
+    q = read_vector("quantiles_testdata.csv", keep_default_na=False, na_values=[""])
     exp = q["QuantileInGrp"].astype(float)
     d1 = q["GroupSet"] == "IndSexReg"
     groups = (q["IndSexRef"] + "|" + q["ParentCode"])[d1]

@@ -8,39 +8,12 @@ Poisson funnels (Spiegelhalter 2005) as restated in that README.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
 from cwi.analysis import rates
-from cwi.config import ROOT
-
-VECTORS = ROOT.parent / "shared" / "reference" / "phe_test_vectors"
-needs_vectors = pytest.mark.skipif(
-    not VECTORS.is_dir(), reason=f"PHE test vectors not found at {VECTORS}"
-)
-TOL = 1.49e-8  # testthat edition 3 default
-
-
-def waldo_close(x, y, tol: float = TOL) -> bool:
-    """The waldo rule: mean |x - y| / mean |y| over differing non-NA elements below tol."""
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    assert np.array_equal(np.isnan(x), np.isnan(y)), "NA positions differ"
-    ok = ~np.isnan(y) & (x != y)
-    if not ok.any():
-        return True
-    denom = np.mean(np.abs(y[ok]))
-    diff = np.mean(np.abs(x[ok] - y[ok]))
-    return bool((diff / denom if denom > tol else diff) < tol)
-
-
-def _read(name: str) -> pd.DataFrame:
-    return pd.read_csv(Path(VECTORS) / name)
-
+from tests.phe_vectors import needs_vectors, read_vector, waldo_close
 
 # ---- hand-computed values ------------------------------------------------------------------
 
@@ -102,7 +75,7 @@ def test_confidence_validation():
     "conf,lo,up", [(0.95, "lower95_0cl", "upper95_0cl"), (99.8, "lower99_8cl", "upper99_8cl")]
 )
 def test_phe_rate_vectors(conf, lo, up):
-    r = _read("phe_rate.csv")
+    r = read_vector("phe_rate.csv")
     out = rates.rate_ci(r["Numerator"], r["Denominator"], conf, r["multiplier"].to_numpy())
     assert waldo_close(out["value"], r["value"])
     assert waldo_close(out["lower"], r[lo])
@@ -112,7 +85,7 @@ def test_phe_rate_vectors(conf, lo, up):
 
 @needs_vectors
 def test_phe_rate_grouped_vectors():
-    r = _read("phe_rate_grouped_expected.csv")
+    r = read_vector("phe_rate_grouped_expected.csv")
     out = rates.rate_ci(r["Numerator"], r["Denominator"], 0.95, 100000)
     assert waldo_close(out["lower"], r["lowercl"]) and waldo_close(out["upper"], r["uppercl"])
     assert out["method"].fillna("NA").tolist() == r["method"].fillna("NA").tolist()
@@ -120,7 +93,7 @@ def test_phe_rate_grouped_vectors():
 
 @needs_vectors
 def test_byars_wilson_vectors():
-    b = _read("byars_wilson.csv")
+    b = read_vector("byars_wilson.csv")
     byars = b[b["method"] == "Byars"]
     for conf in (0.95, 0.998):
         rows = byars[byars["confidence"] == f"{conf * 100:g}%"]
@@ -133,7 +106,7 @@ def test_byars_wilson_vectors():
 
 @needs_vectors
 def test_phe_proportion_vectors():
-    p = _read("phe_proportion.csv")
+    p = read_vector("phe_proportion.csv")
     ok = p["Numerator"].notna() & p["Denominator"].notna()
     p = p[ok]
     for conf, lo, up in [
@@ -158,9 +131,9 @@ def test_phe_proportion_vectors():
     ],
 )
 def test_indirect_standardisation_vectors(rows, kind, scale):
-    data = _read("isr_dsr_input_multiarea.csv")
-    ref = _read("isr_refdata.csv").rename(columns={"Age Band": "ageband"})
-    exp = _read("isr_expected.csv").iloc[rows].reset_index(drop=True)
+    data = read_vector("isr_dsr_input_multiarea.csv")
+    ref = read_vector("isr_refdata.csv").rename(columns={"Age Band": "ageband"})
+    exp = read_vector("isr_expected.csv").iloc[rows].reset_index(drop=True)
     kw = {"multiplier": scale} if kind == "rate" else {"refvalue": scale}
     for conf, lo, up in [
         (0.95, "lower95_0cl", "upper95_0cl"),
@@ -178,17 +151,7 @@ def test_indirect_standardisation_vectors(rows, kind, scale):
 
 
 @needs_vectors
-def test_ratio_funnel_vectors():
-    f = _read("funnel_ratio_outputs.csv")
-    out = rates.ratio_funnel_limits(f["Observed_events"], multiplier=100)
-    for c in ("lower_2s", "upper_2s", "lower_3s", "upper_3s"):
-        assert waldo_close(out[f"{c}_exp_events"], f[f"{c}_exp_events"])
-        assert waldo_close(out[f"{c}_limit"], f[f"{c}_isr"])
-        assert waldo_close(out[f"{c}_limit"] / 100 - 1, f[f"{c}_count"])
-
-
-@needs_vectors
 def test_ratio_funnel_significance_vectors():
-    f = _read("funnel_ratio_inputs.csv")
+    f = read_vector("funnel_ratio_inputs.csv")
     got = rates.ratio_significance(f["obs"], f["expected"])
     assert got.tolist() == f["significance"].tolist()

@@ -356,3 +356,155 @@ def test_question_labels_are_not_postcode_sectors(text):
 )
 def test_real_and_demo_postcodes_are_still_caught(text, kind):
     assert kind in [k for k, _ in scan_text(text)]
+
+
+PRINT_CSS = (Path(__file__).resolve().parents[2] / "templates" / "print.css").read_text()
+
+
+def _pdf(path: Path, body: str) -> None:
+    weasyprint = pytest.importorskip("weasyprint")
+    html = f"<html><head><style>{PRINT_CSS}</style></head><body>{body}</body></html>"
+    weasyprint.HTML(string=html).write_pdf(path)
+
+
+def test_small_counts_in_pdf_tables_use_the_registry_threshold(tmp_path):
+    def body(heading: str, n: int) -> str:
+        table = PROFILE_TABLE.format(heading=heading, n=n)
+        return table.split("<body>")[1].split("</body>")[0]
+
+    _pdf(tmp_path / "leaky.pdf", body("Deciles", 7))
+    _pdf(tmp_path / "clean.pdf", body("Deciles", 12))
+    la = body("Rates per 10,000 children by area", 7).replace("CIN children", "n")
+    _pdf(tmp_path / "la_totals.pdf", la)
+    _pdf(tmp_path / "deciles.pdf", body("Rates by IMD decile", 7).replace("CIN children", "n"))
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert kinds(found, "leaky.pdf") == {"small count"}
+    detail = next(f.detail for f in found if Path(f.file).name == "leaky.pdf")
+    assert "page 1" in detail and "CIN children" in detail and "row 1" in detail
+    assert kinds(found, "clean.pdf") == set()  # the population 7 and n_la 3 are not counts
+    assert kinds(found, "la_totals.pdf") == set()  # an LA total of 7 is publishable
+    assert kinds(found, "deciles.pdf") == {"small count"}
+
+
+def test_pdf_tables_numbers_that_are_not_counts_pass(tmp_path):
+    """Deciles, years, rates, intervals, percentages, page numbers and sentences are not counts;
+    a count of 7 in a wide table (far from its heading's left edge) and on page 2 still is."""
+    rows = "".join(
+        f"<tr><td>{d}{' (most deprived)' if d == 1 else ''}</td><td>{2020 + d % 4}</td>"
+        f"<td>{1000 + 37 * d:,}</td><td>{d}.5</td><td>{d}.1 to {d + 2}.9</td><td>{d}%</td>"
+        f"<td>{'[c]' if d == 3 else 40 + d}</td></tr>"
+        for d in range(1, 11)
+    )
+    table = (
+        "<h2>Rates by neighbourhood deprivation decile</h2><table><thead><tr>"
+        "<th>IMD decile (1 = most deprived)</th><th>Year</th><th>CIN children</th>"
+        "<th>CIN rate per 10,000</th><th>CIN 95% CI</th><th>Share</th>"
+        "<th>CLA children</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        "<p>Brackenford and its 5 statistical neighbours; 3 of 15 LAs; decile 1 vs 10.</p>"
+    )
+    page2 = '<section style="break-before: page">' + table + "</section>"
+    _pdf(tmp_path / "clean.pdf", table + page2)
+    _pdf(tmp_path / "leaky.pdf", table + page2.replace("<td>45</td>", "<td>7</td>"))
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert kinds(found, "clean.pdf") == set()
+    assert kinds(found, "leaky.pdf") == {"small count"}
+    detail = next(f.detail for f in found if Path(f.file).name == "leaky.pdf")
+    assert "page 2" in detail and "CLA children" in detail and "page 1" not in detail
+
+
+def test_great_tables_title_rows_do_not_hide_count_columns(tmp_path):
+    """A great_tables table starts with its title and subtitle rows; the count columns are in
+    the heading row after them (the report's tables were not checked at all)."""
+    page = """<html><body><table><thead>
+<tr class="gt_heading"><td colspan="3" class="gt_heading gt_title">Rates by IMD decile</td></tr>
+<tr class="gt_heading"><td colspan="3" class="gt_subtitle">Demo region, 2023</td></tr>
+<tr class="gt_col_headings"><th>IMD decile</th><th>CIN children</th><th>CIN rate</th></tr>
+</thead><tbody><tr><td>1</td><td>{n}</td><td>12.5</td></tr>
+<tr><td>2</td><td>1,204</td><td>9.5</td></tr></tbody></table></body></html>"""
+    (tmp_path / "leaky.html").write_text(page.format(n=7))
+    (tmp_path / "clean.html").write_text(page.format(n=12))
+    found = scan_paths(tmp_path, (), TH, years=[2023])
+    assert kinds(found, "leaky.html") == {"small count"}
+    assert "row 4" in next(f.detail for f in found if Path(f.file).name == "leaky.html")
+    assert kinds(found, "clean.html") == set()
+
+
+def test_scan_cache_rereads_only_changed_files_and_keeps_reporting_findings(tmp_path, monkeypatch):
+    import cwi.leaks as leaks
+
+    site, cache = tmp_path / "site", tmp_path / "build" / "cache" / "scan"
+    site.mkdir()
+    (site / "index.html").write_text(CLEAN_HTML, encoding="utf-8")
+    (site / "leaky.html").write_text(PROFILE_TABLE.format(heading="Deciles", n=7))
+    (site / "q1_decile_rates.csv").write_text("area_code,imd_decile,n\nX1,1,12\n")
+    scanned: list[str] = []
+    real = leaks.scan_file
+
+    def counting(path, *args, **kwargs):
+        scanned.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(leaks, "scan_file", counting)
+
+    def scan(sentinels=()):
+        scanned.clear()
+        return scan_paths(site, sentinels, TH, workers=1, years=[2023], cache=cache)
+
+    uncached = scan_paths(site, (), TH, workers=1, years=[2023])
+    first = scan()
+    assert first == uncached  # a cache never changes a finding
+    assert sorted(scanned) == ["index.html", "leaky.html", "q1_decile_rates.csv"]
+    again = scan()
+    assert again == first and scanned == []  # unchanged files are not read again...
+    assert kinds(again, "leaky.html") == {"small count"}  # ...and a cached leak still fails
+
+    (site / "q1_decile_rates.csv").write_text("area_code,imd_decile,n\nX1,1,7\n")
+    third = scan()
+    assert scanned == ["q1_decile_rates.csv"]  # a changed file is always scanned again
+    assert kinds(third, "q1_decile_rates.csv") == {"small count"}
+    assert third == scan_paths(site, (), TH, workers=1, years=[2023])
+
+    (site / "index.html").write_text(CLEAN_HTML.replace("</body>", f"<p>{SENTINEL}</p></body>"))
+    assert kinds(scan(), "index.html") == set()  # not a sentinel yet...
+    assert kinds(scan([SENTINEL]), "index.html") == {"sentinel"}  # ...new sentinels rescan
+    assert sorted(scanned) == ["index.html", "leaky.html", "q1_decile_rates.csv"]
+    record = (cache / "findings.json").read_text(encoding="utf-8")
+    assert SENTINEL not in record  # kinds and places only, never a value
+
+
+def test_fast_workbook_reader_finds_what_openpyxl_finds(tmp_path):
+    """The scanner reads workbooks from their XML (openpyxl's reader dominated the scan); every
+    kind of value openpyxl sees must be found the same way, in the same cells."""
+    import datetime as dt
+
+    import openpyxl
+
+    import cwi.leaks as leaks
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "q1_decile_rates"
+    ws.append(["Contents of this workbook & notes"])
+    ws.append(["area_code", "imd_decile", "n", "note"])
+    ws.append(["X1", 1, 7, SENTINEL])
+    ws.append(["X1", 2, 12.0, "born 2012-03-04"])
+    ws.append(["X1", 3, dt.datetime(2012, 5, 6), POSTCODE])
+    ws.append([LSOA, True, 4.5, "=CONCAT(A1)"])
+    ws.cell(row=8, column=2, value=dt.date(2011, 1, 2))
+    ws.cell(row=9, column=30, value=PID)
+    totals = wb.create_sheet("area_rates")
+    totals.append(["area_code", "n"])
+    totals.append(["X1", 7])
+    totals.append(["X2", 3])
+    wb.properties.creator = LSOA
+    wb.properties.keywords = SENTINEL
+    wb.save(tmp_path / "book.xlsx")
+    fast = leaks._Collector(tmp_path / "book.xlsx", leaks.dob_window([2023]))
+    slow = leaks._Collector(tmp_path / "book.xlsx", leaks.dob_window([2023]))
+    leaks._scan_xlsx_cells(tmp_path / "book.xlsx", fast, [SENTINEL])  # no silent fallback
+    leaks._scan_xlsx_openpyxl(tmp_path / "book.xlsx", slow, [SENTINEL])
+    assert fast.findings() == slow.findings()
+    assert {f.kind for f in fast.findings()} == {
+        "sentinel", "pseudonymised id", "date of birth", "postcode", "LSOA code", "small count",
+    }  # fmt: skip

@@ -1,12 +1,10 @@
-"""Profile charts: suppressed deciles are never drawn; funnel limits allow for overdispersion."""
+"""Profile charts: suppressed deciles are never drawn; computed neighbours."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from cwi.analysis.overdispersion import adjusted_limits, estimate_overdispersion, outside_limits
 from cwi.charts.profile import decile_chart
 from cwi.profiles.neighbours import computed_neighbours
 
@@ -63,25 +61,6 @@ def test_a_suppressed_decile_is_never_drawn_and_tiny_deciles_do_not_set_the_axis
         assert symbols == ["[c]", "[u]", "[z]", "[z]"]
         assert ax.get_ylim()[1] < 1000  # the tiny decile's interval does not stretch the axis
         real_close(mfig)
-
-
-def test_overdispersion_widens_limits_only_when_the_spread_exceeds_chance():
-    rng = np.random.default_rng(1)
-    expected = rng.uniform(200, 3000, 40)
-    poisson = rng.poisson(expected)
-    od = estimate_overdispersion(poisson, expected)
-    assert od.tau2 < 0.002 and 0.5 < od.phi < 1.6
-    spread = rng.poisson(expected * rng.lognormal(0, 0.25, 40))
-    wide = estimate_overdispersion(spread, expected)
-    assert wide.phi > 3 and wide.tau2 > 0.02
-    lim = adjusted_limits([1000.0], wide.tau2).iloc[0]
-    plain = adjusted_limits([1000.0], 0.0).iloc[0]
-    assert lim["upper_99.8"] > plain["upper_99.8"] > 1 > plain["lower_99.8"] > lim["lower_99.8"]
-    assert plain["upper_95"] == pytest.approx(1 + 1.96 / np.sqrt(1000), rel=1e-3)
-    assert outside_limits(1300, 1000, 0.0) and not outside_limits(1300, 1000, wide.tau2)
-    # Suppressed LAs (NaN) are left out, not counted as zero.
-    with_gap = estimate_overdispersion(np.append(poisson, np.nan), np.append(expected, 500))
-    assert with_gap.n == 40
 
 
 def test_computed_neighbours_are_the_closest_las_and_exclude_the_la():

@@ -9,13 +9,7 @@ import pandas as pd
 import pytest
 
 from cwi.reference import ReferenceDataError, align_imd_to_edition, decile_from_rank, read_imd
-
-F7 = [
-    "LSOA code (2011)", "LSOA name (2011)", "Local Authority District code (2019)",
-    "Local Authority District name (2019)", "Index of Multiple Deprivation (IMD) Score",
-    "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",
-    "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)",
-]  # fmt: skip
+from tests.imd_files import F7
 
 
 def _file7(n: int = 20) -> pd.DataFrame:

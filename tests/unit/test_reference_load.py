@@ -7,14 +7,9 @@ import pytest
 
 from cwi.config import load_settings
 from cwi.reference import ReferenceDataError, load_reference
+from tests.imd_files import F7
 
 AGES = [str(a) for a in range(90)] + ["90+"]
-F7 = [
-    "LSOA code (2011)", "LSOA name (2011)", "Local Authority District code (2019)",
-    "Local Authority District name (2019)", "Index of Multiple Deprivation (IMD) Score",
-    "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",
-    "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)",
-]  # fmt: skip
 CODES = ["X01000001", "X01000002", "X01000003", "X01000004"]
 
 

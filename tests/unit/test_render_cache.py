@@ -165,3 +165,99 @@ def test_real_pdf_written_atomically_and_skipped_when_fresh(tmp_path):
     _, rendered = pdf_mod.render_jobs(jobs, OutputCache(tmp_path / "pdf.json"), workers=1)
     assert rendered == []
     assert out.stat().st_mtime_ns == stamp
+
+
+def test_pdf_folder_replaced_whole_or_not_at_all(tmp_path, monkeypatch, fake_weasyprint):
+    """A render that fails half-way leaves the previous PDF folder exactly as it was."""
+    (tmp_path / "figures").mkdir()
+    for code in TEXTS:
+        (tmp_path / "figures" / f"{code}.png").write_bytes(code.encode())
+    record = tmp_path / "cache" / "pdf.json"
+    pdf_mod.render_jobs(make_jobs(tmp_path, "body{}", TEXTS), OutputCache(record), workers=1)
+    folder = tmp_path / "pdf"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    inode = (folder / "E06000001.pdf").stat().st_ino
+    (folder / "E09999999.pdf").write_bytes(b"an LA no longer in the store")
+
+    real = pdf_mod._write_one
+    calls: list[str] = []
+
+    def dies_on_second(job: tuple[str, str, str, str]) -> str:
+        calls.append(job[2])
+        assert Path(job[2]).parent != folder  # rendered aside, never into the live folder
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real(job)
+
+    monkeypatch.setattr(pdf_mod, "_write_one", dies_on_second)
+    changed = {**TEXTS, "E06000002": "new words", "E06000003": "more new words"}
+    with pytest.raises(KeyboardInterrupt):
+        pdf_mod.render_jobs(
+            make_jobs(tmp_path, "body{}", changed),
+            OutputCache(record),
+            workers=1,
+            staging_parent=tmp_path / "build",
+        )
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after == {**before, "E09999999.pdf": b"an LA no longer in the store"}
+    assert not list((tmp_path / "build").glob(".cwi-*"))
+
+    monkeypatch.setattr(pdf_mod, "_write_one", real)
+    fake_weasyprint.clear()
+    cache = OutputCache(record)
+    outs, rendered = pdf_mod.render_jobs(
+        make_jobs(tmp_path, "body{}", changed), cache, workers=1, staging_parent=tmp_path / "build"
+    )
+    assert sorted(fake_weasyprint) == ["E06000002.pdf", "E06000003.pdf"]
+    # the folder now holds exactly this build's PDFs; the fresh one was carried, not rewritten
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{c}.pdf" for c in TEXTS)
+    assert (folder / "E06000001.pdf").stat().st_ino == inode
+    assert b"new words" in (folder / "E06000002.pdf").read_bytes()
+    # the record describes what is on disk after the swap
+    saved = OutputCache(record)
+    assert sorted(saved.entries) == sorted(str(o.resolve()) for o in outs)
+    for out in outs:
+        assert saved.entries[str(out.resolve())]["digest"] == fingerprint.file_digest(out)
+    assert not list((tmp_path / "build").glob(".cwi-*"))
+
+
+def test_report_tables_share_one_stylesheet_and_look_the_same(tmp_path):
+    """The report's great_tables tables each carry ~60 id-scoped rules; the print document
+    keeps one shared copy (weasyprint matched every element against every copy): same text,
+    same positions, same pixels."""
+    import shutil
+    import subprocess
+
+    import pandas as pd
+    from great_tables import GT
+
+    weasyprint = pytest.importorskip("weasyprint")
+    frame = pd.DataFrame({"IMD decile": [1, 2, 3], "CIN children": [1204, 980, 15]})
+    tables = [
+        GT(frame, id=f"t{k}").tab_header(title=f"Table {k}").as_raw_html(make_page=False)
+        for k in range(3)
+    ]
+    css = pdf_mod.print_css(PROJECT_ROOT / "templates")
+    body = "".join(f"<h2>Part {k}</h2>{t}" for k, t in enumerate(tables))
+    shared_body, shared_css = pdf_mod.shared_table_styles(body)
+    assert body.count("<style") == 3 and shared_body.count("<style") == 0
+    assert shared_body.count('class="gt-print"') == 3 and "#t1" not in shared_css
+    before = f"<html><head><style>{css}</style></head><body>{body}</body></html>"
+    after = (
+        f"<html><head><style>{css}</style><style>{shared_css}</style></head>"
+        f"<body>{shared_body}</body></html>"
+    )
+    weasyprint.HTML(string=before).write_pdf(tmp_path / "before.pdf")
+    weasyprint.HTML(string=after).write_pdf(tmp_path / "after.pdf")
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils not installed")
+    for name in ("before", "after"):
+        subprocess.run(
+            ["pdftoppm", "-r", "50", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+            check=True,
+        )
+    pages = sorted(tmp_path.glob("before*.png"))
+    assert pages
+    for page in pages:
+        twin = tmp_path / page.name.replace("before", "after")
+        assert page.read_bytes() == twin.read_bytes(), page.name

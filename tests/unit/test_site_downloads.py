@@ -82,3 +82,65 @@ def test_workbook_has_contents_notes_and_one_titled_sheet_per_table(tmp_path):
     assert isinstance(ws["C5"].value, int) and ws["E5"].number_format == "0.0"
     assert ws["C6"].value == "[c]"
     assert list(ws.tables) == ["t_q1_rates"]
+
+
+def _awkward() -> pd.DataFrame:
+    """Every kind of cell the writers meet: suppressed, missing, halves, tiny, text, flags."""
+    n = 40
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "la_code": [f"E0{i:07d}" for i in range(n)],
+            "year": np.repeat([2021, 2022], n // 2),
+            "n": rng.integers(0, 50_000, n).astype(float),
+            "rate": rng.normal(300, 200, n),
+            "lower": rng.normal(250, 100, n),
+            "upper": rng.normal(350, 100, n),
+            "estimate_rate": [0.15, 0.25, 2.675, 0.05, -0.35] * (n // 5),
+            "p_value": rng.uniform(0, 1e-3, n),
+            "ratio": rng.normal(1, 0.5, n),
+            "big": [2**40 + 0.5, 2.5, 3.5, -0.5] * (n // 4),
+            "flag": [True, False] * (n // 2),
+            "term": [" padded ", "a & b <c>", None, "null"] * (n // 4),
+            "note": ["", "[c] small", "[x] not collected", "[low] flagged", "other"] * (n // 5),
+        }
+    )
+    for col, step in (("n", 3), ("rate", 4), ("p_value", 5), ("ratio", 7), ("lower", 6)):
+        frame.loc[frame.index[::step], col] = np.nan
+    frame.loc[3, "p_value"] = 0.0
+    return frame
+
+
+def test_fast_writers_give_the_reference_csv_bytes_and_workbook_cells(tmp_path):
+    from tests.downloads_compare import describe
+    from tests.downloads_reference import write_csv as ref_csv
+    from tests.downloads_reference import write_workbook as ref_workbook
+
+    frames = [_rates(), _awkward(), _awkward().drop(columns="note")]
+    for i, frame in enumerate(frames):
+        assert write_csv(frame, tmp_path / f"{i}.csv") == ref_csv(frame, tmp_path / f"r{i}.csv")
+        assert (tmp_path / f"{i}.csv").read_bytes() == (tmp_path / f"r{i}.csv").read_bytes()
+    tables = [(f"t{i}", f"Table {i}", f) for i, f in enumerate(frames)]
+    args = ("CWI tables", ["Note one.", "Note & two."], "Demo <data>")
+    write_workbook(tables, tmp_path / "new.xlsx", *args)
+    ref_workbook(tables, tmp_path / "ref.xlsx", *args)
+    new, ref = describe(tmp_path / "new.xlsx"), describe(tmp_path / "ref.xlsx")
+    assert new.keys() == ref.keys()
+    for key in ref:
+        assert new[key] == ref[key], key
+    # shorthand from the note, [z] without one; numbers formatted, text left alone
+    cells = {c[0]: c for c in new["t1"]["cells"]}
+    assert cells["C11"][1:4] == ("str", "[c]", "General")  # empty n, note "[c] small"
+    assert cells["C8"][2] == "[low]" and cells["H10"][2] == "[z]"  # no shorthand in the note
+    assert cells["C6"][1:4] == ("int", int(frames[1]["n"].iloc[1]), "0")
+    assert cells["G5"][1:4] == ("float", 0.1, "0.0")  # round(0.15, 1), not numpy's 0.2
+
+
+def test_the_same_tables_give_the_same_workbook_bytes(tmp_path):
+    import time
+
+    tables = [("rates", "Rates", _rates())]
+    write_workbook(tables, tmp_path / "a.xlsx", "T", ["n"], "s")
+    time.sleep(1.1)  # zip entries and document properties carry no clock time
+    write_workbook(tables, tmp_path / "b.xlsx", "T", ["n"], "s")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()

@@ -1,0 +1,211 @@
+"""`cwi bench`'s pure parts: sections, goals, definitions, the README table, the project copy.
+
+Nothing here is timed: speed goals are measured by `cwi bench`, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.build import (
+    copy_settings,
+    edit_chapter,
+    keep_only_ingest_cache,
+    mark_demo_current,
+    project_copy,
+    project_files,
+)
+from benchmarks.scenarios import (
+    DEFAULT_SECTIONS,
+    DEFINITIONS,
+    EDIT_CHAPTER,
+    EDIT_SENTENCE,
+    GOALS,
+    SECTIONS,
+    Report,
+    append_sentence,
+    first_codes,
+    goal_row,
+    marginal_per_la,
+    markdown_table,
+    national_row,
+    ours_for_las,
+    parse_only,
+)
+from cwi.cli import app
+from cwi.config import ROOT, load_settings
+
+
+def test_parse_only_keeps_run_order_and_defaults_leave_out_national():
+    assert parse_only("naive, build") == ["build", "naive"]
+    assert parse_only(None) == list(DEFAULT_SECTIONS)
+    assert "national" not in parse_only("")
+    assert parse_only("national") == ["national"]
+
+
+def test_parse_only_refuses_an_unknown_section_naming_the_choices():
+    with pytest.raises(ValueError, match="bulid") as err:
+        parse_only("bulid,naive")
+    assert all(s in str(err.value) for s in SECTIONS)
+    with pytest.raises(ValueError):
+        parse_only(",")
+
+
+def test_cli_refuses_an_unknown_section_before_measuring_anything():
+    result = CliRunner().invoke(app, ["bench", "--only", "nope"])
+    assert result.exit_code == 2
+    assert "nope" in result.output
+
+
+def test_goals_at_most_and_at_least():
+    assert GOALS["inputs_cached"].met(29.9) is True
+    assert GOALS["inputs_cached"].met(30.0) is True
+    assert GOALS["inputs_cached"].met(30.1) is False
+    assert GOALS["naive_fresh"].met(15.0) is True
+    assert GOALS["naive_fresh"].met(14.9) is False
+    assert GOALS["chapter_edit"].met(None) is None
+
+
+def test_goal_row_marks_met_and_unmeasured():
+    row = goal_row("chapter_edit", 6.2, "6.2 s")
+    assert (row.goal, row.met, row.measured) == ("<= 5 s", False, "6.2 s")
+    unmeasured = goal_row("marginal", None, "0.3 s", "the 10-LA build failed")
+    assert unmeasured.met is None and unmeasured.measured == "-"
+    no_goal = goal_row("cold", 80.0, "80.0 s")
+    assert no_goal.goal == "-" and no_goal.met is None
+
+
+def test_national_row_needs_both_time_and_memory():
+    assert national_row("national_cold", 80.0, 2000.0, "").met is True
+    assert national_row("national_cold", 80.0, 3500.0, "").met is False
+    assert national_row("national_cold", 95.0, 2000.0, "").met is False
+    failed = national_row("national_cached", None, None, "failed")
+    assert failed.met is None and failed.measured == "-"
+    assert "2.00 GB" in national_row("national_cold", 80.0, 2048.0, "").measured
+
+
+def test_marginal_cost_is_the_difference_over_the_extra_las():
+    assert marginal_per_la(32.0, 15, 30.0, 10) == pytest.approx(0.4)
+    assert marginal_per_la(30.0, 15, 31.0, 10) == pytest.approx(-0.2)  # noise shows, not hidden
+    with pytest.raises(ValueError):
+        marginal_per_la(30.0, 10, 20.0, 10)
+
+
+def test_ours_is_the_store_pages_site_and_pdf_stages():
+    stages = {"ingest": 20.0, "store": 5.0, "pages": 3.0, "site": 1.5, "pdf": 6.0, "scan": 2.0}
+    assert ours_for_las(stages) == pytest.approx(15.5)
+    assert ours_for_las({"pages": 1.0}) == pytest.approx(1.0)
+
+
+def test_the_text_edit_adds_one_paragraph_and_keeps_the_text():
+    text = "---\ntitle: Q1\n---\n\nSome words.\n\n\n"
+    edited = append_sentence(text)
+    assert edited.startswith(text.rstrip("\n"))
+    assert edited.endswith("\n\n" + EDIT_SENTENCE + "\n")
+    assert edited.count(EDIT_SENTENCE) == 1
+
+
+def test_the_edited_chapter_exists_and_every_goal_row_is_defined():
+    assert (ROOT / EDIT_CHAPTER).is_file()
+    assert set(GOALS) <= set(DEFINITIONS)
+
+
+def test_first_codes_are_the_sorted_first_n():
+    assert first_codes(["X3", "X1", "X2"], 2) == ["X1", "X2"]
+    with pytest.raises(ValueError):
+        first_codes(["X1"], 2)
+
+
+def test_markdown_table_from_a_json_report():
+    report = Report(machine={"date": "2026-12-01 01:00 UTC", "cpus": 2, "ram_gb": 24,
+                             "load_start": 3.1, "load_end": 4.2, "commit": "abc1234"})  # fmt: skip
+    report.rows = [
+        goal_row("inputs_cached", 28.0, "28.0 s"),
+        goal_row("naive_quarto", None, "", "not measured: no Quarto"),
+    ]
+    data = json.loads(json.dumps(report.as_dict()))
+    table = markdown_table(data)
+    lines = table.splitlines()
+    assert lines[0] == "| what | goal | measured | met |"
+    assert lines[2] == "| full 15-LA demo build, inputs cached | <= 30 s | 28.0 s | yes |"
+    assert "`quarto render -P` per LA | naive / ours >= 15 | - | - |" in lines[3]
+    assert "2 cores, 24 GB RAM; load average (1 min) 3.1 at the start, 4.2 at the end" in table
+    assert DEFINITIONS["inputs_cached"] in table
+    assert set(data["definitions"]) == {"inputs_cached", "naive_quarto"}
+
+
+def _tiny_project(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    (src / "report").mkdir(parents=True)
+    (src / "report" / "q1.qmd").write_text("# Q1\n\nText.\n")
+    (src / "settings.yml").write_text("x: 1\n")
+    (src / ".gitignore").write_text("build/\n_site/\n")
+    subprocess.run(["git", "init", "-q"], cwd=src, check=True)
+    subprocess.run(["git", "add", "report", "settings.yml", ".gitignore"], cwd=src, check=True)
+    (src / "report" / "new.qmd").write_text("untracked, not ignored\n")
+    (src / "build").mkdir()
+    (src / "build" / "out.txt").write_text("ignored\n")
+    return src
+
+
+def test_project_copy_takes_tracked_and_new_files_never_outputs(tmp_path):
+    src = _tiny_project(tmp_path)
+    assert project_files(src) == [".gitignore", "report/new.qmd", "report/q1.qmd", "settings.yml"]
+    copy, own = project_copy(tmp_path / "copy", src)
+    assert (copy / "report" / "new.qmd").is_file()
+    assert not (copy / "build").exists()
+    edit_chapter(copy, "report/q1.qmd", append_sentence)
+    assert EDIT_SENTENCE in (copy / "report" / "q1.qmd").read_text()
+    assert (src / "report" / "q1.qmd").read_text() == "# Q1\n\nText.\n"  # original untouched
+    with pytest.raises(ValueError):
+        edit_chapter(copy, "../src/report/q1.qmd", append_sentence)
+
+
+def test_keep_only_ingest_cache_removes_every_other_output(tmp_path):
+    copy = tmp_path / "copy"
+    settings_file = copy_settings(copy, load_settings(), tmp_path / "s.yml")
+    settings = load_settings(settings_file)
+    own = ["report/q1.qmd"]
+    files = [
+        "report/q1.qmd",  # the project's own: kept
+        "report/_generated/values.json",  # generated page source: removed
+        "la_profiles/X06000001.qmd",  # generated page source: removed
+        "build/cache/ingest/a.parquet",  # the ingest cache: kept
+        "build/cache/fragments/ab/x.html",  # a render cache: removed
+        "build/cache/pdf.json",  # removed
+        "build/private/cache/ingest-2023/b.parquet",  # kept
+        "build/private/cache/cube/c.parquet",  # removed
+        "build/private/children.parquet",  # private intermediates: kept
+        "build/results/manifest.json",  # the results store: removed
+        "_site/pdf/X06000001.pdf",  # the site: removed
+    ]
+    for name in files:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_text("x")
+    removed = keep_only_ingest_cache(copy, settings, own)
+    left = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    assert left == [
+        "build/cache/ingest/a.parquet",
+        "build/private/cache/ingest-2023/b.parquet",
+        "build/private/children.parquet",
+        "report/q1.qmd",
+    ]
+    assert "build/results" in removed and "_site" in removed
+
+
+def test_copy_settings_send_every_output_into_the_copy(tmp_path):
+    project = load_settings()
+    file = copy_settings(tmp_path / "copy", project, tmp_path / "s.yml", {"demo": {"n_las": 3}})
+    s = load_settings(file)
+    for path in (s.build_dir, s.results_dir, s.site_dir, s.pdf_dir, s.private_dir):
+        assert path.is_relative_to(tmp_path / "copy")
+    assert s.demo_dir == project.demo_dir and s.data_source == "demo"
+    assert s.demo.n_las == 3
+    mark_demo_current(tmp_path, s)
+    stamp = json.loads((tmp_path / ".cwi-demo.json").read_text())
+    assert stamp["n_las"] == 3 and stamp["source"] == "demo"
