@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -110,12 +111,21 @@ def test_tampered_private_parquet_means_a_full_ingest(built, tmp_path):
     assert INGEST_CACHED in _cwi(built, "build", "--stages", "inputs,reference,ingest").stderr
 
 
-def test_force_ignores_every_cache(built):
+def test_force_ignores_every_cache(built, tmp_path):
     settings = load_settings(built["settings"])
-    (settings.build_dir / "cache").mkdir(parents=True, exist_ok=True)
-    proc = _cwi(built, "build", "--force", "--stages", "inputs,reference,ingest")
-    assert INGEST_CACHED not in proc.stderr
-    assert not (settings.build_dir / "cache").exists()  # the render caches were emptied too
+    cache = settings.build_dir / "cache"
+    kept = tmp_path / "cache"  # the session's render caches, put back for the tests after this
+    shutil.copytree(cache, kept)
+    stale = cache / "pages" / "stale-entry"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("from an earlier build", encoding="utf-8")
+    try:
+        proc = _cwi(built, "build", "--force", "--stages", "inputs,reference,ingest")
+        assert INGEST_CACHED not in proc.stderr
+        assert not stale.exists()  # the render caches were emptied too
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(kept, cache)
     assert INGEST_CACHED in _cwi(built, "build", "--stages", "inputs,reference,ingest").stderr
 
 
