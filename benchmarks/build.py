@@ -6,7 +6,9 @@ it prints and samples the resident memory of its whole process tree (workers inc
 report per LA is usually made: one fresh Python process per LA that imports the package, loads
 the results store and renders that LA's web page and PDF. ``quarto_per_la`` goes further, one
 ``quarto render profile.qmd -P la_code:X`` per LA through a Jupyter kernel, where Quarto and
-Jupyter are available.
+Jupyter are available. ``project_copy`` makes the copy of the project every benchmark build runs
+in (the project's own files and outputs are never touched); ``keep_only_ingest_cache`` empties a
+built copy down to its ingest cache for the "inputs cached" build.
 """
 
 from __future__ import annotations
@@ -24,7 +26,29 @@ from typing import Any
 
 import yaml
 
-STAGE_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+(?P<seconds>\d+\.\d+) s\s*$")
+#: A stage time as ``cwi build`` prints it (``  ingest        12.34 s``), a note may follow.
+STAGE_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+(?P<seconds>\d+\.\d+) s(?:\s.*)?$")
+
+
+#: A stage the build skipped as up to date (``  cube         skipped (up to date)``).
+SKIPPED_LINE = re.compile(r"^\s+(?P<stage>[a-z_]+)\s+skipped\b")
+
+
+def parse_stage_line(line: str) -> tuple[str, float] | None:
+    """``(stage, seconds)`` from one line of ``cwi build``'s output, or None.
+
+    A skipped stage gives ``(stage, 0.0)`` only through :func:`parse_skipped_line`.
+    """
+    match = STAGE_LINE.match(line.rstrip("\n"))
+    return (match.group("stage"), float(match.group("seconds"))) if match else None
+
+
+def parse_skipped_line(line: str) -> str | None:
+    """The stage a line of ``cwi build``'s output says was skipped as up to date, or None."""
+    match = SKIPPED_LINE.match(line)
+    return match.group("stage") if match else None
+
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -59,25 +83,6 @@ def cwi_executable() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "cwi.cli"]
 
 
-def output_override(base: Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write a settings override that sends every output under ``base``; return its path."""
-    override: dict[str, Any] = {
-        "output": {
-            "build_dir": str(base / "build"),
-            "results_dir": str(base / "build" / "results"),
-            "site_dir": str(base / "_site"),
-            "pdf_dir": str(base / "_site" / "pdf"),
-        },
-        "data": {"private_dir": str(base / "build" / "private")},
-    }
-    for section, values in (extra or {}).items():
-        override.setdefault(section, {}).update(values)
-    path = base / "bench-settings.yml"
-    base.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(override), encoding="utf-8")
-    return path
-
-
 def measure_build(
     settings_file: Path, args: Sequence[str] = ("build",), root: Path | None = None
 ) -> dict[str, Any]:
@@ -98,7 +103,7 @@ def measure_build(
     -------
     dict
         ``wall_s`` (whole command), ``returncode``, ``stages`` (name -> seconds, as the build
-        reports them), ``peak_mb`` (name -> peak resident MB of the process tree during that
+        reports them), ``skipped`` (stages it skipped as up to date), ``peak_mb`` (name -> peak resident MB of the process tree during that
         stage), ``peak_total_mb`` and ``stderr_tail`` when the command failed.
     """
     env = dict(os.environ) | {"CWI_SETTINGS": str(settings_file)}
@@ -119,6 +124,7 @@ def measure_build(
     current = {"stage": "start"}
     peaks: dict[str, float] = {}
     stages: dict[str, float] = {}
+    skipped: list[str] = []
     lines: list[str] = []
     done = threading.Event()
 
@@ -133,10 +139,13 @@ def measure_build(
     assert proc.stderr is not None
     for line in proc.stderr:
         lines.append(line.rstrip())
-        match = STAGE_LINE.match(line)
-        if match:
-            stage = match.group("stage")
-            stages[stage] = float(match.group("seconds"))
+        skipped_stage = parse_skipped_line(line)
+        if skipped_stage:
+            skipped.append(skipped_stage)
+        parsed = parse_stage_line(line)
+        if parsed:
+            stage, seconds = parsed
+            stages[stage] = seconds
             # samples taken so far belong to the stage that just reported
             peaks[stage] = max(peaks.pop(current["stage"], 0.0), peaks.get(stage, 0.0))
             current["stage"] = f"after:{stage}"
@@ -147,6 +156,7 @@ def measure_build(
         "wall_s": round(time.perf_counter() - start, 2),
         "returncode": proc.returncode,
         "stages": stages,
+        "skipped": skipped,
         "peak_mb": {k: round(v) for k, v in peaks.items() if not k.startswith("after:")},
         "peak_total_mb": round(max(peaks.values(), default=0.0)),
     }

@@ -46,13 +46,13 @@ from benchmarks.scenarios import (
     Report,
     Row,
     append_sentence,
-    first_codes,
     goal_row,
     marginal_per_la,
     markdown_table,
     met_text,
     national_row,
     ours_for_las,
+    small_subsets,
 )
 from cwi.config import Settings, load_settings
 
@@ -130,6 +130,8 @@ def _build_detail(result: dict[str, Any], cold: dict[str, Any] | None = None) ->
         parts.append(f"ingest {now:.1f} s (cold {was:.1f} s)" if was else f"ingest {now:.1f} s")
     top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
     parts += [f"{k} {v:.1f} s" for k, v in top]
+    if result.get("skipped"):
+        parts.append("skipped as up to date: " + ", ".join(result["skipped"]))
     parts.append(f"peak {result['peak_total_mb']:,} MB")
     return "; ".join(p for p in parts if p)
 
@@ -166,9 +168,16 @@ class Bench:
         console.print(f"[dim]cwi bench: {key} ...[/dim]")
         result = measure_build(file, ("build",), root=copy)
         self.report.builds[key] = result
+        if self.report.checkpoint is not None:  # a long run keeps what it measured so far
+            from cwi.io import write_text
+
+            data = json.dumps(self.report.as_dict(), indent=1, default=str)
+            write_text(self.report.checkpoint, data + "\n")
         return result
 
-    def cold_then_cached(self, n_las: int, extra: dict[str, Any] | None = None) -> tuple:
+    def cold_then_cached(
+        self, n_las: int, extra: dict[str, Any] | None = None, tag: str = ""
+    ) -> tuple:
         """Cold build of ``n_las`` LAs in a new copy, then the inputs-cached build.
 
         Returns the two results (the second None when the first failed), the copy and its
@@ -176,14 +185,40 @@ class Bench:
         """
         from benchmarks.build import keep_only_ingest_cache
 
-        copy, file, own = self.prepare(f"la{n_las}", extra)
-        cold = self.build(f"{n_las} LAs: cold", file, copy)
+        copy, file, own = self.prepare(f"la{n_las}{tag}", extra)
+        cold = self.build(f"{n_las} LAs{tag}: cold", file, copy)
         if cold["returncode"] != 0:
             return cold, None, copy, file
         removed = keep_only_ingest_cache(copy, load_settings(file), own)
-        self.report.builds[f"{n_las} LAs: removed before inputs cached"] = removed[:200]
-        cached = self.build(f"{n_las} LAs: inputs cached", file, copy)
+        self.report.builds[f"{n_las} LAs{tag}: removed before inputs cached"] = removed[:200]
+        cached = self.build(f"{n_las} LAs{tag}: inputs cached", file, copy)
         return cold, cached, copy, file
+
+    def marginal(self, cached: dict[str, Any], codes: list[str]) -> Row:
+        """The marginal-cost row: the inputs-cached build of 15 LAs against one of 10."""
+        refused = []
+        for k, subset in enumerate(small_subsets(codes, SMALL_N)):
+            cold, small, _copy, _file = self.cold_then_cached(
+                SMALL_N, {"release": {"la_list": subset}}, tag=f"-{k}"
+            )
+            failed = cold if small is None else small
+            if failed["returncode"] != 0:
+                if "DisclosureError" not in failed.get("stderr_tail", ""):
+                    return goal_row("marginal", None, "", "10-LA build failed: "
+                                    + _build_detail(failed))  # fmt: skip
+                refused.append(f"{subset[0]}..{subset[-1]}")
+                continue
+            n_big = len(codes)
+            per_la = marginal_per_la(cached["wall_s"], n_big, small["wall_s"], SMALL_N)
+            why = f"; refused first: {', '.join(refused)}" if refused else ""
+            return goal_row(
+                "marginal",
+                round(per_la, 3),
+                f"{per_la:.2f} s",
+                f"T({n_big}) {cached['wall_s']:.1f} s, T({SMALL_N}) {small['wall_s']:.1f} s "
+                f"(LAs {subset[0]}..{subset[-1]}){why}",
+            )
+        return goal_row("marginal", None, "", f"no {SMALL_N}-LA build succeeded: {refused}")
 
 
 def bench_builds(settings: Settings, wanted: Sequence[str], report: Report) -> None:
@@ -209,23 +244,8 @@ def bench_builds(settings: Settings, wanted: Sequence[str], report: Report) -> N
             edited = bench.build(f"{n_demo} LAs: one chapter edited", file, copy)
             report.rows.append(_build_row("chapter_edit", edited))
         if "marginal" in wanted and cached["returncode"] == 0:
-            codes = first_codes(ResultsStore(load_settings(file)).profile_codes(), SMALL_N)
-            _cold10, cached10, _c, _f = bench.cold_then_cached(
-                SMALL_N, {"release": {"la_list": codes}}
-            )
-            if cached10 is not None and cached10["returncode"] == 0:
-                per_la = marginal_per_la(cached["wall_s"], n_demo, cached10["wall_s"], SMALL_N)
-                report.rows.append(
-                    goal_row(
-                        "marginal",
-                        round(per_la, 3),
-                        f"{per_la:.2f} s",
-                        f"T({n_demo}) {cached['wall_s']:.1f} s, T({SMALL_N}) "
-                        f"{cached10['wall_s']:.1f} s",
-                    )
-                )
-            else:
-                report.rows.append(goal_row("marginal", None, "", "the 10-LA build failed"))
+            all_codes = ResultsStore(load_settings(file)).profile_codes()
+            report.rows.append(bench.marginal(cached, all_codes))
         if "naive" in wanted and cached["returncode"] == 0:
             codes = ResultsStore(load_settings(file)).profile_codes()
             ours = ours_for_las(cached["stages"])
@@ -300,17 +320,19 @@ def _national_row(row_id: str, result: dict[str, Any], cold: dict[str, Any] | No
     )
 
 
-def bench_public(report: Report) -> None:
-    """The public-data edition alone (``cwi build --public``), outputs in a temporary folder."""
-    from benchmarks.build import measure_build, output_override
+def bench_public(settings: Settings, report: Report) -> None:
+    """The public-data edition alone (``cwi build --public``), in a copy of the project."""
+    from benchmarks.build import measure_build
     from cwi.public.build import public_available
 
     what = "public edition alone, every English LA 2013-2024 (cwi build --public)"
-    if not public_available(load_settings().public_data_dir):
+    if not public_available(settings.public_data_dir):
         report.rows.append(Row("public", what, "skipped", detail="no public data folder"))
         return
     with tempfile.TemporaryDirectory(prefix="cwi-bench-public-") as tmp:
-        result = measure_build(output_override(Path(tmp)), ("build", "--public"))
+        copy, file, _own = Bench(settings, Path(tmp), report).prepare("public")
+        console.print("[dim]cwi bench: public edition ...[/dim]")
+        result = measure_build(file, ("build", "--public"), root=copy)
         report.builds["public"] = result
         report.rows.append(
             Row(
@@ -351,7 +373,8 @@ def run_bench(
         Every row and every measured build.
     """
     wanted = list(only)
-    report = Report(machine=_machine())
+    json_path = json_path or settings.build_dir / "bench" / "bench.json"
+    report = Report(machine=_machine(), checkpoint=json_path.with_suffix(".partial.json"))
     report.machine["sections"] = wanted
     if "demo" in wanted:
         with tempfile.TemporaryDirectory() as tmp:
@@ -390,10 +413,11 @@ def run_bench(
     if "national" in wanted:
         bench_national(settings, report)
     if "public" in wanted:
-        bench_public(report)
+        bench_public(settings, report)
     report.machine["load_end"] = round(os.getloadavg()[0], 1)
     print_report(report)
-    write_report(report, json_path or settings.build_dir / "bench" / "bench.json")
+    write_report(report, json_path)
+    report.checkpoint.unlink(missing_ok=True)
     return report
 
 

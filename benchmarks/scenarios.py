@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 #: Sections of ``cwi bench --only a,b`` in the order they run.
@@ -73,9 +74,11 @@ DEFINITIONS: dict[str, str] = {
     ),
     "marginal": (
         f"(T(15) - T({SMALL_N})) / (15 - {SMALL_N}), T(n) = the 'inputs cached' build of n "
-        f"LAs (release.la_list = the first n demo LAs; the whole build: ingest reused, "
-        "analysis, report, n web pages, n PDFs, site), each measured in this run in its own "
-        "copy after its own cold build."
+        "LAs, each measured in this run in its own copy after its own cold build (the whole "
+        "build: ingest reused; analysis, report, n web pages, n PDFs, site). The 10 LAs "
+        "(release.la_list) are the first 10 in code order, else the last 10, else the next "
+        "window: disclosure control may refuse a smaller region (a suppressed regional cell "
+        "recoverable from its totals); the detail names the LAs used."
     ),
     "naive_fresh": (
         "naive: one fresh Python process per LA, 15 LAs in turn (import the package, load "
@@ -213,12 +216,23 @@ def append_sentence(text: str, sentence: str = EDIT_SENTENCE) -> str:
     return text.rstrip("\n") + "\n\n" + sentence + "\n"
 
 
-def first_codes(codes: Iterable[str], n: int) -> list[str]:
-    """The first ``n`` LA codes in sorted order (the small build of the marginal cost)."""
-    chosen = sorted(codes)[:n]
-    if len(chosen) < n:
-        raise ValueError(f"only {len(chosen)} LAs, need {n}")
-    return chosen
+def small_subsets(codes: Iterable[str], n: int, tries: int = 3) -> list[list[str]]:
+    """Candidate sets of ``n`` LAs for the small build of the marginal cost, in order of use.
+
+    The first ``n`` codes in sorted order, then the last ``n``, then windows in between: a
+    subset can be refused by disclosure control (a suppressed regional cell recoverable from
+    fewer LAs' totals), so the benchmark takes the first candidate that builds.
+    """
+    ordered = sorted(codes)
+    if len(ordered) < n:
+        raise ValueError(f"only {len(ordered)} LAs, need {n}")
+    starts = [0, len(ordered) - n, *range(1, len(ordered) - n)]
+    out: list[list[str]] = []
+    for start in starts:
+        window = ordered[start : start + n]
+        if window not in out:
+            out.append(window)
+    return out[:tries]
 
 
 def markdown_table(report: Mapping[str, Any]) -> str:
@@ -250,7 +264,9 @@ class Report:
     machine: dict[str, Any] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
     builds: dict[str, Any] = field(default_factory=dict)
-    extra: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Written after every build (``bench.partial.json``) so a long run that is stopped keeps
+    #: what it measured; removed when the full report is written.
+    checkpoint: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``json.dump``."""
@@ -259,5 +275,4 @@ class Report:
             "rows": [r.as_dict() for r in self.rows],
             "definitions": {r.id: DEFINITIONS[r.id] for r in self.rows if r.id in DEFINITIONS},
             "builds": self.builds,
-            "other": [list(e) for e in self.extra],
         }

@@ -17,7 +17,7 @@ def describe(path: Path) -> dict[str, Any]:
     }
     for ws in wb.worksheets:
         cells = [
-            (c.coordinate, type(c.value).__name__, c.value, c.number_format, c.font.b,
+            (c.coordinate, type(c.value).__name__, c.value, c.number_format, c.font.b, c.data_type,
              c.font.sz, c.style, c.hyperlink.location if c.hyperlink else None)
             for row in ws.iter_rows() for c in row
             if c.value is not None or c.has_style

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+#: Pixels per inch of every chart PNG (one file serves the web page and the PDF).
+DPI = 150
 
 
 @dataclass(frozen=True)
@@ -37,13 +42,18 @@ class Figure:
         out["path"] = str(self.path.relative_to(relative_to) if relative_to else self.path)
         return out
 
-    def write(self, drawing: Any, dpi: int = 150) -> Figure:
+    def write(self, drawing: Any, dpi: int = DPI, tight: bool = True) -> Figure:
         """Save a plotnine plot or matplotlib figure as this PNG, carrying pixels only.
 
         The image's text metadata (software, dates) is stripped so no output carries anything
-        but what the chart shows; a matplotlib figure is closed after saving.
+        but what the chart shows; a matplotlib figure is closed after saving. A matplotlib
+        figure laid out in advance (``tight=False``, see :func:`new_figure`) is drawn once and
+        saved as it is, without the extra text measuring of a tight bounding box.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if hasattr(drawing, "savefig") and not tight:
+            self.path.write_bytes(render_png(drawing, dpi))  # as savefig below: no flush
+            return self
         if hasattr(drawing, "savefig"):  # matplotlib Figure
             import matplotlib.pyplot as plt
 
@@ -73,4 +83,127 @@ def strip_png_text(path: Path) -> None:
         clean.putdata(list(img.getdata())) if img.mode == "P" else clean.paste(img)
         if img.mode == "P":
             clean.putpalette(img.getpalette())
-    clean.save(path, format="PNG", optimize=True)
+    clean.save(path, format="PNG", compress_level=PNG_COMPRESSION)
+
+
+#: zlib level of chart PNGs: files about 5% larger than at ``optimize``, written ten times faster.
+PNG_COMPRESSION = 3
+
+
+def render_png(fig: Any, dpi: int = DPI) -> bytes:
+    """Draw a matplotlib figure once and return it as an RGB PNG without metadata chunks."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    if fig.get_dpi() != dpi:
+        fig.set_dpi(dpi)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    width, height = canvas.get_width_height(physical=True)
+    rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    out = io.BytesIO()
+    rgba.convert("RGB").save(out, format="PNG", compress_level=PNG_COMPRESSION)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Margins of a chart in inches, fixed in advance so it is drawn without measuring its text.
+
+    Parameters
+    ----------
+    left, right, bottom, top : float
+        Space outside the panels (axis labels, legend, panel titles).
+    gap : float
+        Space between side-by-side panels (the next panel's tick labels).
+    """
+
+    left: float
+    right: float
+    bottom: float
+    top: float
+    gap: float = 0.0
+
+    def apply(self, fig: Any, ncols: int = 1) -> None:
+        """Place ``ncols`` panels in ``fig`` with these margins, whatever its size."""
+        width, height = fig.get_size_inches()
+        panel = (width - self.left - self.right - (ncols - 1) * self.gap) / ncols
+        fig.subplots_adjust(
+            left=self.left / width,
+            right=1 - self.right / width,
+            bottom=self.bottom / height,
+            top=1 - self.top / height,
+            wspace=self.gap / panel if ncols > 1 else 0.0,
+        )
+
+
+def new_figure(
+    width: float, height: float, layout: Layout, ncols: int = 1, sharex: bool = False
+) -> tuple[Any, Sequence[Any]]:
+    """A matplotlib figure (no pyplot state) with ``ncols`` panels placed by ``layout``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols, sharex=sharex, squeeze=False)[0]
+    layout.apply(fig, ncols)
+    return fig, list(axes)
+
+
+def widen_to_fit(fig: Any, artist: Any, layout: Layout, ncols: int = 1, pad: float = 0.1) -> None:
+    """Widen ``fig`` (margins kept) when ``artist`` (e.g. a legend with a long name) overflows it.
+
+    The artist is measured once; the figure grows by twice its larger overflow, so an artist
+    centred on the figure or on a panel fits with ``pad`` inches to spare.
+    """
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    over = max(pad - box.x0 / fig.dpi, box.x1 / fig.dpi - (width - pad), 0.0)
+    if over > 0:
+        fig.set_size_inches(width + 2 * over, height)
+        layout.apply(fig, ncols)
+
+
+#: Figures kept between charts of one kind and size (per process): see :func:`reused_figure`.
+_KEPT: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
+
+
+def reused_figure(
+    kind: str, width: float, height: float, layout: Layout, ncols: int = 1, sharex: bool = False
+) -> tuple[Any, list[Any], bool]:
+    """Like :func:`new_figure`, but the figure of the last chart of this kind and size, emptied.
+
+    Making the panels, their ticks and the text measurements of a chart costs as much as drawing
+    it: a worker drawing one kind of chart for LA after LA keeps the figure and removes the
+    previous chart's data, legends and notes. Each panel is set back to a new panel's state
+    (data limits forgotten, autoscaling on), so a chart comes out the same whatever came before;
+    the charts set every data-dependent property (titles, ticks, limits) each time, and their
+    fixed styling only on a new figure (the third value returned: True when new).
+    """
+    key = (kind, width, height, layout, ncols, sharex)
+    kept = _KEPT.get(key)
+    if kept is None:
+        fig, axes = new_figure(width, height, layout, ncols, sharex)
+        _KEPT[key] = (fig, list(axes))
+        return fig, list(axes), True
+    fig, axes = kept
+    for legend in list(fig.legends):
+        legend.remove()
+    for ax in axes:
+        if ax.legend_ is not None:
+            ax.legend_.remove()
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
+            artist.remove()
+        ax.containers.clear()
+        ax.ignore_existing_data_limits = True
+        ax.set_autoscale_on(True)
+    if tuple(fig.get_size_inches()) != (width, height):
+        fig.set_size_inches(width, height)
+        layout.apply(fig, ncols)
+    return fig, axes, False
+
+
+def forget_figures() -> None:
+    """Drop the kept figures (the next chart of each kind starts from a new figure)."""
+    _KEPT.clear()

@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
-
-from cwi.charts.figure import Figure  # noqa: E402
-from cwi.charts.theme import FONT  # noqa: E402
+from cwi.charts.figure import Figure, Layout, reused_figure, widen_to_fit
+from cwi.charts.theme import FONT
 
 DARK, TEAL, PINK, ORANGE, GREY = "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D"
 LIGHT = "#BFBFBF"
@@ -39,10 +39,33 @@ DIRECTION_STYLE = {
 TINY_CHILDREN = 500
 TINY_SHARE = 0.02
 
-plt.rcParams.update({"font.family": FONT, "font.size": 8, "svg.fonttype": "none"})
+#: Margins (inches) of each chart, fixed so no chart is measured before it is drawn: room for
+#: four-digit tick labels, the legend above the panels and the axis label below them.
+SPINE_LAYOUT = Layout(left=0.45, right=0.1, bottom=0.96, top=0.1)
+DECILE_LAYOUT = Layout(left=0.58, right=0.12, bottom=0.6, top=0.62, gap=0.42)
+FUNNEL_LAYOUT = Layout(left=0.58, right=0.2, bottom=0.6, top=0.64, gap=0.45)
+TREND_LAYOUT = Layout(left=0.58, right=0.12, bottom=0.3, top=0.62, gap=0.42)
+
+mpl.rcParams.update({"font.family": FONT, "font.size": 8, "svg.fonttype": "none"})
 
 
-def _style(ax: plt.Axes, grid_y: bool = True) -> None:
+def _intervals(ax: Axes, x: Any, lower: Any, upper: Any, zorder: float = 3) -> None:
+    """95% intervals as vertical lines, all in one collection (beneath the points)."""
+    segments = [((xi, lo), (xi, hi)) for xi, lo, hi in zip(x, lower, upper, strict=True)]
+    if segments:
+        ax.add_collection(LineCollection(segments, colors=DARK, linewidths=0.9, zorder=zorder))
+
+
+def _panels(axes: Sequence[Axes], grid_y: bool = True) -> None:
+    """Fixed styling of a new figure's panels (a reused figure keeps it)."""
+    for i, ax in enumerate(axes):
+        _style(ax, grid_y)
+        ax.xaxis.set_label_coords(0.5, 0.0)  # no axis label below a panel: skip placing one
+        if i:
+            ax.yaxis.set_label_coords(0.0, 0.5)  # only the first panel has a y label
+
+
+def _style(ax: Axes, grid_y: bool = True) -> None:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color(GREY)
@@ -78,8 +101,8 @@ def spine_chart(
     subtitle: str,
     source: str,
     alt: str,
-    width: float = 7.0,
-    height: float = 2.6,
+    width: float = 6.0,
+    height: float = 3.06,
 ) -> Figure:
     """Draw a Child Health Profiles style spine chart, one row per measure (top: CIN).
 
@@ -90,7 +113,25 @@ def spine_chart(
     """
     figure = Figure(path=path, title=title, subtitle=subtitle, source=source, alt=alt)
     figure.validate()
-    fig, ax = plt.subplots(figsize=(width, height))
+    fig = spine_figure(rows, range_label=range_label, centre_label=centre_label,
+                       la_name=la_name, width=width, height=height)  # fmt: skip
+    return figure.write(fig, tight=False)
+
+
+def spine_figure(
+    rows: Sequence[SpineRow],
+    *,
+    range_label: str,
+    centre_label: str,
+    la_name: str,
+    width: float = 6.0,
+    height: float = 3.06,
+) -> Any:
+    """The spine chart as a matplotlib figure (see :func:`spine_chart`)."""
+    fig, (ax,), new = reused_figure("spine", width, height, SPINE_LAYOUT)
+    if new:
+        _panels([ax], grid_y=False)
+        ax.set_xticks([-1, 0, 1])
     n = len(rows)
     for i, row in enumerate(rows):
         y = n - 1 - i
@@ -117,11 +158,9 @@ def spine_chart(
             ax.text(1.05, y, "[c]", va="center", color=GREY)
     ax.set_yticks(range(n))
     ax.set_yticklabels([r.measure for r in rows][::-1], fontweight="bold", fontsize=10)
-    ax.set_xlim(-1.12, 1.12)
+    ax.set_xlim(-1.12, 1.12)  # limits every time: a reused panel autoscales like a new one
     ax.set_ylim(-0.6, n - 0.4)
-    ax.set_xticks([-1, 0, 1])
     ax.set_xticklabels(["Lowest", centre_label, "Highest"])
-    _style(ax, grid_y=False)
     handles = [
         Line2D([], [], marker=DIRECTION_STYLE[k]["marker"], ls="", ms=7,
                mfc=DIRECTION_STYLE[k]["color"], mec=DARK, label=f"{la_name}: {DIRECTION_STYLE[k]['label'].lower()}")
@@ -129,12 +168,13 @@ def spine_chart(
     ] + [
         Line2D([], [], marker="D", ls="", ms=6, mfc="white", mec=TEAL, mew=1.6, label="Region"),
         Line2D([], [], color="#1A1A1A", lw=1.6, label=centre_label),
-        plt.Rectangle((0, 0), 1, 1, color="#E3E3E3", label=range_label),
-        plt.Rectangle((0, 0), 1, 1, color="#A6A6A6", label="Middle half of that range"),
+        Rectangle((0, 0), 1, 1, color="#E3E3E3", label=range_label),
+        Rectangle((0, 0), 1, 1, color="#A6A6A6", label="Middle half of that range"),
     ]  # fmt: skip
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
-              frameon=False, fontsize=7, handletextpad=0.4, columnspacing=1.2)  # fmt: skip
-    return figure.write(fig)
+    legend = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
+                       frameon=False, fontsize=7, handletextpad=0.4, columnspacing=1.2)  # fmt: skip
+    widen_to_fit(fig, legend, SPINE_LAYOUT)
+    return fig
 
 
 def decile_chart(
@@ -150,7 +190,7 @@ def decile_chart(
     source: str,
     alt: str,
     width: float = 7.0,
-    height: float = 2.6,
+    height: float = 2.77,
 ) -> tuple[Figure, dict[str, list[int]]]:
     """Rates by IMD decile, LA (points, 95% intervals) against the region (line), per measure.
 
@@ -179,8 +219,30 @@ def decile_chart(
     """
     figure = Figure(path=path, title=title, subtitle=subtitle, source=source, alt=alt)
     figure.validate()
-    fig, axes = plt.subplots(1, len(measures), figsize=(width, height), sharex=True)
-    axes = np.atleast_1d(axes)
+    fig, drawn = decile_figure(la, region, la_name=la_name, region_name=region_name,
+                               measures=measures, width=width, height=height)  # fmt: skip
+    return figure.write(fig, tight=False), drawn
+
+
+def decile_figure(
+    la: pd.DataFrame,
+    region: pd.DataFrame,
+    *,
+    la_name: str,
+    region_name: str,
+    measures: Sequence[str],
+    width: float = 7.0,
+    height: float = 2.77,
+) -> tuple[Any, dict[str, list[int]]]:
+    """The decile chart as a matplotlib figure and the deciles drawn (see :func:`decile_chart`)."""
+    fig, axes, new = reused_figure("deciles", width, height, DECILE_LAYOUT, len(measures), True)
+    if new:
+        _panels(axes)
+        for ax in axes:
+            ax.set_xticks(range(1, 11))
+        fig.supxlabel(
+            "IMD decile (1 = most deprived 10% of neighbourhoods in England)", fontsize=8
+        )
     drawn: dict[str, list[int]] = {}
     total = la.drop_duplicates("imd_decile")["population"].sum() if len(la) else 0
     for ax, measure in zip(axes, measures, strict=True):
@@ -201,9 +263,8 @@ def decile_chart(
         ax.plot(deciles, ref, color=ORANGE, lw=1.4, marker="s", ms=3, label=region_name, zorder=2)
         line = np.where(shown, rate, np.nan)  # NaN breaks the line: a gap, never a zero
         ax.plot(deciles, line, color=DARK, lw=1.2, zorder=3)
-        for i in np.flatnonzero(shown):
-            ax.plot([deciles[i]] * 2, [lower[i], upper[i]], color=DARK, lw=0.9, zorder=3)
-            ax.plot(deciles[i], rate[i], marker="o", ms=4.5, color=DARK, ls="", zorder=4)
+        _intervals(ax, deciles[shown], lower[shown], upper[shown])
+        ax.plot(deciles[shown], rate[shown], marker="o", ms=4.5, color=DARK, ls="", zorder=4)
         drawn[measure] = [int(x) for x in deciles[shown]]
         for i in np.flatnonzero(~shown):
             note = d["note"].iloc[i] if "note" in d.columns else None
@@ -215,21 +276,18 @@ def decile_chart(
                 symbol = "[z]"
             ax.text(deciles[i], 0.02 * top, symbol, ha="center", va="bottom",
                     fontsize=6.5, color=GREY)  # fmt: skip
+        ax.set_xlim(0.5, 10.5)  # limits every time: a reused panel autoscales like a new one
         ax.set_ylim(0, top)
-        ax.set_xlim(0.5, 10.5)
-        ax.set_xticks(range(1, 11))
-        ax.set_title(measure, loc="left", fontweight="bold", fontsize=9)
-        _style(ax)
+        ax.set_title(measure, loc="left", fontweight="bold", fontsize=9, y=1.0)  # no auto-place
     axes[0].set_ylabel("Rate per 10,000")
-    fig.supxlabel("IMD decile (1 = most deprived 10% of neighbourhoods in England)", fontsize=8)
     handles = [
         Line2D([], [], color=DARK, marker="o", ms=4.5, label=f"{la_name} (95% interval)"),
         Line2D([], [], color=ORANGE, marker="s", ms=3, label=region_name),
     ]  # fmt: skip
-    fig.legend(handles=handles, loc="upper center", ncol=2, frameon=False, fontsize=7,
-               bbox_to_anchor=(0.5, 1.02))  # fmt: skip
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
-    return figure.write(fig), drawn
+    legend = fig.legend(handles=handles, loc="upper center", ncol=2, frameon=False, fontsize=7,
+                        bbox_to_anchor=(0.5, 1.0))  # fmt: skip
+    widen_to_fit(fig, legend, DECILE_LAYOUT, len(measures))
+    return fig, drawn
 
 
 def funnel_profile_chart(
@@ -245,7 +303,7 @@ def funnel_profile_chart(
     source: str,
     alt: str,
     width: float = 7.0,
-    height: float = 2.4,
+    height: float = 2.58,
 ) -> Figure:
     """The region's LAs on a funnel plot per measure, this LA marked and named.
 
@@ -259,8 +317,32 @@ def funnel_profile_chart(
     """
     figure = Figure(path=path, title=title, subtitle=subtitle, source=source, alt=alt)
     figure.validate()
-    fig, axes = plt.subplots(1, len(measures), figsize=(width, height))
-    axes = np.atleast_1d(axes)
+    fig = funnel_figure(points, limits, la_code=la_code, la_name=la_name, measures=measures,
+                        width=width, height=height)  # fmt: skip
+    return figure.write(fig, tight=False)
+
+
+def funnel_figure(
+    points: pd.DataFrame,
+    limits: pd.DataFrame,
+    *,
+    la_code: str,
+    la_name: str,
+    measures: Sequence[str],
+    width: float = 7.0,
+    height: float = 2.58,
+) -> Any:
+    """The funnel chart as a matplotlib figure (see :func:`funnel_profile_chart`)."""
+    fig, axes, new = reused_figure("funnel", width, height, FUNNEL_LAYOUT, len(measures))
+    if new:
+        _panels(axes)
+        for ax in axes:
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        fig.supxlabel(
+            "Expected number of children (from the deprivation mix, log scale)", fontsize=8
+        )
     for ax, measure in zip(axes, measures, strict=True):
         lim = limits[limits["measure"] == measure].sort_values("expected")
         pts = points[(points["measure"] == measure)].dropna(subset=["estimate", "expected"])
@@ -287,11 +369,7 @@ def funnel_profile_chart(
             )
         else:
             ax.text(0.5, 0.9, f"{la_name}: [c]", transform=ax.transAxes, ha="center", color=GREY)
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(measure, loc="left", fontweight="bold", fontsize=9)
-        _style(ax)
+        ax.set_title(measure, loc="left", fontweight="bold", fontsize=9, y=1.0)  # no auto-place
         vals = pd.concat([pts["estimate"], lim.get("lower_99.8", pd.Series(dtype=float)),
                           lim.get("upper_99.8", pd.Series(dtype=float))])  # fmt: skip
         if len(vals.dropna()):
@@ -299,17 +377,16 @@ def funnel_profile_chart(
             pad = 0.08 * (hi - lo or 1)
             ax.set_ylim(max(lo - pad, 0), hi + pad)
     axes[0].set_ylabel("Observed / expected")
-    fig.supxlabel("Expected number of children (from the deprivation mix, log scale)", fontsize=8)
     handles = [
         Line2D([], [], marker="o", ls="", ms=7, color=ORANGE, mec="#1A1A1A", label=la_name),
         Line2D([], [], marker="o", ls="", ms=3.5, color=LIGHT, mec=GREY, label="Other LAs of the region"),
         Line2D([], [], color="#8C8C8C", ls="--", label="95% limits"),
         Line2D([], [], color="#8C8C8C", ls=":", label="99.8% limits"),
     ]  # fmt: skip
-    fig.legend(handles=handles, loc="upper center", ncol=4, frameon=False, fontsize=7,
-               bbox_to_anchor=(0.5, 1.02))  # fmt: skip
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
-    return figure.write(fig)
+    legend = fig.legend(handles=handles, loc="upper center", ncol=4, frameon=False, fontsize=7,
+                        bbox_to_anchor=(0.5, 1.0))  # fmt: skip
+    widen_to_fit(fig, legend, FUNNEL_LAYOUT, len(measures))
+    return fig
 
 
 def trend_chart(
@@ -324,7 +401,7 @@ def trend_chart(
     source: str,
     alt: str,
     width: float = 7.0,
-    height: float = 2.2,
+    height: float = 2.28,
 ) -> Figure:
     """Rates per year: the LA with 95% intervals, the region, and DfE's published LA rate.
 
@@ -335,16 +412,32 @@ def trend_chart(
     """
     figure = Figure(path=path, title=title, subtitle=subtitle, source=source, alt=alt)
     figure.validate()
-    fig, axes = plt.subplots(1, len(measures), figsize=(width, height), sharex=True)
-    axes = np.atleast_1d(axes)
+    fig = trend_figure(trends, la_name=la_name, region_name=region_name, measures=measures,
+                       width=width, height=height)  # fmt: skip
+    return figure.write(fig, tight=False)
+
+
+def trend_figure(
+    trends: pd.DataFrame,
+    *,
+    la_name: str,
+    region_name: str,
+    measures: Sequence[str],
+    width: float = 7.0,
+    height: float = 2.28,
+) -> Any:
+    """The trend chart as a matplotlib figure (see :func:`trend_chart`)."""
+    fig, axes, new = reused_figure("trend", width, height, TREND_LAYOUT, len(measures), True)
+    if new:
+        _panels(axes)
     years = sorted(trends["year"].unique()) if len(trends) else []
     has_dfe = bool(len(trends)) and trends["dfe"].notna().any()
     for ax, measure in zip(axes, measures, strict=True):
         d = trends[trends["measure"] == measure].sort_values("year")
         ax.plot(d["year"], d["region"], color=ORANGE, marker="s", ms=3, lw=1.2)
         ax.plot(d["year"], d["rate"], color=DARK, marker="o", ms=4, lw=1.4)
-        for rec in d.dropna(subset=["rate"]).itertuples():
-            ax.plot([rec.year] * 2, [rec.lower, rec.upper], color=DARK, lw=0.9)
+        shown = d.dropna(subset=["rate"])
+        _intervals(ax, shown["year"], shown["lower"], shown["upper"], zorder=2)
         for rec in d[d["rate"].isna()].itertuples():
             ax.text(rec.year, 0, "[c]", ha="center", va="bottom", fontsize=6.5, color=GREY)
         if has_dfe:
@@ -355,8 +448,7 @@ def trend_chart(
         ax.set_xticks(years)
         ax.set_xticklabels([str(y) for y in years])
         ax.set_xlim(min(years, default=0) - 0.4, max(years, default=1) + 0.4)
-        ax.set_title(measure, loc="left", fontweight="bold", fontsize=9)
-        _style(ax)
+        ax.set_title(measure, loc="left", fontweight="bold", fontsize=9, y=1.0)  # no auto-place
     axes[0].set_ylabel("Rate per 10,000")
     handles = [
         Line2D([], [], color=DARK, marker="o", ms=4, label=f"{la_name} (95% interval)"),
@@ -366,7 +458,7 @@ def trend_chart(
         handles.append(
             Line2D([], [], ls="", marker="x", ms=5, color=PINK, label="DfE published rate")
         )
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=7,
-               bbox_to_anchor=(0.5, 1.02))  # fmt: skip
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
-    return figure.write(fig)
+    legend = fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
+                        fontsize=7, bbox_to_anchor=(0.5, 1.0))  # fmt: skip
+    widen_to_fit(fig, legend, TREND_LAYOUT, len(measures))
+    return fig

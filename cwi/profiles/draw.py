@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,33 +79,64 @@ def funnel_positions(points: pd.DataFrame, limits: pd.DataFrame, la_code: str) -
     return out
 
 
-def _figure(key: str, fig: Any, base: Path) -> FigureRef:
-    return FigureRef(
-        key=key,
-        path=Path(fig.path).resolve().relative_to(base.resolve()).as_posix(),
-        title=fig.title,
-        subtitle=fig.subtitle,
-        source=fig.source,
-        alt=fig.alt,
-    )
+@dataclass(frozen=True)
+class ChartJob:
+    """One chart of one LA: what it draws (plain data and its words) and where it goes.
+
+    ``inputs`` are the keyword arguments of the drawing function for ``key`` (see
+    :data:`CHARTS`), the output path excluded: everything the picture depends on, so they also
+    key the chart cache.
+    """
+
+    la_code: str
+    key: str
+    inputs: dict[str, Any]
+    path: Path
+
+    def ref(self, base: Path) -> FigureRef:
+        """The figure's reference in the profile (path relative to ``base``, its words)."""
+        words = self.inputs
+        return FigureRef(
+            key=self.key,
+            path=self.path.resolve().relative_to(base.resolve()).as_posix(),
+            title=words["title"],
+            subtitle=words["subtitle"],
+            source=words["source"],
+            alt=words["alt"],
+        )
 
 
-def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
-    """Draw one LA's charts from plain data (runs in a worker process)."""
-    from cwi.charts.profile import (
-        SpineRow,
-        decile_chart,
-        funnel_profile_chart,
-        spine_chart,
-        trend_chart,
-    )
+def _charts() -> dict[str, Callable[..., Any]]:
+    from cwi.charts.maps import decile_map
+    from cwi.charts.profile import decile_chart, funnel_profile_chart, spine_chart, trend_chart
+
+    return {
+        "spine": spine_chart,
+        "deciles": decile_chart,
+        "funnel": funnel_profile_chart,
+        "trend": trend_chart,
+        "map": decile_map,
+    }
+
+
+def draw_chart(job: ChartJob) -> Path:
+    """Draw one chart to its path (runs in a worker process); return the path."""
+    _charts()[job.key](path=job.path, **job.inputs)
+    return job.path
+
+
+def chart_jobs(job: dict[str, Any]) -> list[ChartJob]:
+    """The charts of one LA, their data and words, from its profile and the shared data."""
+    from cwi.charts.profile import SpineRow
 
     p = LaProfile.model_validate(job["profile"])
     out: Path = job["out"]
-    base: Path = job["base"]
     code, name, region = p.la_code, p.la_name, p.region_name
     measures = [m.measure for m in p.measures]
-    figs: dict[str, FigureRef] = {}
+    jobs: list[ChartJob] = []
+
+    def add(key: str, **inputs: Any) -> None:
+        jobs.append(ChartJob(code, key, inputs, out / f"{code}_{key}.png"))
 
     # Spine: against England where its LA range is known, else against the region's LAs.
     england = all(s.england is not None and s.england_min is not None for s in p.spine)
@@ -122,9 +154,9 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             directions[s.measure] = m.region_direction
     reference = "England" if england else "the region"
     n_eng = p.spine[0].n_england_las if p.spine else 0
-    spine = spine_chart(
-        rows,
-        out / f"{code}_spine.png",
+    add(
+        "spine",
+        rows=rows,
         range_label=f"Range of {n_eng} English LAs"
         if england
         else f"Range of the region's {p.n_region_las} LAs",
@@ -147,7 +179,6 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             f"{name}'s marker shows: {spine_title(directions, reference)}."
         ),
     )
-    figs["spine"] = _figure("spine", spine, base)
 
     la_dec, reg_dec = job["la_deciles"], job["region_deciles"]
 
@@ -155,8 +186,8 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
     gm = next((m for m in ("CLA", "CPP", "CIN") if gradient_ends(la_dec, m)[0] is not None), "CLA")
     la_phrase = gradient_phrase(*gradient_ends(la_dec, gm))
     reg_phrase = gradient_phrase(*gradient_ends(reg_dec, gm))
-    dec, _drawn = decile_chart(
-        la_dec, reg_dec, out / f"{code}_deciles.png",
+    add(
+        "deciles", la=la_dec, region=reg_dec,
         la_name=name, region_name=region, measures=measures,
         title=decile_title(name, la_phrase, reg_phrase, gm),
         subtitle=f"Rate per 10,000 children aged 0-17 by IMD decile, {name} and {region}, {p.snapshot}",
@@ -168,12 +199,11 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             "Values are in the table."
         ),
     )  # fmt: skip
-    figs["deciles"] = _figure("deciles", dec, base)
 
     positions = job["funnel_positions"]
     ftitle = funnel_title(name, positions)
-    fun = funnel_profile_chart(
-        job["funnel_points"], job["funnel_limits"], out / f"{code}_funnel.png",
+    add(
+        "funnel", points=job["funnel_points"], limits=job["funnel_limits"],
         la_code=code, la_name=name, measures=measures, title=ftitle,
         subtitle=(
             f"Observed / deprivation-expected children, the {p.n_region_las} LAs of {region}, "
@@ -185,7 +215,6 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             f"for CIN, CPP and CLA, with {name} highlighted. {ftitle}."
         ),
     )  # fmt: skip
-    figs["funnel"] = _figure("funnel", fun, base)
 
     tr = pd.DataFrame(
         [
@@ -217,18 +246,15 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             else:
                 tdirs[m] = "unknown"
         ttitle = trend_title(tdirs, first, last)
-        trend = trend_chart(
-            tr, out / f"{code}_trend.png", la_name=name, region_name=region, measures=measures,
+        add(
+            "trend", trends=tr, la_name=name, region_name=region, measures=measures,
             title=ttitle,
             subtitle=f"Rate per 10,000 children aged 0-17 at 31 March, {name} and {region}, {first} to {last}",
             source=p.source + ("; DfE LA tables" if tr["dfe"].notna().any() else ""),
             alt=f"Line charts of CIN, CPP and CLA rates per year, {first} to {last}, for {name} and {region}: {ttitle}.",
         )  # fmt: skip
-        figs["trend"] = _figure("trend", trend, base)
 
     if job.get("areas") is not None:
-        from cwi.charts.maps import decile_map
-
         areas = job["areas"]
         n1, n = int((areas["imd_decile"] == 1).sum()), len(areas)
         title = (
@@ -236,8 +262,8 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             if n1
             else f"None of {name}'s {n} neighbourhoods is among the most deprived 10% in England"
         )
-        mp = decile_map(
-            areas, out / f"{code}_map.png", title=title,
+        add(
+            "map", areas=areas[["imd_decile", "geometry"]], title=title,
             subtitle=f"IMD{job['vintage']} decile of each neighbourhood (LSOA), {name}",
             source=p.source,
             alt=(
@@ -246,8 +272,15 @@ def draw_one(job: dict[str, Any]) -> tuple[str, dict[str, FigureRef]]:
             ),
             width=7.0, height=3.3,
         )  # fmt: skip
-        figs["map"] = _figure("map", mp, base)
-    return code, figs
+    return jobs
+
+
+@dataclass
+class DrawReport:
+    """What :func:`draw_all` did: charts drawn, copied from the cache, and which were drawn."""
+
+    drawn: list[str] = field(default_factory=list)
+    cached: int = 0
 
 
 def draw_all(
@@ -256,10 +289,20 @@ def draw_all(
     out: Path,
     settings: Settings,
     workers: int = 2,
+    report: DrawReport | None = None,
 ) -> dict[str, dict[str, FigureRef]]:
-    """Draw every LA's charts into ``out``; return figure references per LA code."""
+    """Draw every LA's charts into ``out``; return figure references per LA code.
+
+    A chart whose inputs (data, words) and drawing code are unchanged since a build with the
+    same ``build_dir`` is copied from ``<build_dir>/cache/charts/`` instead of drawn; the rest are
+    drawn in ``workers`` processes (which die with the build), each handed only the data of the
+    charts it draws.
+    """
     import shutil
 
+    from cwi.charts.cache import ChartCache, chart_key
+
+    _charts()  # import the drawing code before any worker is forked
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -284,14 +327,13 @@ def draw_all(
 
         geo = gpd.read_parquet(geo_file)
     vintage = "" if settings.imd_vintage == "demo" else f" {settings.imd_vintage}"
-    jobs = []
+    jobs: list[ChartJob] = []
     for p in profiles:
         areas = geo[geo["la_code"] == p.la_code] if geo is not None else None
-        jobs.append(
+        jobs += chart_jobs(
             {
                 "profile": p.model_dump(),
                 "out": out,
-                "base": base,
                 "region_range": region_range,
                 "la_deciles": dec[(dec["area_type"] == "la") & (dec["area_code"] == p.la_code)],
                 "region_deciles": region_dec,
@@ -302,9 +344,23 @@ def draw_all(
                 "vintage": vintage,
             }
         )
-    if workers > 1 and len(jobs) > 2:
-        with worker_pool(workers) as pool:  # workers die with the build
-            results = list(pool.map(draw_one, jobs))
+    cache = ChartCache(settings.build_dir / "cache" / "charts")
+    memo: dict[int, str] = {}  # frames shared by many charts are hashed once
+    keys = {j.path: chart_key(j.key, j.inputs, memo) for j in jobs}
+    todo = [j for j in jobs if not cache.fetch(keys[j.path], j.path)]
+    if workers > 1 and len(todo) > 2:
+        with worker_pool(min(workers, len(todo))) as pool:  # workers die with the build
+            list(pool.map(draw_chart, todo, chunksize=max(1, len(todo) // (4 * workers))))
     else:
-        results = [draw_one(j) for j in jobs]
-    return dict(results)
+        for j in todo:
+            draw_chart(j)
+    for j in todo:
+        cache.store(keys[j.path], j.path)
+    cache.save(prune=not settings.la_list)
+    if report is not None:
+        report.drawn = [j.path.name for j in todo]
+        report.cached = len(jobs) - len(todo)
+    figures: dict[str, dict[str, FigureRef]] = {p.la_code: {} for p in profiles}
+    for j in jobs:
+        figures[j.la_code][j.key] = j.ref(base)
+    return figures

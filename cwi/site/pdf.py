@@ -11,11 +11,10 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Iterable, Iterator
 from html import escape
 from pathlib import Path
 from typing import Any
-
-from rich.progress import track
 
 from cwi.config import Settings
 from cwi.io import recover, staging_dir, swap_in, worker_pool
@@ -83,7 +82,7 @@ def _carry(src: Path, dst: Path) -> None:
 
 
 def render_jobs(
-    jobs: list[tuple[str, str, str, str]],
+    jobs: Iterable[tuple[str, str, str, str]],
     cache: OutputCache,
     workers: int = 2,
     staging_parent: Path | None = None,
@@ -101,8 +100,9 @@ def render_jobs(
 
     Parameters
     ----------
-    jobs : list of tuple
-        ``(html, base_url, output path, kind)``; all outputs in one folder.
+    jobs : iterable of tuple
+        ``(html, base_url, output path, kind)``; all outputs in one folder. A generator is
+        consumed lazily: each stale job goes to a worker as soon as it is produced.
     cache : OutputCache
         Record of the outputs' inputs and digests.
     workers : int
@@ -115,46 +115,61 @@ def render_jobs(
     all, rendered : list of Path
         Every job's PDF (in job order, final paths) and the ones weasyprint wrote this time.
     """
-    outs = [Path(j[2]) for j in jobs]
-    folders = {o.parent for o in outs}
-    if len(folders) != 1:
-        raise ValueError(f"PDF jobs must share one output folder, got {sorted(folders)}")
-    final = folders.pop()
-    recover(final, where=staging_parent)
-    keys = [html_key(html, base, kind) for html, base, _, kind in jobs]
-    stale = [i for i, (o, k) in enumerate(zip(outs, keys, strict=True)) if not cache.fresh(o, k)]
-    present = {p.name for p in final.iterdir()} if final.is_dir() else set()
-    if not stale and present == {o.name for o in outs}:
-        return outs, []
-    staged = staging_dir(final, where=staging_parent)
+    outs: list[Path] = []
+    keys: list[str] = []
+    final: Path | None = None
+    staged: Path | None = None
+    fresh: list[Path] = []
+    futures: list[Any] = []
+    done: list[str] = []
+    pool = None
     try:
-        stale_set = set(stale)
-        for i, out in enumerate(outs):
-            if i not in stale_set:
-                _carry(out, staged / out.name)
-        todo = [
-            (h, b, str(staged / Path(o).name), k)
-            for i, (h, b, o, k) in enumerate(jobs)
-            if i in stale_set
-        ]
-        # the longest job first (the report takes as long as several profiles), so the two
-        # workers finish together instead of one rendering the report alone at the end
-        todo.sort(key=lambda job: (job[3] != "report", -len(job[0])))
-        if workers > 1 and len(todo) > 2:
-            with worker_pool(workers) as pool:  # workers die with the build
-                done = list(
-                    track(
-                        pool.map(_write_one, todo),
-                        total=len(todo),
-                        description="PDFs",
-                        transient=True,
-                    )
-                )
-        else:
-            done = [_write_one(j) for j in todo]
+        # jobs may be a generator: each is checked, and sent to a worker if stale, as soon as
+        # its HTML exists, so rendering overlaps with building the next documents' HTML
+        for html, base, out_str, kind in jobs:
+            out = Path(out_str)
+            if final is None:
+                final = out.parent
+                recover(final, where=staging_parent)
+            elif out.parent != final:
+                raise ValueError(f"PDF jobs must share one output folder: {final}, {out.parent}")
+            key = html_key(html, base, kind)
+            outs.append(out)
+            keys.append(key)
+            if cache.fresh(out, key):
+                fresh.append(out)
+                if staged is not None:
+                    _carry(out, staged / out.name)
+                continue
+            if staged is None:
+                staged = staging_dir(final, where=staging_parent)
+                for old in fresh:
+                    _carry(old, staged / old.name)
+            job = (html, base, str(staged / out.name), kind)
+            if workers > 1:
+                if pool is None:
+                    pool = worker_pool(workers)  # workers die with the build
+                futures.append(pool.submit(_write_one, job))
+            else:
+                done.append(_write_one(job))
+        if final is None:
+            return [], []
+        if staged is None:
+            present = {p.name for p in final.iterdir()} if final.is_dir() else set()
+            if present == {o.name for o in outs}:
+                return outs, []  # everything fresh and nothing else in the folder
+            staged = staging_dir(final, where=staging_parent)
+            for old in fresh:
+                _carry(old, staged / old.name)
+        done += [f.result() for f in futures]
+        if pool is not None:
+            pool.shutdown()
         swap_in(staged, final)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)  # the previous PDFs stay as they were
+        if pool is not None:  # first stop the workers, so none writes into the folder after
+            pool.shutdown(wait=True, cancel_futures=True)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)  # the previous PDFs stay as they were
         raise
     cache.forget_under(final)  # the folder now holds exactly these outputs
     for out, key in zip(outs, keys, strict=True):
@@ -181,29 +196,29 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     store = ResultsStore(settings)
     out_dir = settings.pdf_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = []
-    for code in store.profile_codes():
-        jobs.append(
-            (
-                profile_html(code, settings),
-                str(settings.root),
-                str(out_dir / f"{code}.pdf"),
-                "profile",
-            )
-        )
-    jobs.append(
-        (
+    os.environ[ASSETS_ENV] = str(store.profiles_dir)  # read by the workers' URL fetcher
+
+    def jobs() -> Iterator[tuple[str, str, str, str]]:
+        # the report first: it takes as long as several profiles, so it starts while the
+        # profiles' HTML is still being built and the two workers finish together
+        yield (
             report_html(settings),
             str(settings.root / "report"),
             str(out_dir / "report.pdf"),
             "report",
         )
-    )
+        for code in store.profile_codes():
+            yield (
+                profile_html(code, settings),
+                str(settings.root),
+                str(out_dir / f"{code}.pdf"),
+                "profile",
+            )
+
     cache = OutputCache(cache_dir(settings.build_dir) / "pdf.json")
-    os.environ[ASSETS_ENV] = str(store.profiles_dir)  # read by the workers' URL fetcher
     # staged in the build folder, never inside the site (the scan must not see a half folder)
-    written, _rendered = render_jobs(jobs, cache, workers, staging_parent=settings.build_dir)
-    return written
+    written, _rendered = render_jobs(jobs(), cache, workers, staging_parent=settings.build_dir)
+    return written[1:] + written[:1]  # the LA profiles, then the report
 
 
 def report_chapters(settings: Settings) -> list[Any]:

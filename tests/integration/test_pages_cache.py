@@ -64,3 +64,26 @@ def test_the_stage_key_follows_the_store_and_settings_not_the_fragments(built, b
     finally:
         table.write_bytes(saved)
     assert stage_key(settings) == key
+
+
+def test_every_published_table_reads_the_same_from_the_fast_workbook(built, tmp_path):
+    import pandas as pd
+
+    from cwi.site.downloads import write_csv, write_workbook
+    from tests.downloads_compare import describe
+    from tests.downloads_reference import write_csv as ref_csv
+    from tests.downloads_reference import write_workbook as ref_workbook
+
+    tables = []
+    for path in sorted((built["results"] / "tables").glob("*.csv")):
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        if len(frame):
+            tables.append((path.stem, path.stem.replace("_", " "), frame))
+            write_csv(frame, tmp_path / "new.csv")
+            ref_csv(frame, tmp_path / "ref.csv")
+            assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+    assert len(tables) > 20
+    args = ("CWI tables", ["A note."], "Demo")
+    write_workbook(tables, tmp_path / "new.xlsx", *args)
+    ref_workbook(tables, tmp_path / "ref.xlsx", *args)
+    assert describe(tmp_path / "new.xlsx") == describe(tmp_path / "ref.xlsx")

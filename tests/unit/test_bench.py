@@ -17,6 +17,8 @@ from benchmarks.build import (
     edit_chapter,
     keep_only_ingest_cache,
     mark_demo_current,
+    parse_skipped_line,
+    parse_stage_line,
     project_copy,
     project_files,
 )
@@ -29,13 +31,13 @@ from benchmarks.scenarios import (
     SECTIONS,
     Report,
     append_sentence,
-    first_codes,
     goal_row,
     marginal_per_la,
     markdown_table,
     national_row,
     ours_for_las,
     parse_only,
+    small_subsets,
 )
 from cwi.cli import app
 from cwi.config import ROOT, load_settings
@@ -115,10 +117,16 @@ def test_the_edited_chapter_exists_and_every_goal_row_is_defined():
     assert set(GOALS) <= set(DEFINITIONS)
 
 
-def test_first_codes_are_the_sorted_first_n():
-    assert first_codes(["X3", "X1", "X2"], 2) == ["X1", "X2"]
+def test_small_subsets_first_last_then_windows():
+    codes = [f"X{i:02d}" for i in range(15, 0, -1)]
+    subsets = small_subsets(codes, 10)
+    assert subsets[0] == [f"X{i:02d}" for i in range(1, 11)]
+    assert subsets[1] == [f"X{i:02d}" for i in range(6, 16)]
+    assert subsets[2] == [f"X{i:02d}" for i in range(2, 12)]
+    assert all(len(s) == 10 and len(set(s)) == 10 for s in subsets)
+    assert small_subsets(["X1", "X2"], 2) == [["X1", "X2"]]  # no duplicate windows
     with pytest.raises(ValueError):
-        first_codes(["X1"], 2)
+        small_subsets(["X1"], 2)
 
 
 def test_markdown_table_from_a_json_report():
@@ -209,3 +217,14 @@ def test_copy_settings_send_every_output_into_the_copy(tmp_path):
     mark_demo_current(tmp_path, s)
     stamp = json.loads((tmp_path / ".cwi-demo.json").read_text())
     assert stamp["n_las"] == 3 and stamp["source"] == "demo"
+
+
+def test_stage_lines_of_cwi_build_are_parsed_with_or_without_a_note():
+    assert parse_stage_line("  ingest         12.34 s\n") == ("ingest", 12.34)
+    assert parse_stage_line("  pdf             0.81 s (15 cached)") == ("pdf", 0.81)
+    assert parse_stage_line("Build stopped in stage 'pdf' 1.00 s") is None
+    assert parse_stage_line("  ingest 12 s") is None
+    assert parse_stage_line("  pages          3.10 seconds") is None
+    assert parse_stage_line("  cube         skipped (up to date)") is None
+    assert parse_skipped_line("  cube         skipped (up to date)\n") == "cube"
+    assert parse_skipped_line("  ingest         12.34 s") is None

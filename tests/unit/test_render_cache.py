@@ -261,3 +261,35 @@ def test_report_tables_share_one_stylesheet_and_look_the_same(tmp_path):
     for page in pages:
         twin = tmp_path / page.name.replace("before", "after")
         assert page.read_bytes() == twin.read_bytes(), page.name
+
+
+def test_jobs_stream_to_workers_and_a_failing_producer_leaves_the_folder(tmp_path):
+    """write_pdfs hands render_jobs a generator (HTML built while earlier PDFs render): every
+    job is rendered by the worker processes; if producing a job fails half-way, the workers
+    are stopped before the staging folder is removed, and the previous PDFs stay."""
+    folder = tmp_path / "pdf"
+
+    def jobs(words: str, fail_at: int | None = None):
+        for k in range(3):
+            if k == fail_at:
+                raise RuntimeError("a profile could not be built")
+            html = f"<html><body><p>PDF {k}: {words}</p></body></html>"
+            yield (html, str(tmp_path), str(folder / f"{k}.pdf"), "report")
+
+    record = tmp_path / "pdf.json"
+    outs, rendered = pdf_mod.render_jobs(
+        jobs("first"), OutputCache(record), workers=2, staging_parent=tmp_path / "build"
+    )
+    assert [p.name for p in outs] == ["0.pdf", "1.pdf", "2.pdf"]
+    assert sorted(p.name for p in rendered) == ["0.pdf", "1.pdf", "2.pdf"]
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert all(data.startswith(b"%PDF") for data in before.values())
+    with pytest.raises(RuntimeError):
+        pdf_mod.render_jobs(
+            jobs("second", fail_at=2),
+            OutputCache(record),
+            workers=2,
+            staging_parent=tmp_path / "build",
+        )
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not list((tmp_path / "build").glob(".cwi-*"))

@@ -101,7 +101,8 @@ def _awkward() -> pd.DataFrame:
             "ratio": rng.normal(1, 0.5, n),
             "big": [2**40 + 0.5, 2.5, 3.5, -0.5] * (n // 4),
             "flag": [True, False] * (n // 2),
-            "term": [" padded ", "a & b <c>", None, "null"] * (n // 4),
+            "term": [" padded ", "a & b <c>", None, "null", "=1+1", "#N/A", "cr\r\nlf", "t\tab"]
+            * (n // 8),
             "note": ["", "[c] small", "[x] not collected", "[low] flagged", "other"] * (n // 5),
         }
     )
