@@ -812,15 +812,18 @@ def _widen(
     seen_cells = {g}
     frontier = [g]
     seen_lines: set[int] = set()
+    first_total: int | None = None
     while frontier:
         lines = [ln for c in frontier for ln in lines_of.get(c, []) if id(ln) not in seen_lines]
         seen_lines.update(id(ln) for ln in lines)
         members = [int(m) for ln in lines for m in ln.members]
         pick = _best_candidate(sys_, members, hidden)
-        if pick is None:
-            pick = _best_candidate(sys_, [ln.total for ln in lines if ln.total >= 0], hidden)
         if pick is not None:
             return pick
+        if first_total is None:
+            first_total = _best_candidate(
+                sys_, [ln.total for ln in lines if ln.total >= 0], hidden
+            )
         nxt = []
         for ln in lines:
             cells = [int(m) for m in ln.members] + ([ln.total] if ln.total >= 0 else [])
@@ -829,7 +832,7 @@ def _widen(
                     seen_cells.add(c)
                     nxt.append(c)
         frontier = nxt
-    return None
+    return first_total
 
 
 def _raise_recoverable(
