@@ -253,6 +253,8 @@ def write_all_downloads(settings: Settings, out: Path, standalone: bool = False)
     return index
 
 
+#: Manifest entry the build rewrites after this stage (stage times); no page shows it.
+MANIFEST_VOLATILE = "timings_seconds"
 #: Name of the pages stage's cache under ``<build_dir>/cache/``.
 CACHE_NAME = "pages"
 #: Where the report's figures are (the fragments name them relative to ``report/``).
@@ -262,7 +264,8 @@ REPORT_FIGURES = Path("report") / "_generated" / "figures"
 def stage_key(settings: Settings, standalone: bool = False) -> str:
     """Fingerprint of everything the pages stage reads.
 
-    The results store (every file but the fragments written into it), the settings, the
+    The results store (every file but the fragments written into it, the manifest without
+    its stage times, which a build records after this stage has run), the settings, the
     project and fragment folders, the templates, the interview coding scheme and (through
     :func:`cwi.fingerprint.content_key`) the code version.
     """
@@ -272,16 +275,26 @@ def stage_key(settings: Settings, standalone: bool = False) -> str:
 
     store = ResultsStore(settings)
     frag = fragments_dir(settings).resolve()
+    manifest_file = store.root / "manifest.json"
     stored = [
         p
         for p in store.root.rglob("*")
-        if p.is_file() and frag != p.resolve().parent and frag not in p.resolve().parents
+        if p.is_file()
+        and p != manifest_file
+        and frag != p.resolve().parent
+        and frag not in p.resolve().parents
     ]
+    try:  # the build rewrites the manifest's stage times after this stage: they are not read
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        manifest.pop(MANIFEST_VOLATILE, None)
+    except (FileNotFoundError, ValueError):
+        manifest = None
     templates = [p for p in Path(settings.templates_dir).rglob("*") if p.is_file()]
     return content_key(
         CACHE_NAME,
         "public-only" if standalone else "full",
         files_digest(stored, root=store.root),
+        json.dumps(manifest, sort_keys=True, default=str),
         json.dumps(settings.as_dict(), sort_keys=True, default=str),
         str(settings.root.resolve()),
         str(frag),
