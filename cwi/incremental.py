@@ -207,12 +207,17 @@ def ingest_key(
     )
 
 
+def public_files(folder: Path) -> list[tuple[str, Path]]:
+    """Every file of the public folder the public edition may read, by its registry name."""
+    from cwi.public.data import PUBLIC_FILES  # light: not the edition's analysis modules
+
+    return [(key, Path(folder) / rel) for key, rel in PUBLIC_FILES.items()]
+
+
 def store_key(
     settings: Any, ingest: str | None, reference_fp: str | None, memo: DigestMemo
 ) -> str:
     """Key of the results store: ingest, reference, public files, full settings, code version."""
-    from cwi.public.build import public_files
-
     neighbours = settings.neighbours_file
     return content_key(
         "store",
@@ -250,6 +255,7 @@ __all__ = [
     "ingest_key",
     "key_tag",
     "memo_for",
+    "public_files",
     "reference_files",
     "reference_fingerprint",
     "store_key",

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from cwi.incremental import public_files
 from cwi.public.analysis import (
     between_la_models,
     children_by_decile,
@@ -192,13 +193,6 @@ def build_public(folder: Path, settings: Any | None = None) -> PublicResult:
 # ---- the cache ------------------------------------------------------------------------------
 #: Record of the cached edition (written last, atomically) inside ``<build_dir>/cache/public``.
 CACHE_RECORD = "record.json"
-
-
-def public_files(folder: Path) -> list[tuple[str, Path]]:
-    """Every file of the public folder the edition may read, by its registry name."""
-    from cwi.public.data import PUBLIC_FILES
-
-    return [(key, Path(folder) / rel) for key, rel in PUBLIC_FILES.items()]
 
 
 def _public_key(folder: Path, settings: Any, memo: Any) -> str:
