@@ -55,12 +55,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
     )
 
 
-def _run(settings_obj, stages: list[str] | None) -> None:  # noqa: ANN001
+def _run(settings_obj, stages: list[str] | None, force: bool = False) -> None:  # noqa: ANN001
     from cwi.config import SettingsError
     from cwi.pipeline import run
 
     try:
-        run(settings_obj, stages=stages)
+        run(settings_obj, stages=stages, force=force)
     except SettingsError as exc:  # a setting the data contradicts (e.g. an unknown LA code)
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -94,12 +94,15 @@ def build(
             "child-level data (same as data.source: public).",
         ),
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Ignore every cache: ingest and render everything.")
+    ] = False,
 ) -> None:
     """Run the whole flow: inputs, ingest, cube, analysis, disclosure, store, pages, site, PDFs, scan."""
     chosen = _settings(settings)
     if public:
         chosen = chosen.with_overrides(data={"source": "public"})
-    _run(chosen, stages.split(",") if stages else None)
+    _run(chosen, stages.split(",") if stages else None, force=force)
 
 
 @app.command("pre-render")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -47,8 +48,30 @@ class BuildState:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     progress: Any = None  # the build's rich Progress, for stages that show their own steps
     public: Any = None  # the public-data edition's result (cwi.public.build.PublicResult)
+    force: bool = False  # ignore every cache (``cwi build --force``)
+    memo: Any = None  # remembered file digests (cwi.incremental.DigestMemo)
+    reference_fp: str | None = None  # fingerprint of the reference files and settings
+    ingest_key: str | None = None  # key of the ingest's inputs (set by the ingest stage)
+    store_fresh: bool | None = None  # the results store is up to date (decided once)
+    skipped: list[str] = field(default_factory=list)  # stages skipped as up to date
 
     # ---- lazy loaders for stages run on their own -----------------------------------------
+    def need_memo(self) -> Any:
+        """Return the build's digest memo (``<build_dir>/cache/digests.json``)."""
+        if self.memo is None:
+            from cwi.incremental import memo_for
+
+            self.memo = memo_for(self.settings)
+        return self.memo
+
+    def need_reference_fp(self) -> str:
+        """Return the reference fingerprint (files hashed, none parsed)."""
+        if self.reference_fp is None:
+            from cwi.incremental import reference_fingerprint
+
+            self.reference_fp = reference_fingerprint(self.settings, self.need_memo())
+        return self.reference_fp
+
     def need_reference(self) -> Any:
         """Return the reference data, loading it if no stage has yet."""
         if self.reference is None:
@@ -91,10 +114,16 @@ def stage_inputs(state: BuildState) -> None:
 
 
 def stage_reference(state: BuildState) -> None:
-    """Load the reference data: IMD, LSOA lookups, populations, postcodes, LA names."""
+    """Fingerprint the reference data: IMD, LSOA lookups, populations, postcodes, LA names.
+
+    The files are hashed, not parsed: the later stages load them when they need them (a build
+    whose results store is up to date never does; ``--force`` loads them here).
+    """
     state.reference = None
-    ref = state.need_reference()
-    state.inputs.extend(getattr(ref, "sources", []))
+    state.reference_fp = None
+    state.need_reference_fp()
+    if state.force:
+        state.need_reference()
 
 
 def check_la_list(settings: Settings, known: set[str]) -> None:
@@ -120,15 +149,28 @@ def check_years(settings: Settings, jobs: list[tuple[Path, str, int]]) -> None:
 
 
 def stage_ingest(state: BuildState) -> None:
-    """Ingest every LA extract: validate rows, pseudonymise, link postcode -> LSOA."""
+    """Ingest every LA extract: validate rows, pseudonymise, link postcode -> LSOA.
+
+    When the extracts, the reference files, the settings that shape the ingest, the pseudonym
+    key and the code are those of the last full ingest, and its private outputs are intact,
+    they are read back instead (:mod:`cwi.ingest.cache`); the checks run again either way.
+    """
+    from cwi.incremental import ingest_key
+    from cwi.ingest import cache as ingest_cache
     from cwi.ingest import ingest_all
     from cwi.ingest.inventory import take_inventory
+    from cwi.ingest.pseudo import load_key
     from cwi.ingest.report import safe_csv_write
 
     s = state.settings
-    ref = state.need_reference()
+    memo = state.need_memo()
+    reference_fp = state.need_reference_fp()
     root = s.demo_dir / "la" if s.data_source in ("demo", "real-geography") else s.extracts_dir
-    known = set(ref.la["la_code"])
+    record = None if state.force else ingest_cache.read_record(s)
+    if record and record.get("reference") == reference_fp and record.get("known_las"):
+        known = set(record["known_las"])  # same reference files and settings: same LAs
+    else:
+        known = set(state.need_reference().la["la_code"])
     check_la_list(s, known)
     inventory = take_inventory(root, known, s.years, s.la_list)
     safe_csv_write(inventory.entries, s.build_dir / "inputs_inventory.csv")
@@ -152,6 +194,19 @@ def stage_ingest(state: BuildState) -> None:
         )
     for rec in inventory.ignored_years.to_dict("records"):
         say(f"Not read: {rec['path']}/ ({rec['reason']}; add the year to release.years to use it)")
+    key = ingest_key(s, root, inventory.entries, reference_fp, load_key(s), memo)
+    state.ingest_key = key
+    cached = None if state.force else ingest_cache.read_back(s, key, memo)
+    if cached is not None:
+        state.inputs.extend(cached.inputs)
+        say(
+            "ingest up to date (extracts, reference files, settings, pseudonym key and code "
+            f"unchanged): {cached.rows:,} child-measure rows read back from {s.private_dir}"
+        )
+        check_ingest(cached.findings, cached.conservation, cached.supplied, s, cached.rows)
+        return
+    ingest_cache.forget(s)  # the files it vouches for are about to be replaced
+    ref = state.need_reference()
     total = len(inventory.jobs)
     bar = state.progress
     task = bar.add_task("  LA-years", total=total) if bar is not None else None
@@ -168,36 +223,47 @@ def stage_ingest(state: BuildState) -> None:
         if bar is not None:
             bar.remove_task(task)
     state.ingest = result
-    state.inputs.extend(extract_inputs(root, result.conservation))
+    inputs = extract_inputs(root, result.conservation, memo)
+    state.inputs.extend(inputs)
     s.private_dir.mkdir(parents=True, exist_ok=True)
     write_parquet(result.children, s.private_dir / "children.parquet", index=False)
     write_parquet(result.linkage, s.private_dir / "linkage.parquet", index=False)
     write_parquet(result.conservation, s.private_dir / "conservation.parquet", index=False)
     write_parquet(result.supplied, s.private_dir / "supplied.parquet", index=False)
+    write_parquet(result.findings, s.private_dir / "findings.parquet", index=False)
     safe_csv_write(result.supplied, s.build_dir / "supplied.csv")
     safe_csv_write(result.findings, s.build_dir / "validation_report.csv")
-    stop_on_file_errors(result.findings, result.conservation, s)
-    missing_measures = measures_missing(result.supplied)
+    ingest_cache.write_record(
+        s, key, reference_fp, sorted(known), inputs, len(result.children), memo
+    )  # last: it vouches for the files above
+    check_ingest(result.findings, result.conservation, result.supplied, s, len(result.children))
+
+
+def check_ingest(
+    findings: pd.DataFrame,
+    conservation: pd.DataFrame,
+    supplied: pd.DataFrame,
+    s: Settings,
+    rows: int,
+) -> None:
+    """The checks every ingest ends with, fresh or read back: file errors, measures, rows."""
+    stop_on_file_errors(findings, conservation, s)
+    missing_measures = measures_missing(supplied)
     if missing_measures:
         raise BuildError(
             "Some LA-years lack a statutory table, so their rates would count as true zeros:\n  "
             + "\n  ".join(missing_measures)
             + "\nAdd the missing file(s), or move that year folder out of the extracts root."
         )
-    bad = result.conservation[
-        result.conservation["rows_in"]
-        != result.conservation["accepted"] + result.conservation["rejected"]
+    bad = conservation[
+        conservation["rows_in"] != conservation["accepted"] + conservation["rejected"]
     ]
     if not bad.empty:
         raise BuildError(
             f"Conservation check failed for {len(bad)} file(s); see validation_report.csv."
         )
-    summary = result.findings.groupby(["rule_code", "severity"]).size()
-    log.info(
-        "ingest: %d child-measure rows; findings per rule: %s",
-        len(result.children),
-        summary.to_dict(),
-    )
+    summary = findings.groupby(["rule_code", "severity"]).size()
+    log.info("ingest: %d child-measure rows; findings per rule: %s", rows, summary.to_dict())
 
 
 def say(message: str) -> None:
@@ -247,10 +313,8 @@ def measures_missing(supplied: pd.DataFrame) -> list[str]:
     return out
 
 
-def extract_inputs(root: Path, conservation: pd.DataFrame) -> list[dict[str, Any]]:
+def extract_inputs(root: Path, conservation: pd.DataFrame, memo: Any) -> list[dict[str, Any]]:
     """Manifest entries (path, sha256, rows) for every LA extract file the ingest read."""
-    from cwi.reference.sources import sha256_of
-
     entries = []
     for rec in conservation.drop_duplicates("file").to_dict("records"):
         path = root / str(rec["file"])
@@ -259,7 +323,7 @@ def extract_inputs(root: Path, conservation: pd.DataFrame) -> list[dict[str, Any
                 {
                     "name": "la_extract",
                     "path": str(rec["file"]),
-                    "sha256": sha256_of(path),
+                    "sha256": memo.digest(path),
                     "rows": int(rec["rows_in"]),
                     "vintage": str(rec["year"]),
                 }
@@ -413,7 +477,7 @@ def stage_public(state: BuildState) -> None:
     when ``public.enabled`` and the public files are found; its tables join the others on
     their way through disclosure control to the results store.
     """
-    from cwi.public.build import build_public, public_available
+    from cwi.public.build import build_public_cached, public_available
 
     s = state.settings
     if state.public is not None:
@@ -429,7 +493,7 @@ def stage_public(state: BuildState) -> None:
         return
     if s.data_source != "public" and not s.public.enabled:
         return
-    state.public = build_public(folder, s)
+    state.public = build_public_cached(folder, s, state.need_memo(), force=state.force)
     state.raw_tables.update(state.public.tables)
     state.inputs.extend(state.public.inputs.sources)
 
@@ -488,20 +552,22 @@ def stage_store(state: BuildState) -> None:
 
     if not state.tables:  # run on its own: never reset the store to an empty one
         stage_disclosure(state)
+    from cwi.incremental import tree_digests
+
     store = ResultsStore(state.settings)
-    inputs = list(state.inputs)
-    if state.ingest is None and state.public is None:
+    public_mode = state.settings.data_source == "public"
+    ref = None if public_mode else state.need_reference()
+    inputs = list(getattr(ref, "sources", [])) + list(state.inputs)
+    if state.ingest is None and state.ingest_key is None and state.public is None:
         try:
             previous = store.manifest().get("inputs", [])
         except (StoreError, ValueError):
             previous = []
         names = {(i.get("name"), i.get("path")) for i in inputs}
         inputs += [i for i in previous if (i.get("name"), i.get("path")) not in names]
-    public_mode = state.settings.data_source == "public"
     staged = store.begin()
     try:
         staged.write_tables(state.tables)
-        ref = None if public_mode else state.need_reference()
         if not public_mode:
             write_deprivation_geometry(staged, ref, state.need_cube())
         if state.public is not None:
@@ -523,6 +589,10 @@ def stage_store(state: BuildState) -> None:
                 + (state.public.notes if state.public is not None else []),
                 "data_source": state.settings.data_source,
                 "timings_seconds": state.timings,
+                # what decides this store, and the digest of every file in it: a later build
+                # with the same key skips cube..store while these files are intact
+                "build_key": current_store_key(state),
+                "files": tree_digests(staged.root, skip=NOT_STORE_FILES),
             }
         )
         store.commit(staged)
@@ -531,6 +601,45 @@ def stage_store(state: BuildState) -> None:
 
         shutil.rmtree(staged.root, ignore_errors=True)  # the previous store stays as it was
         raise
+
+
+#: What the results store folder holds besides the store stage's own files: its manifest, and
+#: the page fragments the pages stage writes there (every build writes them again).
+NOT_STORE_FILES: tuple[str, ...] = ("manifest.json", "fragments")
+#: Stages skipped together when the results store is up to date.
+UP_TO_DATE_STAGES: tuple[str, ...] = ("cube", "analysis", "public", "disclosure", "store")
+
+
+def current_store_key(state: BuildState) -> str | None:
+    """Key of everything the results store is a function of (None: not known in this run)."""
+    from cwi.incremental import store_key
+
+    public_mode = state.settings.data_source == "public"
+    if not public_mode and state.ingest_key is None:
+        return None  # the ingest did not run here: its inputs are not known
+    reference_fp = None if public_mode else state.need_reference_fp()
+    return store_key(state.settings, state.ingest_key, reference_fp, state.need_memo())
+
+
+def store_up_to_date(state: BuildState) -> bool:
+    """Whether the store on disk was built from the same inputs and is intact."""
+    from cwi.incremental import tree_digests
+    from cwi.store import ResultsStore, StoreError
+
+    if state.force:
+        return False
+    key = current_store_key(state)
+    if key is None:
+        return False
+    store = ResultsStore(state.settings)
+    try:
+        manifest = store.manifest()
+    except (StoreError, ValueError):
+        return False
+    files = manifest.get("files")
+    if manifest.get("build_key") != key or not isinstance(files, dict) or not files:
+        return False
+    return tree_digests(store.root, state.need_memo(), skip=NOT_STORE_FILES) == files
 
 
 def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
@@ -648,8 +757,14 @@ def _setup_logging(settings: Settings) -> None:
     log.propagate = False
 
 
-def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
+def run(
+    settings: Settings, stages: Sequence[str] | None = None, force: bool = False
+) -> BuildState:
     """Run the named stages (default: all) in flow order.
+
+    Stages whose inputs are unchanged are not run again: the ingest reads its private outputs
+    back, and when the results store is up to date (same inputs, files intact) the stages from
+    the cube to the store are skipped, said on screen and in ``<build_dir>/last_build.json``.
 
     Parameters
     ----------
@@ -657,6 +772,9 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
         Release settings and paths.
     stages : sequence of str, optional
         Subset of :data:`STAGES`; always run in flow order.
+    force : bool
+        Ignore every cache (also set by the environment variable ``CWI_FORCE=1``): the
+        ingest and every stage run in full and ``<build_dir>/cache`` is emptied first.
 
     Returns
     -------
@@ -674,22 +792,31 @@ def run(settings: Settings, stages: Sequence[str] | None = None) -> BuildState:
     if unknown:
         raise BuildError(f"Unknown stage(s) {unknown}; choose from {list(STAGES)}.")
     order = [s for s in STAGES if s in wanted]
+    force = force or os.environ.get("CWI_FORCE", "") not in ("", "0")
     with BuildLock(settings.build_dir):
-        return _run_locked(settings, order)
+        if force:
+            from cwi.io import remove_tree
+
+            cache = settings.build_dir / "cache"
+            if cache.exists():
+                remove_tree(cache, owned=[settings.build_dir])
+        return _run_locked(settings, order, force)
 
 
 OUTPUT_STAGES = {"store": "results store", "site": "site", "pdf": "PDFs"}
 
 
-def _run_locked(settings: Settings, order: list[str]) -> BuildState:
+def _run_locked(settings: Settings, order: list[str], force: bool = False) -> BuildState:
     _setup_logging(settings)
-    state = BuildState(settings=settings)
+    state = BuildState(settings=settings, force=force)
     done: list[str] = []
     try:
         _run_stages(state, order, done)
     except BaseException as exc:
         failed = next((s for s in order if s not in done), "?")
-        replaced = [OUTPUT_STAGES[s] for s in done if s in OUTPUT_STAGES]
+        replaced = [
+            OUTPUT_STAGES[s] for s in done if s in OUTPUT_STAGES and s not in state.skipped
+        ]
         kept = [OUTPUT_STAGES[s] for s in order if s in OUTPUT_STAGES and s not in done]
         message = f"Build stopped in stage {failed!r} ({type(exc).__name__})."
         if kept:
@@ -699,7 +826,17 @@ def _run_locked(settings: Settings, order: list[str]) -> BuildState:
         log.error(message)
         console.print(f"[yellow]{message}[/yellow]")
         raise
-    if "store" in order:  # record the full timings now they are known
+    finally:
+        if state.memo is not None:
+            state.memo.save()
+    write_text(
+        settings.build_dir / "last_build.json",
+        json.dumps(
+            {"stages": order, "timings_seconds": state.timings, "skipped": state.skipped},
+            indent=1,
+        ),
+    )
+    if "store" in order and "store" not in state.skipped:  # record the full timings
         from cwi.store import ResultsStore
 
         store = ResultsStore(settings)
@@ -722,6 +859,12 @@ def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
         state.progress = progress
         for name in order:
             progress.update(task, description=name)
+            if name in UP_TO_DATE_STAGES and "store" in order and _skip(state, order):
+                state.skipped.append(name)
+                progress.console.print(f"  {name:<12} skipped (up to date)")
+                progress.advance(task)
+                done.append(name)
+                continue
             start = time.perf_counter()
             STAGES[name](state)
             state.timings[name] = round(time.perf_counter() - start, 2)
@@ -729,3 +872,18 @@ def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
             progress.console.print(f"  {name:<12} {state.timings[name]:7.2f} s")
             progress.advance(task)
             done.append(name)
+
+
+def _skip(state: BuildState, order: list[str]) -> bool:
+    """Decide once per build whether the stages up to the store are up to date."""
+    if state.store_fresh is None:
+        start = time.perf_counter()
+        state.store_fresh = store_up_to_date(state)
+        if state.store_fresh:
+            names = ", ".join(n for n in order if n in UP_TO_DATE_STAGES)
+            seconds = time.perf_counter() - start
+            say(
+                f"results store up to date: skipped {names} (same inputs, settings and code; "
+                f"{state.settings.results_dir} intact, checked in {seconds:.2f} s)"
+            )
+    return state.store_fresh

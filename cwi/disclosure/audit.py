@@ -96,8 +96,10 @@ class AuditReport:
             shown = "; ".join(self.recoverable[:3])
             raise DisclosureError(
                 f"{len(self.recoverable)} suppressed cell(s) can be worked out from the "
-                f"published tables together ({shown}). Publish fewer margins or combine "
-                "categories, and rebuild."
+                f"published tables together ({shown}). The suppression pass should have "
+                "hidden more cells around them: this is a defect in cwi.disclosure, not in "
+                "your data or settings, and nothing was published. Please report it with this "
+                "message."
             )
 
 

@@ -798,7 +798,7 @@ def _suppress(sys_: _System, thresholds: Mapping[str, int]) -> np.ndarray:
                 hidden[pick] = True
                 added = True
         if not added:
-            _raise_recoverable(sys_, failing)
+            _raise_recoverable(sys_, failing, hidden)
 
 
 def _widen(
@@ -812,15 +812,18 @@ def _widen(
     seen_cells = {g}
     frontier = [g]
     seen_lines: set[int] = set()
+    first_total: int | None = None
     while frontier:
         lines = [ln for c in frontier for ln in lines_of.get(c, []) if id(ln) not in seen_lines]
         seen_lines.update(id(ln) for ln in lines)
         members = [int(m) for ln in lines for m in ln.members]
         pick = _best_candidate(sys_, members, hidden)
-        if pick is None:
-            pick = _best_candidate(sys_, [ln.total for ln in lines if ln.total >= 0], hidden)
         if pick is not None:
             return pick
+        if first_total is None:
+            first_total = _best_candidate(
+                sys_, [ln.total for ln in lines if ln.total >= 0], hidden
+            )
         nxt = []
         for ln in lines:
             cells = [int(m) for m in ln.members] + ([ln.total] if ln.total >= 0 else [])
@@ -829,18 +832,56 @@ def _widen(
                     seen_cells.add(c)
                     nxt.append(c)
         frontier = nxt
-    return None
+    return first_total
 
 
-def _raise_recoverable(sys_: _System, failing: Sequence[int]) -> None:
+def _raise_recoverable(
+    sys_: _System, failing: Sequence[int], hidden: np.ndarray | None = None
+) -> None:
+    """Stop: a hidden cell stays recoverable and no published cell is left to hide beside it.
+
+    Secondary suppression widens every recoverable cell until the attacker check passes, so
+    this is reached only when the model itself pins the cell (a defect in the registry, e.g. a
+    line whose total is taken as published elsewhere although it is a cell that can be hidden)
+    or, from :func:`assert_family_not_recoverable`, when tables were published unprotected.
+    """
     lines_of = _lines_of(sys_)
     g = int(failing[0])
     lines = lines_of.get(g, [])
     where = "; ".join(f"{ln.table}: {ln.where}" for ln in lines[:3]) or sys_.labels[g]
+    if hidden is None:
+        raise DisclosureError(
+            f"A suppressed cell ({sys_.labels[g]}) can be worked out to within fewer than its "
+            f"threshold from the published totals ({where}). {len(failing)} cell(s) affected. "
+            "Protect the tables together with cwi.disclosure.protect_family (the build does, "
+            "through cwi.disclosure.protect_all) before publishing them."
+        )
+    # The line most likely to pin a cell: one whose total is taken as known while every other
+    # cell is hidden already, the fewest members first (a one-cell line equals its total).
+    pinned = sorted(
+        (
+            (len(ln.members), k, ln)
+            for k, f in enumerate(failing)
+            for ln in lines_of.get(int(f), [])
+            if ln.total < 0 and all(hidden[m] for m in ln.members if int(m) != int(f))
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
+    fixed = [t[2] for t in pinned]
+    why = (
+        f" The line '{fixed[0].table}: {fixed[0].where}' is modelled with a total published "
+        "elsewhere and known, and every other cell of it is already hidden, so hiding more "
+        "cannot help: that total must be declared as the cell it is (a Margin in "
+        "cwi/disclosure/registry.py)."
+        if fixed
+        else ""
+    )
     raise DisclosureError(
-        f"A suppressed cell ({sys_.labels[g]}) can be worked out to within fewer than its "
-        f"threshold from the published totals ({where}). {len(failing)} cell(s) affected. "
-        "Publish fewer margins for this table (or combine categories) and rebuild."
+        f"Secondary suppression found no further cell to hide that protects {sys_.labels[g]} "
+        f"(recoverable from {where}; {len(failing)} cell(s) affected).{why} This is a defect "
+        "in the disclosure rules, not in your data or settings: nothing was published. Please "
+        "report it with this message; meanwhile a build with a different release.la_list "
+        "(e.g. all LAs of the region) avoids it."
     )
 
 

@@ -113,14 +113,23 @@ class PublishedTable:
 
 
 def _rates(
-    name: str, title: str, chapter: str, *by: str, level: str = "crosstab"
+    name: str,
+    title: str,
+    chapter: str,
+    *by: str,
+    level: str = "crosstab",
+    along: tuple[str, ...] | None = None,
 ) -> PublishedTable:
     """A rates table by ``by`` (after year and measure): its counts add along every ``by``.
 
     Each dimension is an additive line (the last first): along a group the counts add to the
-    area's total; along ``area_code`` the LAs add to the region's row.
+    area's total; along ``area_code`` the LAs add to the region's row. ``along`` keeps only
+    the named dimensions' lines: a line without a total row is taken to have its total
+    published elsewhere *and known*, which is wrong where that total is a cell of another
+    table that can itself be hidden (then the relation belongs in :data:`MARGINS`).
     """
-    lines = tuple(Line(d, total=REGION if d == "area_code" else None) for d in reversed(by))
+    dims = [d for d in reversed(by) if along is None or d in along]
+    lines = tuple(Line(d, total=REGION if d == "area_code" else None) for d in dims)
     spec = TableSpec(
         name=name,
         counts=("n",),
@@ -216,6 +225,11 @@ _TABLES: list[PublishedTable] = [
         "q3",
         "la_third",
         "imd_decile",
+        # Not a line along la_third: the thirds' sum for a decile is the region's decile cell,
+        # which is itself hidden when small; a "known" total there pinned a third's cell to
+        # the hidden region cell whenever one third held all of a decile (e.g. 10 demo LAs).
+        # The margins below relate thirds to their LAs' deciles, and the LAs to the region.
+        along=("imd_decile",),
     ),
     _la_totals(
         "england",
@@ -377,5 +391,12 @@ MARGINS: tuple[Margin, ...] = (
         on=("year", "measure", "la_third", "imd_decile"),
         derive=_la_third,
         parts_where={"area_type": "la"},
+    ),
+    Margin(
+        name="the LA thirds of a decile add up to the region's decile",
+        total="q1_decile_rates",
+        parts="q3_rates_by_la_third",
+        on=("year", "measure", "imd_decile"),
+        total_where={"area_code": REGION},
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment
@@ -13,6 +14,7 @@ from cwi.site.markdown import bracket_env
 TEMPLATE = "la_profile.j2"
 
 
+@lru_cache(maxsize=8)  # one per template folder: the template is compiled once per process
 def profile_env(folder: Path | None = None) -> Environment:
     """Jinja2 environment of the profile template: autoescaped, ``[[ ]]`` / ``[% %]`` delimiters.
 

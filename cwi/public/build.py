@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from cwi.incremental import public_files
 from cwi.public.analysis import (
     between_la_models,
     children_by_decile,
@@ -44,7 +45,14 @@ from cwi.public.analysis import (
 )
 from cwi.public.data import BOUNDARY_CHANGES, PublicInputs, load_public_inputs
 
-__all__ = ["MAIN_COLUMNS", "PublicResult", "build_public", "public_available"]
+__all__ = [
+    "MAIN_COLUMNS",
+    "PublicResult",
+    "build_public",
+    "build_public_cached",
+    "public_available",
+    "public_files",
+]
 
 #: Columns of ``england_public`` in order (the first twelve are the profiles' contract).
 MAIN_COLUMNS: tuple[str, ...] = (
@@ -180,3 +188,103 @@ def build_public(folder: Path, settings: Any | None = None) -> PublicResult:
     lsoa_latest = latest[["lsoa_code", "la_code"]].copy() if latest is not None else None
     return PublicResult(out, inp, lsoa_latest, latest_year, notes,
                         round(time.perf_counter() - start, 2))  # fmt: skip
+
+
+# ---- the cache ------------------------------------------------------------------------------
+#: Record of the cached edition (written last, atomically) inside ``<build_dir>/cache/public``.
+CACHE_RECORD = "record.json"
+
+
+def _public_key(folder: Path, settings: Any, memo: Any) -> str:
+    import json
+
+    from cwi.fingerprint import content_key
+
+    full = settings.as_dict()
+    parts = {"public": full.get("public"), "analysis": full.get("analysis")}
+    return content_key(
+        "public edition", json.dumps(parts, sort_keys=True, default=str),
+        memo.files(public_files(folder)),
+    )  # fmt: skip
+
+
+def build_public_cached(
+    folder: Path, settings: Any, memo: Any, force: bool = False
+) -> PublicResult:
+    """:func:`build_public`, read back from ``<build_dir>/cache/public`` when still fresh.
+
+    The cache is keyed by the public data files, the ``public`` and ``analysis`` settings and
+    the code version; an entry is used only when its key matches and every cached file still has
+    the digest recorded when it was written. The tables are public data; the LSOA-to-LA lookup
+    kept beside them is public geography.
+
+    Parameters
+    ----------
+    folder : Path
+        Public data folder.
+    settings : Settings
+        Gives ``build_dir`` and the settings of the edition.
+    memo : cwi.incremental.DigestMemo
+        Remembered file digests.
+    force : bool
+        Ignore the cache (the result is still stored for next time).
+
+    Returns
+    -------
+    PublicResult
+        The same tables as :func:`build_public` gives.
+    """
+    import json
+
+    from cwi.io import write_parquet, write_text
+    from cwi.public.data import PublicInputs
+
+    start = time.perf_counter()
+    cache = Path(settings.build_dir) / "cache" / "public"
+    key = _public_key(folder, settings, memo)
+    record_path = cache / CACHE_RECORD
+    if not force:
+        try:
+            record = json.loads(record_path.read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            record = None
+        files = (record or {}).get("files") or {}
+        if (
+            record is not None
+            and record.get("key") == key
+            and files
+            and all(memo.digest(cache / name) == digest for name, digest in files.items())
+        ):
+            try:
+                tables = {n: pd.read_parquet(cache / f"{n}.parquet") for n in record["tables"]}
+                latest = pd.read_parquet(cache / "lsoa_latest.parquet")
+            except (OSError, ValueError):
+                tables = None
+            if tables is not None:
+                inputs = PublicInputs(
+                    base=pd.DataFrame(), imd={}, population={}, dfe=pd.DataFrame(), s251=None,
+                    la_names={}, notes=list(record["input_notes"]),
+                    sources=list(record["sources"]),
+                )  # fmt: skip
+                return PublicResult(tables, inputs, latest, int(record["latest_year"]),
+                                    list(record["notes"]),
+                                    round(time.perf_counter() - start, 2))  # fmt: skip
+    result = build_public(folder, settings)
+    (cache / CACHE_RECORD).unlink(missing_ok=True)
+    names = {}
+    for name, frame in result.tables.items():
+        write_parquet(frame, cache / f"{name}.parquet")
+        names[f"{name}.parquet"] = None
+    write_parquet(result.lsoa_latest, cache / "lsoa_latest.parquet")
+    names["lsoa_latest.parquet"] = None
+    record = {
+        "key": key,
+        "tables": list(result.tables),
+        "latest_year": result.latest_year,
+        "notes": result.notes,
+        "input_notes": result.inputs.notes,
+        "sources": result.inputs.sources,
+        "files": {name: memo.digest(cache / name) for name in names},
+    }
+    write_text(record_path, json.dumps(record, indent=1, default=str))
+    return result

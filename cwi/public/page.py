@@ -37,6 +37,7 @@ GENERATED = Path("report") / "_generated"
 FIG_DIR = GENERATED / "england_public"
 FRAGMENT = "england_public"
 ORDER = ("CIN", "CPP", "CLA")
+PUBLIC_CSV, PUBLIC_XLSX = "england_public.csv", "england_public.xlsx"
 
 #: What each column of ``england_public`` holds (the XLSX notes sheet and the methods text).
 COLUMN_NOTES: dict[str, str] = {
@@ -246,7 +247,7 @@ def write_public_downloads(
     from cwi.site.downloads import write_csv, write_workbook
 
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path, xlsx_path = folder / "england_public.csv", folder / "england_public.xlsx"
+    csv_path, xlsx_path = folder / PUBLIC_CSV, folder / PUBLIC_XLSX
     write_csv(main, csv_path)
     lines = [f"{c}: {COLUMN_NOTES[c]}" for c in main.columns if COLUMN_NOTES.get(c)]
     lines += [str(n) for n in notes.get("note", pd.Series(dtype=str))]
@@ -284,11 +285,23 @@ NOT_BUILT = (
 )
 
 
-def public_fragment(settings: Any, fig_dir: Path, downloads: Path) -> str | None:
+def write_public_tables(settings: Any, downloads: Path) -> tuple[Path, Path] | None:
+    """Write ``england_public.csv`` / ``.xlsx`` into ``downloads`` (None: no public tables)."""
+    from cwi.store import ResultsStore
+
+    store = ResultsStore(settings)
+    if not store.has_table("england_public"):
+        return None
+    main = store.table("england_public")
+    return write_public_downloads(downloads, main, store.table("england_public_notes"))
+
+
+def public_fragment(settings: Any, fig_dir: Path, downloads: Path | None) -> str | None:
     """The fragment of ``england.qmd``; its figures go to ``fig_dir``, its downloads to ``downloads``.
 
     The fragment names the figures where the page finds them (``report/_generated/...``), so
-    ``fig_dir`` may be a staging folder that is copied there afterwards.
+    ``fig_dir`` may be a staging folder that is copied there afterwards. With ``downloads``
+    None the downloads are not written here (:func:`write_public_tables` writes them).
 
     Returns
     -------
@@ -322,10 +335,11 @@ def public_fragment(settings: Any, fig_dir: Path, downloads: Path) -> str | None
                  "decile rates, relative to England (1 = as England given the deprivation mix); "
                  "▲ / ▼ beyond the 99.8% limits.\n\n")  # fmt: skip
     parts.append(search_table_html(main, year) + "\n")
-    csv_path, xlsx_path = write_public_downloads(downloads, main, notes)
+    if downloads is not None:
+        write_public_downloads(downloads, main, notes)
     parts.append(
-        f"Download every LA and year: [CSV](downloads/{csv_path.name}) · "
-        f"[Excel with notes](downloads/{xlsx_path.name}).\n\n"
+        f"Download every LA and year: [CSV](downloads/{PUBLIC_CSV}) · "
+        f"[Excel with notes](downloads/{PUBLIC_XLSX}).\n\n"
     )
     parts.append("### Boundaries, vintages and assumptions\n\n")
     parts += [f"- {n}\n" for n in notes["note"]]

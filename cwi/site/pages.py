@@ -220,9 +220,9 @@ def write_pages(settings: Settings, staging: Path | None = None) -> dict[str, An
 
     The report's content (values and fragments, named in :data:`cwi.report.content.FRAGMENTS`)
     comes from :func:`cwi.report.build_report_content`; ``downloads`` and ``la_list`` are
-    added here. With ``staging``, figures and downloads are drawn there (for
-    :func:`write_stage` to copy into place) and the values and fragments are returned, not
-    written.
+    added here. With ``staging``, figures are drawn there (for :func:`write_stage` to copy
+    into place), the downloads are left to the caller, and the values and fragments are
+    returned, not written.
     """
     from cwi.report import build_report_content
 
@@ -231,8 +231,8 @@ def write_pages(settings: Settings, staging: Path | None = None) -> dict[str, An
     figures = staging / "report_figures" if staging is not None else None
     content = build_report_content(settings, store, fig_dir=figures)
     fragments = dict(content.fragments)
-    downloads = staging / "downloads" if staging is not None else None
-    fragments["downloads"] = write_downloads(store, settings, downloads)
+    if staging is None:  # (write_stage writes the downloads beside, in a worker)
+        fragments["downloads"] = write_downloads(store, settings)
     fragments["la_list"] = la_list_md(store)
     variables = {**report_variables(store, settings), **content.variables}
     if staging is None:
@@ -240,6 +240,21 @@ def write_pages(settings: Settings, staging: Path | None = None) -> dict[str, An
     return {"variables": variables, "fragments": fragments, "pages": pages}
 
 
+def write_all_downloads(settings: Settings, out: Path, standalone: bool = False) -> str | None:
+    """Write every download into ``out``: the published tables, then the England tables.
+
+    Returns the index of the published tables (fragment ``downloads``), None for the public
+    edition alone. The England page's ``england_public.csv`` is written last, as it always was.
+    """
+    from cwi.public.page import write_public_tables
+
+    index = None if standalone else write_downloads(ResultsStore(settings), settings, out)
+    write_public_tables(settings, out)
+    return index
+
+
+#: Manifest entry the build rewrites after this stage (stage times); no page shows it.
+MANIFEST_VOLATILE = "timings_seconds"
 #: Name of the pages stage's cache under ``<build_dir>/cache/``.
 CACHE_NAME = "pages"
 #: Where the report's figures are (the fragments name them relative to ``report/``).
@@ -249,7 +264,8 @@ REPORT_FIGURES = Path("report") / "_generated" / "figures"
 def stage_key(settings: Settings, standalone: bool = False) -> str:
     """Fingerprint of everything the pages stage reads.
 
-    The results store (every file but the fragments written into it), the settings, the
+    The results store (every file but the fragments written into it, the manifest without
+    its stage times, which a build records after this stage has run), the settings, the
     project and fragment folders, the templates, the interview coding scheme and (through
     :func:`cwi.fingerprint.content_key`) the code version.
     """
@@ -259,16 +275,26 @@ def stage_key(settings: Settings, standalone: bool = False) -> str:
 
     store = ResultsStore(settings)
     frag = fragments_dir(settings).resolve()
+    manifest_file = store.root / "manifest.json"
     stored = [
         p
         for p in store.root.rglob("*")
-        if p.is_file() and frag != p.resolve().parent and frag not in p.resolve().parents
+        if p.is_file()
+        and p != manifest_file
+        and frag != p.resolve().parent
+        and frag not in p.resolve().parents
     ]
+    try:  # the build rewrites the manifest's stage times after this stage: they are not read
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        manifest.pop(MANIFEST_VOLATILE, None)
+    except (FileNotFoundError, ValueError):
+        manifest = None
     templates = [p for p in Path(settings.templates_dir).rglob("*") if p.is_file()]
     return content_key(
         CACHE_NAME,
         "public-only" if standalone else "full",
         files_digest(stored, root=store.root),
+        json.dumps(manifest, sort_keys=True, default=str),
         json.dumps(settings.as_dict(), sort_keys=True, default=str),
         str(settings.root.resolve()),
         str(frag),
@@ -305,6 +331,7 @@ def write_stage(settings: Settings, standalone: bool = False) -> bool:
     if record.entries and all(record.fresh(Path(p), key) for p in record.entries):
         log.info("pages: results store, settings and code unchanged; pages kept")
         return False
+    from cwi.io import worker_pool
     from cwi.public.page import FIG_DIR, FRAGMENT, NOT_BUILT, public_fragment
 
     staging = folder / "staging"
@@ -315,10 +342,16 @@ def write_stage(settings: Settings, standalone: bool = False) -> bool:
     outputs: list[Path] = []
     variables: dict[str, Any] = {}
     fragments: dict[str, str] = {}
-    if not standalone:
-        made = write_pages(settings, staging)
-        variables, fragments, outputs = made["variables"], made["fragments"], made["pages"]
-    public = public_fragment(settings, staging / "england_public", staging / "downloads")
+    # the downloads (tables and workbooks) are written by a worker while this process draws
+    with worker_pool(1) as pool:  # the worker dies with the build
+        downloads = pool.submit(write_all_downloads, settings, staging / "downloads", standalone)
+        if not standalone:
+            made = write_pages(settings, staging)
+            variables, fragments, outputs = made["variables"], made["fragments"], made["pages"]
+        public = public_fragment(settings, staging / "england_public", None)
+        index = downloads.result()
+    if index is not None:
+        fragments["downloads"] = index
     fragments[FRAGMENT] = public or NOT_BUILT
     if not standalone:
         outputs += sync_folder(staging / "report_figures", root / REPORT_FIGURES)

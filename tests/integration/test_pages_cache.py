@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cwi.site.cache import OutputCache, cache_dir
@@ -63,6 +64,20 @@ def test_the_stage_key_follows_the_store_and_settings_not_the_fragments(built, b
         assert stage_key(settings) != key
     finally:
         table.write_bytes(saved)
+    assert stage_key(settings) == key
+    # the build records its stage times in the manifest after this stage: not a change
+    manifest_file = settings.results_dir / "manifest.json"
+    saved = manifest_file.read_bytes()
+    try:
+        manifest = json.loads(saved)
+        manifest["timings_seconds"] = {"pages": 123.4}
+        manifest_file.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        assert stage_key(settings) == key
+        manifest["built_at"] = "1999-01-01T00:00:00Z"  # shown in the report's metadata
+        manifest_file.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        assert stage_key(settings) != key
+    finally:
+        manifest_file.write_bytes(saved)
     assert stage_key(settings) == key
 
 

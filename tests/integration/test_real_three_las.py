@@ -117,6 +117,22 @@ def test_three_las_report_what_they_cannot_estimate(region):
     assert (cov["share_lsoa_covered"] >= 0.95).all() and (cov["denominators"] == "all LSOAs").all()
 
 
+def test_unchanged_rebuild_reads_the_ingest_back_and_skips_to_the_store(region):
+    """Issue 18 on real geography: nothing changed, so nothing up to the store runs again
+    (the next test then changes the postcode directory, which must trigger a full ingest)."""
+    base, settings_file, proc = region
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = base / "build" / "results"
+    before = {p: p.read_bytes() for p in sorted(results.rglob("*")) if p.is_file()}
+    again = _cwi(settings_file, "inputs,reference,ingest,cube,analysis,public,disclosure,store")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "ingest up to date" in again.stderr
+    assert "results store up to date: skipped cube, analysis, public, disclosure, store" in (
+        again.stderr
+    )
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def _cut_shropshire(base: Path, shared: Path) -> None:
     """Leave only postcodes of the real TF and HR files for Shropshire's LSOAs."""
     real = pd.concat(

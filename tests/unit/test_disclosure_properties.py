@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cwi.disclosure import DisclosureError, Line, TableSpec, assert_not_recoverable, protect
+from cwi.disclosure import Line, TableSpec, assert_not_recoverable, protect
 from cwi.disclosure.registry import SPECS
 from tests.disclosure_attack import (
     _confidential_recovered,
@@ -125,14 +125,11 @@ def families(draw):
 @given(families())
 def test_multi_table_family_leaves_nothing_recoverable(case):
     """Deciles, quintiles, LA totals, region and LA thirds together: an independent attacker
-    bounds no confidential decile count more tightly than the threshold."""
+    bounds no confidential decile count more tightly than the threshold, and suppression always
+    finds enough complementary cells (it never refuses an ordinary family)."""
     counts, thirds = case
     tables = build_tables(counts, thirds)
-    try:
-        public = protect_tables(tables)
-    except DisclosureError as exc:  # refusing to publish is safe; say why
-        assert "worked out" in str(exc)
-        return
+    public = protect_tables(tables)
     public["q3_la_deprivation"] = thirds_frame(thirds)
     for name, frame in public.items():
         if name in SPECS:

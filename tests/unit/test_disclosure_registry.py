@@ -9,6 +9,7 @@ failing with it.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -272,3 +273,86 @@ def test_linkage_share_is_hidden_when_few_children_are_unlinked():
     assert out["linkage_rate"].isna().tolist() == [False, True, False]  # 3 unlinked in B
     assert out["note"].tolist() == ["", "[c]", ""]
     assert "children" not in out and "linked" not in out
+
+
+# Ten LAs as in the 10-LA demo subset: only the four least deprived (third 3) have children
+# in decile 10 (1, 1, 1 and 4), so the region's decile 10 (7) is small and one third holds
+# all of it; decile 9 is published in every LA, and the region total, the LA column and the
+# region's quintile 5 (deciles 9 + 10) would each give the hidden region cell back.
+TEN_LA_CASE = {
+    **{f"L{i:02d}": [90 - i, 80, 70, 60, 50, 40, 30, 20, 12 + i, 0] for i in range(1, 7)},
+    "L07": [60, 55, 50, 45, 40, 35, 30, 25, 20, 1],
+    "L08": [58, 54, 49, 44, 39, 34, 29, 24, 19, 1],
+    "L09": [56, 52, 48, 43, 38, 33, 28, 23, 18, 1],
+    "L10": [54, 50, 46, 42, 37, 32, 27, 22, 17, 4],
+}
+TEN_LA_THIRDS = {la: 1 if i < 3 else 2 if i < 6 else 3 for i, la in enumerate(TEN_LA_CASE)}
+
+
+def test_one_third_holding_a_small_region_decile_is_protected_not_refused():
+    """The pattern that stopped a 10-LA demo build: suppression now finishes, hides a
+    complementary cell beside the small region decile, and nothing is recoverable."""
+    tables = build_tables(TEN_LA_CASE, TEN_LA_THIRDS)
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    public = protect_tables(tables)  # raised "can be worked out ... Publish fewer margins"
+    report = audit_published(counted, public, TH, context=tables)
+    assert report.ok and report.recoverable == [] and report.summary()["recoverable"] == 0
+    dec = public["q1_decile_rates"].set_index(["area_code", "imd_decile"])["n"]
+    assert math.isnan(dec[("REGION", 10)])  # primary: 7
+    # complementary: with decile 10 hidden, quintile 5 = deciles 9 + 10 gives it back unless
+    # region decile 9 (or quintile 5 itself) is hidden too
+    quint = public["q1_quintile_rates"].set_index(["area_code", "imd_quintile"])["n"]
+    assert math.isnan(dec[("REGION", 9)]) or math.isnan(quint[("REGION", 5)])
+    # the LA column: each third-3 LA's decile 10 is hidden, and the thirds table with them
+    for la in ("L07", "L08", "L09", "L10"):
+        assert math.isnan(dec[(la, 10)])
+    thirds = public["q3_rates_by_la_third"].set_index(["la_third", "imd_decile"])["n"]
+    assert math.isnan(thirds[(3, 10)])
+    public["q3_la_deprivation"] = thirds_frame(TEN_LA_THIRDS)
+    result = attack(public)
+    assert result.bounds  # the attacker did bound the hidden cells
+    assert _confidential_recovered(tables, public, result) == []
+    # deterministic: the same input gives the same suppression pattern
+    again = protect_tables(tables)
+    for name, frame in again.items():
+        pd.testing.assert_frame_equal(frame, public[name])
+
+
+TEN_LAS = Path(__file__).parents[1] / "fixtures" / "disclosure_ten_las"
+
+
+def test_ten_demo_las_publish_with_nothing_recoverable():
+    """The 10-LA demo build's Q1/Q3 family (CLA, 2023: synthetic LA x decile counts) that
+    stopped the disclosure stage; with the thirds' total modelled as the region's decile cell it
+    is protected, the audit finds nothing and the independent attacker recovers nothing.
+
+    With the old model (a line along ``la_third`` whose total is "known") no complementary cell
+    could help -- third 3 holds all of decile 10 -- and the engine says so, naming that line.
+    """
+    import dataclasses
+
+    from cwi.disclosure.engine import Line
+
+    tables = {p.stem: pd.read_csv(p) for p in sorted(TEN_LAS.glob("*.csv"))}
+    counted = {n: t for n, t in tables.items() if n in SPECS}
+    public = protect_tables(tables)
+    report = audit_published(counted, public, TH, context=tables)
+    assert report.ok and report.summary()["recoverable"] == 0 and report.hidden > 0
+    dec = public["q1_decile_rates"].set_index(["area_code", "imd_decile"])["n"]
+    assert math.isnan(dec[("REGION", 10)])
+    public["q3_la_deprivation"] = tables["q3_la_deprivation"]
+    result = attack(public)
+    assert len(result.bounds) == public["q1_decile_rates"]["n"].isna().sum() > 0
+    truth = {"q1_decile_rates": tables["q1_decile_rates"]}
+    from tests.disclosure_attack import confidential_recovered
+
+    assert confidential_recovered(truth, result, TH["crosstab_min"]) == []
+
+    old_spec = dataclasses.replace(
+        SPECS["q3_rates_by_la_third"], lines=(Line("imd_decile"), Line("la_third"))
+    )
+    old_margins = [m for m in MARGINS if m.total != "q1_decile_rates"]
+    with pytest.raises(DisclosureError, match="no further cell to hide.*la_third.*defect"):
+        protect_family(
+            counted, {**SPECS, "q3_rates_by_la_third": old_spec}, TH, old_margins, tables
+        )
