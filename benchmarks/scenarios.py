@@ -62,8 +62,9 @@ DEFINITIONS: dict[str, str] = {
         "wall time of `cwi build` in the same copy after the cold build, once everything but "
         "the ingest cache is removed: `<build_dir>/cache/*` and `<private_dir>/cache/*` "
         "other than `ingest*`, the results store, `_site/` and the generated page sources (untracked "
-        "files of the copy outside `build/`). The extracts are unchanged, so only the ingest may "
-        "be reused; analysis, store (profiles, charts), pages, site, PDFs and scan run from "
+        "files of the copy outside `build/`). The ingest cache (its private outputs and record in "
+        "`<private_dir>`, its reports in `<build_dir>`) stays: the extracts are unchanged, so "
+        "only the ingest may be reused; analysis, store (profiles, charts), pages, site, PDFs and scan run from "
         "scratch. This is the goal row 'Full 15-LA demo build (analysis, report, 15 web pages, "
         "15 PDFs, site), inputs cached'."
     ),

@@ -228,3 +228,19 @@ def test_stage_lines_of_cwi_build_are_parsed_with_or_without_a_note():
     assert parse_stage_line("  cube         skipped (up to date)") is None
     assert parse_skipped_line("  cube         skipped (up to date)\n") == "cube"
     assert parse_skipped_line("  ingest         12.34 s") is None
+
+
+def test_inputs_cached_reset_keeps_every_file_the_ingest_cache_vouches_for(tmp_path):
+    from cwi.ingest.cache import BUILD_FILES, PRIVATE_FILES, RECORD
+
+    copy = tmp_path / "copy"
+    settings = load_settings(copy_settings(copy, load_settings(), tmp_path / "s.yml"))
+    kept = [settings.private_dir / n for n in (*PRIVATE_FILES, RECORD)]
+    kept += [settings.build_dir / n for n in BUILD_FILES]
+    dropped = [settings.build_dir / "cache" / "public" / "x.json", settings.results_dir / "m"]
+    for path in kept + dropped:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    keep_only_ingest_cache(copy, settings, [])
+    assert all(p.is_file() for p in kept)
+    assert not any(p.exists() for p in dropped)
