@@ -69,7 +69,11 @@ def _tree_rss_mb(pid: int) -> float:
         match = re.search(r"^VmRSS:\s+(\d+) kB", status, flags=re.M)
         if match:
             total_kb += int(match.group(1))
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
+        try:  # the process may end between two reads: count what is still there
+            tasks = list(Path(f"/proc/{p}/task").glob("*/children"))
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 stack.extend(int(c) for c in task.read_text().split())
             except OSError:

@@ -244,3 +244,14 @@ def test_inputs_cached_reset_keeps_every_file_the_ingest_cache_vouches_for(tmp_p
     keep_only_ingest_cache(copy, settings, [])
     assert all(p.is_file() for p in kept)
     assert not any(p.exists() for p in dropped)
+
+
+def test_memory_of_a_process_tree_that_is_gone_is_zero_not_an_error():
+    import os
+
+    from benchmarks.build import _tree_rss_mb
+
+    proc = subprocess.Popen(["sleep", "0"])
+    proc.wait()
+    assert _tree_rss_mb(proc.pid) == 0.0
+    assert _tree_rss_mb(os.getpid()) > 0
