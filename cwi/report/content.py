@@ -276,7 +276,7 @@ def _q1(c: ReportContent, x: _Ctx) -> None:
             title="Rates by neighbourhood deprivation decile",
             subtitle=f"Children and rate per 10,000 children aged 0-17, {x.region}, {x.snapshot}",
             source=x.source,
-            notes=["Regional counts are rounded to the nearest 10."],
+            notes=["Counts are not rounded. [c] marks a count withheld to protect children."],
         )
         c.fragments["q1/decile_chart"] = figure_block(
             f"{FIGURES}/{x.figure('q1_region_deciles').name}", fig.as_dict(), table_md=table
