@@ -575,7 +575,8 @@ def stage_store(state: BuildState) -> None:
             from cwi.public.page import write_outlines
 
             boundaries = state.settings.public_data_dir / PUBLIC_FILES["boundaries"]
-            write_outlines(staged.root, boundaries, state.public.lsoa_latest)
+            outlines_cache = state.settings.build_dir / "cache" / "outlines"
+            write_outlines(staged.root, boundaries, state.public.lsoa_latest, outlines_cache)
         if not public_mode:  # the profiles need child-level results
             from cwi.profiles import build_profiles
 
