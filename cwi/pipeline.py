@@ -575,20 +575,26 @@ def stage_store(state: BuildState) -> None:
             from cwi.public.page import write_outlines
 
             boundaries = state.settings.public_data_dir / PUBLIC_FILES["boundaries"]
-            write_outlines(staged.root, boundaries, state.public.lsoa_latest)
+            outlines_cache = state.settings.build_dir / "cache" / "outlines"
+            write_outlines(staged.root, boundaries, state.public.lsoa_latest, outlines_cache)
+        body = {
+            "inputs": inputs,
+            "reference_notes": list(getattr(ref, "notes", []))
+            + (state.public.notes if state.public is not None else []),
+            "data_source": state.settings.data_source,
+            "timings_seconds": state.timings,
+        }
         if not public_mode:  # the profiles need child-level results
             from cwi.profiles import build_profiles
 
+            # the profiles read the inputs' vintages from the manifest: a first one now
+            staged.write_manifest(body)
             # the profiles (and their charts) go into the new store before it is swapped in
             in_staging = state.settings.with_overrides(output={"results_dir": str(staged.root)})
             build_profiles(in_staging, neighbours=read_neighbours(state.settings))
         staged.write_manifest(
             {
-                "inputs": inputs,
-                "reference_notes": list(getattr(ref, "notes", []))
-                + (state.public.notes if state.public is not None else []),
-                "data_source": state.settings.data_source,
-                "timings_seconds": state.timings,
+                **body,
                 # what decides this store, and the digest of every file in it: a later build
                 # with the same key skips cube..store while these files are intact
                 "build_key": current_store_key(state),

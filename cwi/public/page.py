@@ -105,14 +105,37 @@ def la_outlines(boundaries: Path, lsoa_la: pd.DataFrame, tolerance: float = 150.
     return out
 
 
-def write_outlines(store_root: Path, boundaries: Path, lsoa_la: pd.DataFrame) -> Path | None:
-    """Keep the LA outlines in the results store (public geometry, no counts)."""
+def write_outlines(
+    store_root: Path, boundaries: Path, lsoa_la: pd.DataFrame, cache: Path | None = None
+) -> Path | None:
+    """Keep the LA outlines in the results store (public geometry, no counts).
+
+    Dissolving 33,000 LSOAs into LA outlines takes seconds; with ``cache`` (a folder under the
+    build's cache) the outlines are kept under the hash of the boundary file, the LSOA-to-LA
+    lookup and the code version, and copied into the store when that hash and the cached file's
+    recorded digest both match.
+    """
     path = Path(store_root) / OUTLINES
     path.unlink(missing_ok=True)
     if not Path(boundaries).is_file() or lsoa_la is None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    la_outlines(boundaries, lsoa_la).to_parquet(path)
+    if cache is None:
+        la_outlines(boundaries, lsoa_la).to_parquet(path)
+        return path
+    import shutil
+
+    from cwi.fingerprint import content_key, file_digest
+    from cwi.io import write_parquet, write_text
+
+    lookup = lsoa_la[["lsoa_code", "la_code"]].sort_values(["lsoa_code", "la_code"])
+    key = content_key("la-outlines", file_digest(boundaries) or "-", lookup.to_csv(index=False))
+    kept, record = Path(cache) / f"{key}.parquet", Path(cache) / f"{key}.sha256"
+    recorded = record.read_text(encoding="utf-8").strip() if record.is_file() else None
+    if recorded is None or file_digest(kept) != recorded:
+        write_parquet(la_outlines(boundaries, lsoa_la), kept)
+        write_text(record, file_digest(kept) or "")
+    shutil.copyfile(kept, path)
     return path
 
 

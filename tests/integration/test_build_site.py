@@ -207,6 +207,18 @@ def test_manifest_records_inputs_settings_and_code_version(built):
     assert set(manifest["timings_seconds"]) >= {"ingest", "cube", "analysis", "store", "pages"}
 
 
+def test_profiles_name_the_reference_data_vintages_of_the_manifest(built):
+    """The profiles are built inside the staged store: they must still see its inputs."""
+    manifest = json.loads((built["results"] / "manifest.json").read_text(encoding="utf-8"))
+    sources = {i["name"] for i in manifest["inputs"] if i.get("vintage")} - {"la_extract"}
+    assert sources
+    for path in sorted((built["results"] / "profiles").glob("*.json")):
+        vintages = json.loads(path.read_text(encoding="utf-8"))["quality"]["vintages"]
+        assert vintages, f"{path.name}: no reference vintages"
+        page = built["site"] / "la_profiles" / f"{path.stem}.html"
+        assert vintages[0] in page.read_text(encoding="utf-8")
+
+
 def test_findings_report_is_complete(built, built_settings):
     """Every var and fragment resolves, every generated sentence shows, charts carry words."""
     from cwi.report import build_report_content
