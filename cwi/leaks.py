@@ -695,63 +695,66 @@ def _xlsx_properties(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def _scan_xlsx_cells(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
+def _scan_sheet(
+    title: str,
+    rows: Iterable[tuple[int, Iterable[tuple[int, Any]]]],
+    col: _Collector,
+    sentinels: Iterable[str],
+    stem: str,
+    memo: dict[str, list[str]],
+) -> None:
+    """Scan one worksheet's cells, whichever reader gave them (``(row, [(column, value)])``).
+
+    A workbook of several tables: a sheet named after a registered table is held to that
+    table's documented minimum (e.g. LA totals 6), others to the file's.
+    """
     from openpyxl.utils import get_column_letter
 
     from cwi.disclosure.registry import documented_limit, entry
 
-    limit = documented_limit(path.stem)
+    col.text(title, f"sheet name '{title}'", sentinels, lines=False)
+    sheet_limit = documented_limit(title) if entry(title) is not None else documented_limit(stem)
+    count_cols: set[int] = set()
+    header_seen = False
+    for r, row in rows:
+        cells = list(row)
+        for c, value in cells:
+            if value is None:
+                continue
+            where = f"sheet '{title}' cell {get_column_letter(c)}{r}"
+            if isinstance(value, (dt.datetime, dt.date)):
+                day = value.date() if isinstance(value, dt.datetime) else value
+                lo, hi = col.window
+                if not _is_reference_date(day.day, day.month) and lo <= day <= hi:
+                    col.add("date of birth", where)
+                continue
+            if isinstance(value, str):
+                for kind in _cell_kinds(value, sentinels, col.window, memo):
+                    col.add(kind, where)
+            if header_seen and c in count_cols and _small(value, sheet_limit):
+                col.add("small count", where)
+        if not header_seen and any(isinstance(v, str) for _, v in cells):
+            found = {c for c, v in cells if _count_column(v, title)} or {
+                c for c, v in cells if _count_column(v, stem)
+            }
+            if found:
+                count_cols = found
+                header_seen = True
+
+
+def _scan_xlsx_cells(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
+    """Scan a workbook read straight from its XML (the fast reader)."""
     for name, value in _xlsx_properties(path):
         col.text(value, f"document property {name}", sentinels, lines=False)
     memo: dict[str, list[str]] = {}
-    heads: dict[tuple[Any, str], bool] = {}
-    stem = path.stem
-
-    def is_count(value: Any, table: str) -> bool:
-        key = (value, table)
-        if key not in heads:
-            heads[key] = _count_column(value, table)
-        return heads[key]
-
     for title, rows in _xlsx_sheets(path):
-        col.text(title, f"sheet name '{title}'", sentinels, lines=False)
-        # a workbook of several tables: each sheet named after a registered table is held
-        # to that table's documented minimum (e.g. LA totals 6), others to the file's
-        sheet_limit = documented_limit(title) if entry(title) is not None else limit
-        count_cols: set[int] = set()
-        header_seen = False
-        for r, cells in rows:
-            for c, value in cells:
-                if value is None:
-                    continue
-                where = f"sheet '{title}' cell {get_column_letter(c)}{r}"
-                if isinstance(value, (dt.datetime, dt.date)):
-                    day = value.date() if isinstance(value, dt.datetime) else value
-                    lo, hi = col.window
-                    if not _is_reference_date(day.day, day.month) and lo <= day <= hi:
-                        col.add("date of birth", where)
-                    continue
-                if isinstance(value, str):
-                    for kind in _cell_kinds(value, sentinels, col.window, memo):
-                        col.add(kind, where)
-                if header_seen and c in count_cols and _small(value, sheet_limit):
-                    col.add("small count", where)
-            if not header_seen and any(isinstance(v, str) for _, v in cells):
-                found = {c for c, v in cells if is_count(v, title)} or {
-                    c for c, v in cells if is_count(v, stem)
-                }
-                if found:
-                    count_cols = found
-                    header_seen = True
+        _scan_sheet(title, rows, col, sentinels, path.stem, memo)
 
 
 def _scan_xlsx_openpyxl(path: Path, col: _Collector, sentinels: Iterable[str]) -> None:
     """Scan a workbook with openpyxl (the fallback reader)."""
     import openpyxl
 
-    from cwi.disclosure.registry import documented_limit, entry
-
-    limit = documented_limit(path.stem)
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         props = wb.properties
@@ -769,36 +772,13 @@ def _scan_xlsx_openpyxl(path: Path, col: _Collector, sentinels: Iterable[str]) -
             value = getattr(props, field, None)
             if isinstance(value, str):
                 col.text(value, f"document property {field}", sentinels, lines=False)
+        memo: dict[str, list[str]] = {}
         for ws in wb.worksheets:
-            col.text(ws.title, f"sheet name '{ws.title}'", sentinels, lines=False)
-            # a workbook of several tables: each sheet named after a registered table is held
-            # to that table's documented minimum (e.g. LA totals 6), others to the file's
-            sheet_limit = documented_limit(ws.title) if entry(ws.title) is not None else limit
-            count_cols: set[int] = set()
-            header_seen = False
-            for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                for c, value in enumerate(row, start=1):
-                    if value is None:
-                        continue
-                    where = f"sheet '{ws.title}' cell {openpyxl.utils.get_column_letter(c)}{r}"
-                    if isinstance(value, (dt.datetime, dt.date)):
-                        day = value.date() if isinstance(value, dt.datetime) else value
-                        lo, hi = col.window
-                        if not _is_reference_date(day.day, day.month) and lo <= day <= hi:
-                            col.add("date of birth", where)
-                        continue
-                    if isinstance(value, str):
-                        for kind, _ in scan_text(value, sentinels, True, col.window):
-                            col.add(kind, where)
-                    if header_seen and c in count_cols and _small(value, sheet_limit):
-                        col.add("small count", where)
-                if not header_seen and any(isinstance(v, str) for v in row):
-                    found = {
-                        c for c, v in enumerate(row, start=1) if _count_column(v, ws.title)
-                    } or {c for c, v in enumerate(row, start=1) if _count_column(v, path.stem)}
-                    if found:
-                        count_cols = found
-                        header_seen = True
+            rows = (
+                (r, enumerate(row, start=1))
+                for r, row in enumerate(ws.iter_rows(values_only=True), start=1)
+            )
+            _scan_sheet(ws.title, rows, col, sentinels, path.stem, memo)
     finally:
         wb.close()
 

@@ -1,6 +1,6 @@
 """The download writers as they were before the streaming rewrite: the reference for tests.
 
-Cell by cell openpyxl and per-cell Python, kept verbatim so that tests can check the faster
+Cell by cell openpyxl and per-cell Python, kept verbatim (column kinds are shared) so that tests can check the faster
 writers in :mod:`cwi.site.downloads` give the same CSV bytes and the same workbook cells.
 """
 
@@ -8,54 +8,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-SHORTHAND = re.compile(r"\[(c|x|z|low|u)\]")
-_RATE = re.compile(r"^(rate|rate_.*|.*_rate|difference|difference_(lower|upper))$")
-_RATE_BOUNDS = ("lower", "upper")
-
-
-@dataclass(frozen=True)
-class Column:
-    """How one column is written: ``int``, ``rate`` (1 dp), ``decimal`` (3 dp) or ``text``."""
-
-    name: str
-    kind: str
-
-
-def column_kinds(frame: pd.DataFrame) -> list[Column]:
-    """Decide how each column is written from its name and values.
-
-    Whole-number columns are integers. Rate columns (``rate``, ``*_rate``, ``rate_*``,
-    ``difference``) are rates; so are ``lower``/``upper`` in a table whose estimate is a rate
-    (it has ``rate`` and no ``estimate`` column).
-    """
-    rate_table = "rate" in frame.columns and "estimate" not in frame.columns
-    out = []
-    for name in frame.columns:
-        values = frame[name]
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if not numeric:
-            out.append(Column(name, "text"))
-            continue
-        present = values.dropna()
-        if _RATE.match(name) or (rate_table and name in _RATE_BOUNDS):
-            out.append(Column(name, "rate"))
-        elif present.empty or (present == present.round()).all():
-            out.append(Column(name, "int"))
-        else:
-            out.append(Column(name, "decimal"))
-    return out
-
-
-def _decimal(value: float) -> float:
-    if value == 0 or abs(value) >= 0.01:
-        return round(value, 3)
-    return float(f"{value:.3g}")
+# How columns are classified is shared with the new writers (it was not rewritten); what is
+# kept verbatim below is how values are computed and written.
+from cwi.site.downloads import SHORTHAND, Column, _decimal, column_kinds  # noqa: F401
 
 
 def publication_values(frame: pd.DataFrame) -> tuple[list[Column], list[list[Any]]]:
