@@ -207,6 +207,16 @@ def marginal_per_la(t_big: float, n_big: int, t_small: float, n_small: int) -> f
     return (t_big - t_small) / (n_big - n_small)
 
 
+def marginal_or_none(t_big: float, n_big: int, t_small: float, n_small: int) -> float | None:
+    """:func:`marginal_per_la`, or None when the bigger build was not slower (noise, no verdict).
+
+    Two single builds differ by run-to-run noise of a few seconds; a zero or negative
+    difference says the marginal cost is below that noise, not that any goal is met.
+    """
+    per_la = marginal_per_la(t_big, n_big, t_small, n_small)
+    return per_la if per_la > 0 else None
+
+
 def ours_for_las(stages: Mapping[str, float]) -> float:
     """Our time for the LA outputs: the store, pages, site and pdf stages of one build."""
     return sum(float(stages.get(s, 0.0)) for s in ("store", "pages", "site", "pdf"))

@@ -255,3 +255,12 @@ def test_memory_of_a_process_tree_that_is_gone_is_zero_not_an_error():
     proc.wait()
     assert _tree_rss_mb(proc.pid) == 0.0
     assert _tree_rss_mb(os.getpid()) > 0
+
+
+def test_a_bigger_build_that_was_not_slower_gives_no_verdict_not_a_met_goal():
+    from benchmarks.scenarios import goal_row, marginal_or_none
+
+    assert marginal_or_none(48.9, 15, 53.5, 10) is None  # measured: noise, not -0.92 s per LA
+    assert marginal_or_none(41.7, 15, 36.0, 10) == pytest.approx(1.14)
+    assert goal_row("marginal", None, "").met is None
+    assert goal_row("marginal", 0.3, "0.30 s").met is True
