@@ -14,16 +14,11 @@ import re
 from pathlib import Path
 
 from cwi.disclosure.symbols import NOT_FOR_PUBLICATION
+from cwi.io import write_bytes
 
 __all__ = ["is_stamped", "stamp_outputs"]
 
 _BANNER_CLASS = "cwi-not-for-publication"
-
-
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.stamp-tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _stamp_html(path: Path, stamp: str) -> None:
@@ -39,7 +34,7 @@ def _stamp_html(path: Path, stamp: str) -> None:
     )
     match = re.search(r"<body[^>]*>", text, re.IGNORECASE)
     text = text[: match.end()] + banner + text[match.end() :] if match else banner + text
-    _write(path, text.encode("utf-8"))
+    write_bytes(path, text.encode("utf-8"))
 
 
 def _stamp_csv(path: Path, stamp: str) -> None:
@@ -47,7 +42,7 @@ def _stamp_csv(path: Path, stamp: str) -> None:
     if data.lstrip(b"\xef\xbb\xbf").startswith(f"# {NOT_FOR_PUBLICATION}".encode()):
         return
     line = f"# {stamp}\n".encode()
-    _write(path, line + data)
+    write_bytes(path, line + data)
 
 
 def _stamp_xlsx(path: Path, stamp: str) -> None:
@@ -62,7 +57,7 @@ def _stamp_xlsx(path: Path, stamp: str) -> None:
         ws.cell(row=1, column=1, value=stamp)
     buf = io.BytesIO()
     wb.save(buf)
-    _write(path, buf.getvalue())
+    write_bytes(path, buf.getvalue())
 
 
 def _stamp_pdf(path: Path, stamp: str) -> None:
@@ -91,7 +86,7 @@ def _stamp_pdf(path: Path, stamp: str) -> None:
     writer.add_metadata(meta)
     buf = io.BytesIO()
     writer.write(buf)
-    _write(path, buf.getvalue())
+    write_bytes(path, buf.getvalue())
 
 
 def is_stamped(path: Path) -> bool:

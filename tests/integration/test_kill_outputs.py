@@ -24,6 +24,7 @@ import pytest
 
 from cwi.config import ROOT
 from tests.conftest import cwi_command, env_with_venv
+from tests.processes import group_members
 
 pytestmark = pytest.mark.slow
 
@@ -48,19 +49,6 @@ def _hashes(*folders: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
-
-
-def _group(pgid: int) -> list[int]:
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(int(entry.name))
-    return alive
 
 
 def _kill_while_writing(
@@ -90,11 +78,11 @@ def _kill_while_writing(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         end = time.monotonic() + 5
-        while _group(proc.pid) and time.monotonic() < end:
+        while group_members(proc.pid) and time.monotonic() < end:
             time.sleep(0.05)
-        assert _group(proc.pid) == [], f"workers outlived the killed {stage} build"
+        assert group_members(proc.pid) == [], f"workers outlived the killed {stage} build"
     finally:
-        for pid in _group(proc.pid):
+        for pid in group_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
 
 

@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from cwi import io
 from cwi.demo import MARKER, DemoFolderError, claim_folder
+from tests.processes import group_members
 
 
 def test_a_writer_failing_mid_write_leaves_the_old_file(tmp_path):
@@ -120,19 +120,6 @@ def test_a_second_build_is_refused_and_a_dead_holder_does_not_block(tmp_path):
     io.BuildLock(tmp_path).acquire().release()  # the stale lock file is taken over
 
 
-def _children_of(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pid and fields[0] != "Z":  # pgrp == the killed parent's group
-                out.append(int(entry.name))
-    return out
-
-
 def test_pool_workers_end_with_their_parent():
     code = (
         "import time\n"
@@ -147,13 +134,13 @@ def test_pool_workers_end_with_their_parent():
     )
     try:
         assert parent.stdout.readline().strip() == "ready"
-        assert len(_children_of(parent.pid)) >= 2  # the parent and its workers
+        assert len(group_members(parent.pid)) >= 2  # the parent and its workers
         parent.send_signal(signal.SIGKILL)  # the parent only, as the OOM killer would
         parent.wait()
         deadline = time.monotonic() + 5
-        while _children_of(parent.pid) and time.monotonic() < deadline:
+        while group_members(parent.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _children_of(parent.pid) == []
+        assert group_members(parent.pid) == []
     finally:
-        for pid in _children_of(parent.pid):
+        for pid in group_members(parent.pid):
             os.kill(pid, signal.SIGKILL)
