@@ -27,7 +27,7 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,20 @@ def store_key(
     )
 
 
+def file_digests(paths: Mapping[str, Path], memo: DigestMemo) -> dict[str, str | None]:
+    """Digest of each named file (None if missing): what a cache record vouches for."""
+    return {name: memo.digest(path) for name, path in paths.items()}
+
+
+def files_intact(
+    recorded: Mapping[str, str | None] | None, paths: Mapping[str, Path], memo: DigestMemo
+) -> bool:
+    """True when ``recorded`` names exactly ``paths`` and each still has its recorded digest."""
+    if not recorded or set(recorded) != set(paths) or None in recorded.values():
+        return False
+    return all(memo.digest(path) == recorded[name] for name, path in paths.items())
+
+
 def tree_digests(
     root: Path, memo: DigestMemo | None = None, skip: Iterable[str] = ()
 ) -> dict[str, str]:
@@ -259,5 +273,7 @@ __all__ = [
     "reference_files",
     "reference_fingerprint",
     "store_key",
+    "file_digests",
+    "files_intact",
     "tree_digests",
 ]

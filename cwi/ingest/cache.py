@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from cwi.incremental import file_digests, files_intact
 from cwi.io import write_text
 
 RECORD = "ingest-cache.json"
@@ -80,7 +81,7 @@ def write_record(
         "key": key,
         "reference": reference_fp,
         "known_las": sorted(known_las),
-        "files": {name: memo.digest(path) for name, path in _paths(settings).items()},
+        "files": file_digests(_paths(settings), memo),
         "inputs": inputs,
         "rows": int(rows),
     }
@@ -92,13 +93,8 @@ def read_back(settings: Any, key: str, memo: Any) -> CachedIngest | None:
     record = read_record(settings)
     if record is None or record.get("key") != key:
         return None
-    files = record.get("files") or {}
-    paths = _paths(settings)
-    if set(files) != set(paths):
+    if not files_intact(record.get("files"), _paths(settings), memo):
         return None
-    for name, path in paths.items():
-        if files[name] is None or memo.digest(path) != files[name]:
-            return None
     private = Path(settings.private_dir)
     try:
         return CachedIngest(

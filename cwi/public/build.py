@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from cwi.incremental import public_files
+from cwi.incremental import file_digests, files_intact, public_files
 from cwi.public.analysis import (
     between_la_models,
     children_by_decile,
@@ -252,8 +252,7 @@ def build_public_cached(
         if (
             record is not None
             and record.get("key") == key
-            and files
-            and all(memo.digest(cache / name) == digest for name, digest in files.items())
+            and files_intact(files, {name: cache / name for name in files}, memo)
         ):
             try:
                 tables = {n: pd.read_parquet(cache / f"{n}.parquet") for n in record["tables"]}
@@ -284,7 +283,7 @@ def build_public_cached(
         "notes": result.notes,
         "input_notes": result.inputs.notes,
         "sources": result.inputs.sources,
-        "files": {name: memo.digest(cache / name) for name in names},
+        "files": file_digests({name: cache / name for name in names}, memo),
     }
     write_text(record_path, json.dumps(record, indent=1, default=str))
     return result
