@@ -20,6 +20,7 @@ from typing import Any
 from cwi.config import Settings
 from cwi.io import recover, staging_dir, swap_in, worker_pool
 from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
+from cwi.site.report_pdf import FRONT, LINK_BASE, MARK, render_report
 from cwi.site.safe import asset_check, asset_fetcher, md_plain, strip_attachments
 from cwi.store import ResultsStore
 
@@ -34,6 +35,8 @@ def print_css(templates: Path) -> str:
 
 #: Extra folders (the store's profile charts) the PDF workers may read images from.
 ASSETS_ENV = "CWI_PDF_ASSET_DIRS"
+#: The report's piece cache (cwi.site.report_pdf), set by write_pdfs for the workers.
+REPORT_CACHE_ENV = "CWI_REPORT_PDF_CACHE"
 
 
 def profile_html(la_code: str, settings: Settings) -> str:
@@ -127,6 +130,15 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     # embeds no attachment: no file:// outside them, no rel="attachment"
     extra = [Path(p) for p in os.environ.get(ASSETS_ENV, "").split(os.pathsep) if p]
     fetcher = asset_fetcher(Path(base).parent if kind == "report" else Path(base), extra)
+
+    def render(doc: str) -> Any:
+        return HTML(string=strip_attachments(doc), base_url=base, url_fetcher=fetcher).render()
+
+    pieces = os.environ.get(REPORT_CACHE_ENV)
+    if kind == "report" and pieces:
+        # laid out chapter by chapter; unchanged chapters come from the piece cache
+        render_report(html, Path(out), Path(pieces), render, {"attachments": []})
+        return out
     pdf = HTML(string=strip_attachments(html), base_url=base, url_fetcher=fetcher).write_pdf(
         attachments=[], **options
     )
@@ -262,6 +274,7 @@ def write_pdfs(settings: Settings, workers: int = 2) -> list[Path]:
     out_dir = settings.pdf_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ[ASSETS_ENV] = str(store.profiles_dir)  # read by the workers' URL fetcher
+    os.environ[REPORT_CACHE_ENV] = str(cache_dir(settings.build_dir) / "report-pdf")
 
     def jobs() -> Iterator[tuple[str, str, str, str]]:
         # the report first: it takes as long as several profiles, so it starts while the
@@ -354,14 +367,17 @@ def report_html(settings: Settings) -> str:
         body = _rewrite_links(page_html(page, fragments), str(page.rel), rels, settings.site_url)
         body = _absolute_images(body, base)
         cid = _chapter_id(str(page.rel))
-        toc.append(f'<li><a href="#{cid}">{escape(page.title)}</a></li>')
+        # the contents link the chapters as pieces of their own (cwi.site.report_pdf)
+        toc.append(
+            f'<li><a href="{LINK_BASE}{cid}" data-target="#{cid}">{escape(page.title)}</a></li>'
+        )
         parts.append(
-            f'<section class="chapter" id="{cid}"><h1 class="chapter-title">'
+            f'{MARK.format(cid)}<section class="chapter" id="{cid}"><h1 class="chapter-title">'
             f"{escape(page.title)}</h1>{body}</section>"
         )
     synthetic = meta.get("synthetic") == "yes"
     cover = (
-        '<section class="cover">'
+        f'{MARK.format(FRONT)}<section class="cover" id="{FRONT}">'
         '<p class="kicker">Regional findings report</p>'
         f'<h1 class="cover-title">{escape(settings.title)}</h1>'
         f'<p class="cover-sub">{escape(md_plain(str(v.get("region", ""))))}, '
