@@ -15,8 +15,8 @@ def _snapshot(files: list[str]) -> dict[str, tuple[bytes, int]]:
 
 
 def test_unchanged_store_skips_the_stage_and_a_redone_stage_gives_the_same_bytes(
-    built, built_settings
-):
+    built, built_settings, shared_public
+):  # shared_public: the England page's figures come from the public data in ../shared
     settings = built_settings
     write_stage(settings)  # other tests of the session may have touched shared outputs
     record = cache_dir(settings.build_dir) / CACHE_NAME / "record.json"

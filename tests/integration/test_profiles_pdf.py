@@ -34,7 +34,8 @@ def _profiles(built) -> list[LaProfile]:
     ]
 
 
-def test_every_pdf_holds_its_profile_block_by_block_and_matches_the_web_page(built):
+def test_every_pdf_holds_its_profile_block_by_block_and_matches_the_web_page(built, shared_public):
+    # the England block and the spine need the public-data edition (../shared)
     profiles = _profiles(built)
     assert len(profiles) == 15
     for p in profiles:
@@ -86,7 +87,7 @@ def test_every_pdf_holds_its_profile_block_by_block_and_matches_the_web_page(bui
         assert p.neighbours and all(n.name in flat[0] for n in p.neighbours)
 
 
-def test_profiles_compare_with_england_and_rank_in_the_region(built):
+def test_profiles_compare_with_england_and_rank_in_the_region(built, shared_public):
     for p in _profiles(built):
         assert all(m.england_rate_value is not None for m in p.measures), p.la_code
         assert all(s.england_min is not None and s.n_england_las > 100 for s in p.spine)

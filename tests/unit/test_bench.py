@@ -35,7 +35,6 @@ from benchmarks.scenarios import (
     marginal_per_la,
     markdown_table,
     national_row,
-    ours_for_las,
     parse_only,
     small_subsets,
 )
@@ -98,10 +97,30 @@ def test_marginal_cost_is_the_difference_over_the_extra_las():
         marginal_per_la(30.0, 10, 20.0, 10)
 
 
-def test_ours_is_the_store_pages_site_and_pdf_stages():
-    stages = {"ingest": 20.0, "store": 5.0, "pages": 3.0, "site": 1.5, "pdf": 6.0, "scan": 2.0}
-    assert ours_for_las(stages) == pytest.approx(15.5)
-    assert ours_for_las({"pages": 1.0}) == pytest.approx(1.0)
+def test_marginal_row_is_our_la_outputs_for_more_las_against_fewer():
+    from benchmarks.run import marginal_row
+
+    steps = {"setup": 2.0, "profiles": 3.0, "pages": 0.5, "site": 1.0, "pdf": 4.0, "total": 10.5}
+    few = {"n": 5, "total_s": 10.5, "steps": steps}
+    many = {"n": 15, "total_s": 14.5, "steps": steps | {"total": 14.5}}
+    row = marginal_row(few, many)
+    assert row.value == pytest.approx(0.4) and row.met is True
+    assert "T(15) 14.5 s" in row.detail and "profiles 3.0" in row.detail
+    assert marginal_row(few | {"total_s": 15.0}, many).met is None  # more LAs not slower
+    failed = marginal_row({"n": 5, "error": ["boom"]}, many)
+    assert failed.value is None and "boom" in failed.detail
+
+
+def test_naive_over_ours_uses_our_run_for_the_same_las():
+    from benchmarks.run import naive_rows
+
+    report = Report()
+    naive_rows(report, {"n": 15, "total_s": 78.0, "per_la_s": 5.2}, "naive_fresh",
+               {"n": 15, "total_s": 5.2})  # fmt: skip
+    assert report.rows[-1].value == pytest.approx(15.0) and report.rows[-1].met is True
+    naive_rows(report, {"n": 15, "total_s": 78.0, "per_la_s": 5.2}, "naive_fresh",
+               {"n": 15, "error": ["no store"]})  # fmt: skip
+    assert report.rows[-1].value is None and "no store" in report.rows[-1].detail
 
 
 def test_the_text_edit_adds_one_paragraph_and_keeps_the_text():

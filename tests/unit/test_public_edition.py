@@ -174,8 +174,12 @@ def test_vintage_in_force():
     assert vintage_for_year(2026, supplied) == ("2025", None)
 
 
+PUBLISHED_FIGURES = ROOT.parent / "shared" / "reference" / "published_figures.md"
+
+
+@pytest.mark.skipif(not PUBLISHED_FIGURES.is_file(), reason=f"{PUBLISHED_FIGURES} not found")
 def test_published_decile_rates_match_published_figures_md():
-    text = (ROOT.parent / "shared" / "reference" / "published_figures.md").read_text()
+    text = PUBLISHED_FIGURES.read_text()
     for m, rates in PUBLISHED_DECILE_RATES.items():
         row = re.search(rf"^\| {m} \|([^\n]+)$", text, re.MULTILINE)
         if row is None:

@@ -1,0 +1,87 @@
+"""Profile PDFs embed the chart PNGs' own pixel data: same pixels, no second encoding."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+from PIL import Image
+from pypdf import PdfReader
+
+from cwi.charts.profile import SpineRow, spine_chart
+from cwi.site.pdf import ASSETS_ENV, _write_one, png_idat
+
+
+def _spine(path):
+    rows = [
+        SpineRow("CIN", 360.0, 344.1, 339.1, 180.0, 290.0, 410.0, 720.0, "higher"),
+        SpineRow("CPP", 41.0, 45.2, 41.6, 20.0, 33.0, 52.0, 90.0, "similar"),
+        SpineRow("CLA", None, 70.3, 71.0, 30.0, 55.0, 95.0, 160.0, "unknown"),
+    ]
+    spine_chart(rows, path, range_label="Range of 153 English LAs", centre_label="England",
+                la_name="Brackenford", title="t", subtitle="s", source="src", alt="a")  # fmt: skip
+    return path
+
+
+def _pdf_images(tmp_path, png, monkeypatch):
+    monkeypatch.setenv(ASSETS_ENV, str(tmp_path))  # the PDF may read this folder's images
+    html = (
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>t</title></head>'
+        f'<body><p style="font-family: \'DejaVu Sans\'">x</p><img src="{png.name}" alt="a">'
+        "</body></html>"
+    )
+    out = tmp_path / f"{png.stem}.pdf"
+    _write_one((html, str(tmp_path), str(out), "profile"))
+    page = PdfReader(out).pages[0]
+    xobjects = page["/Resources"]["/XObject"]
+    streams = [x.get_object() for x in xobjects.values()]
+    return [s for s in streams if s.get("/Subtype") == "/Image"], page.images
+
+
+def test_a_chart_png_goes_into_the_pdf_as_it_is_with_the_same_pixels(tmp_path, monkeypatch):
+    png = _spine(tmp_path / "spine.png")
+    data = png.read_bytes()
+    idat = png_idat(data)
+    assert idat is not None  # the chart PNG is 8-bit RGB, not interlaced, without alpha
+    with Image.open(png) as img:
+        assert img.mode == "RGB" and "transparency" not in img.info
+        pixels = img.tobytes()
+        size = img.size
+    streams, images = _pdf_images(tmp_path, png, monkeypatch)
+    assert len(streams) == 1 and "/SMask" not in streams[0]
+    # the PDF holds the PNG's own compressed pixel rows, not a second encoding of them
+    assert streams[0]._data == idat
+    assert (streams[0]["/Width"], streams[0]["/Height"]) == size
+    assert streams[0]["/DecodeParms"]["/Predictor"] == 15
+    shown = images[0].image.convert("RGB")
+    assert shown.size == size and shown.tobytes() == pixels
+
+
+def test_other_pngs_are_re_encoded_by_weasyprint_with_the_same_pixels(tmp_path, monkeypatch):
+    rgb = Image.new("RGB", (40, 30), "#12436D")
+    rgb.paste((244, 106, 37), (10, 5, 30, 25))
+    cases = {"alpha": rgb.convert("RGBA"), "palette": rgb.convert("P")}
+    for name, img in cases.items():
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        assert png_idat(buf.getvalue()) is None, name
+        (tmp_path / f"{name}.png").write_bytes(buf.getvalue())
+        streams, images = _pdf_images(tmp_path, tmp_path / f"{name}.png", monkeypatch)
+        assert len(streams) == 1
+        assert images[0].image.convert("RGB").tobytes() == img.convert("RGB").tobytes(), name
+    buf = io.BytesIO()
+    rgb.save(buf, format="PNG")
+    plain = buf.getvalue()
+    assert png_idat(plain) is not None
+    # the same file marked interlaced (IHDR's last byte, CRC made good) or 16 bits deep
+    for offset, value in ((28, 1), (24, 16)):
+        header = bytearray(plain[12:29])
+        header[offset - 12] = value
+        crc = zlib.crc32(bytes(header)).to_bytes(4, "big")
+        assert png_idat(plain[:12] + bytes(header) + crc + plain[33:]) is None
+    assert png_idat(b"not a png") is None
+    cut = _spine(tmp_path / "cut.png").read_bytes()
+    assert png_idat(cut[: len(cut) // 2]) is None  # a truncated file is never passed through
+    # sanity: the IDAT data of a good PNG is one zlib stream of filtered rows
+    good = png_idat(cut)
+    assert good is not None and len(zlib.decompress(good)) > 0
