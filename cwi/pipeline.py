@@ -54,6 +54,9 @@ class BuildState:
     ingest_key: str | None = None  # key of the ingest's inputs (set by the ingest stage)
     store_fresh: bool | None = None  # the results store is up to date (decided once)
     skipped: list[str] = field(default_factory=list)  # stages skipped as up to date
+    # work started in a worker process for a later stage (name -> future; see start_public)
+    background: dict[str, Any] = field(default_factory=dict)
+    pools: list[Any] = field(default_factory=list)  # the worker pools of that work
 
     # ---- lazy loaders for stages run on their own -----------------------------------------
     def need_memo(self) -> Any:
@@ -493,9 +496,57 @@ def stage_public(state: BuildState) -> None:
         return
     if s.data_source != "public" and not s.public.enabled:
         return
-    state.public = build_public_cached(folder, s, state.need_memo(), force=state.force)
+    force = state.force
+    future = state.background.pop("public", None)
+    if future is not None:  # the worker started with the cube has filled the caches
+        try:
+            seconds = future.result()
+        except Exception as exc:  # noqa: BLE001 - the edition is then built here, as always
+            log.warning("public edition worker failed (%r); building it in this process", exc)
+        else:
+            say(f"  public edition built alongside the cube and analysis ({seconds:.1f} s)")
+            force = False  # its cache was written by this build
+    state.public = build_public_cached(folder, s, state.need_memo(), force=force)
     state.raw_tables.update(state.public.tables)
     state.inputs.extend(state.public.inputs.sources)
+
+
+def start_public(state: BuildState, order: Sequence[str]) -> None:
+    """Start the public edition (and its LA outlines) in a worker, if this build will need it.
+
+    The edition reads only the public files, so it runs on the second core while the cube and
+    the analysis run here; :func:`stage_public` waits for it and reads its tables back from the
+    cache it filled, checked as always. The same worker then draws the LA outlines from the
+    LSOA boundaries while disclosure control and the profiles run here; the store stage waits
+    for them before it copies them from their cache. The worker dies with the build
+    (:func:`cwi.io.worker_pool`) and is stopped before the build lock is released.
+    """
+    s = state.settings
+    if "public" not in order or "public" in state.background or state.public is not None:
+        return
+    if s.data_source == "public" or not s.public.enabled:
+        return
+    from cwi.io import worker_pool
+    from cwi.public.build import public_available, warm_outlines, warm_public
+
+    if not public_available(s.public_data_dir):
+        return
+    pool = worker_pool(1)
+    state.pools.append(pool)
+    state.background["public"] = pool.submit(warm_public, s.public_data_dir, s, state.force)
+    if "store" in order:  # next in the same worker: the LA outlines the store keeps
+        state.background["outlines"] = pool.submit(warm_outlines, s.public_data_dir, s)
+
+
+def stop_background(state: BuildState, failed: bool) -> None:
+    """End the build's background workers: wait for them, or kill them when the build failed."""
+    for pool in state.pools:
+        if failed:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.kill()  # nothing of theirs is trusted unless its record is complete
+        pool.shutdown(wait=True, cancel_futures=True)
+    state.pools.clear()
+    state.background.clear()
 
 
 def add_coverage_tables(state: BuildState) -> None:
@@ -570,13 +621,6 @@ def stage_store(state: BuildState) -> None:
         staged.write_tables(state.tables)
         if not public_mode:
             write_deprivation_geometry(staged, ref, state.need_cube())
-        if state.public is not None:
-            from cwi.public.data import PUBLIC_FILES
-            from cwi.public.page import write_outlines
-
-            boundaries = state.settings.public_data_dir / PUBLIC_FILES["boundaries"]
-            outlines_cache = state.settings.build_dir / "cache" / "outlines"
-            write_outlines(staged.root, boundaries, state.public.lsoa_latest, outlines_cache)
         body = {
             "inputs": inputs,
             "reference_notes": list(getattr(ref, "notes", []))
@@ -592,6 +636,8 @@ def stage_store(state: BuildState) -> None:
             # the profiles (and their charts) go into the new store before it is swapped in
             in_staging = state.settings.with_overrides(output={"results_dir": str(staged.root)})
             build_profiles(in_staging, neighbours=read_neighbours(state.settings))
+        if state.public is not None:  # drawn meanwhile by the public worker (start_public)
+            write_store_outlines(state, staged.root)
         staged.write_manifest(
             {
                 **body,
@@ -607,6 +653,22 @@ def stage_store(state: BuildState) -> None:
 
         shutil.rmtree(staged.root, ignore_errors=True)  # the previous store stays as it was
         raise
+
+
+def write_store_outlines(state: BuildState, root: Path) -> None:
+    """Copy the LA outlines into the store folder ``root``, once the public worker drew them."""
+    from cwi.public.build import outlines_cache
+    from cwi.public.data import PUBLIC_FILES
+    from cwi.public.page import write_outlines
+
+    future = state.background.pop("outlines", None)
+    if future is not None:
+        try:
+            future.result()
+        except Exception as exc:  # noqa: BLE001 - drawn here instead, as always
+            log.warning("LA outlines worker failed (%r); drawing them in this process", exc)
+    boundaries = state.settings.public_data_dir / PUBLIC_FILES["boundaries"]
+    write_outlines(root, boundaries, state.public.lsoa_latest, outlines_cache(state.settings))
 
 
 #: What the results store folder holds besides the store stage's own files: its manifest, and
@@ -817,7 +879,12 @@ def _run_locked(settings: Settings, order: list[str], force: bool = False) -> Bu
     state = BuildState(settings=settings, force=force)
     done: list[str] = []
     try:
-        _run_stages(state, order, done)
+        try:
+            _run_stages(state, order, done)
+        except BaseException:
+            stop_background(state, failed=True)
+            raise
+        stop_background(state, failed=False)
     except BaseException as exc:
         failed = next((s for s in order if s not in done), "?")
         replaced = [
@@ -871,13 +938,26 @@ def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
                 progress.advance(task)
                 done.append(name)
                 continue
-            start = time.perf_counter()
+            if name in ("cube", "analysis"):  # the public edition runs beside them
+                start_public(state, order)
+            start, cpu = time.perf_counter(), _cpu_seconds()
             STAGES[name](state)
             state.timings[name] = round(time.perf_counter() - start, 2)
-            log.info("stage %s done in %.2f s", name, state.timings[name])
+            log.info(
+                "stage %s done in %.2f s (CPU %.2f s: this process and the workers that ended)",
+                name,
+                state.timings[name],
+                _cpu_seconds() - cpu,
+            )
             progress.console.print(f"  {name:<12} {state.timings[name]:7.2f} s")
             progress.advance(task)
             done.append(name)
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its child processes that ended."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def _skip(state: BuildState, order: list[str]) -> bool:

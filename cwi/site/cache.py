@@ -78,6 +78,20 @@ class FragmentCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.html"
 
+    def get(self, source: str) -> str | None:
+        """The cached rendering of ``source`` (counted as a hit), or None (counted as a miss)."""
+        try:
+            text = self._path(content_key(source)).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return text
+
+    def put(self, source: str, text: str) -> None:
+        """Keep ``text`` as the rendering of ``source``."""
+        atomic_write_bytes(self._path(content_key(source)), text.encode("utf-8"))
+
     def get_or_render(self, source: str, render: Callable[[str], str]) -> str:
         """Return the cached rendering of ``source``, or ``render(source)`` stored for next time."""
         path = self._path(content_key(source))

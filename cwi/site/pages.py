@@ -342,13 +342,16 @@ def write_stage(settings: Settings, standalone: bool = False) -> bool:
     outputs: list[Path] = []
     variables: dict[str, Any] = {}
     fragments: dict[str, str] = {}
-    # the downloads (tables and workbooks) are written by a worker while this process draws
+    # the downloads (tables and workbooks), then the England page's figures, are made by a
+    # worker while this process writes the LA pages and the report's content and figures (the
+    # two halves take about the same time)
     with worker_pool(1) as pool:  # the worker dies with the build
         downloads = pool.submit(write_all_downloads, settings, staging / "downloads", standalone)
+        england = pool.submit(public_fragment, settings, staging / "england_public", None)
         if not standalone:
             made = write_pages(settings, staging)
             variables, fragments, outputs = made["variables"], made["fragments"], made["pages"]
-        public = public_fragment(settings, staging / "england_public", None)
+        public = england.result()
         index = downloads.result()
     if index is not None:
         fragments["downloads"] = index

@@ -117,6 +117,24 @@ def _install_png_passthrough() -> None:
     RasterImage._get_png_data = staticmethod(get_png_data)
 
 
+_PROFILE_FONTS: Any = None
+
+
+def _profile_fonts() -> Any:
+    """One weasyprint font configuration for every profile PDF a process writes.
+
+    A new configuration per document makes Pango load and measure the same DejaVu fonts
+    again. The profile's print CSS declares no ``@font-face`` (the only state a
+    configuration gathers from a document), so sharing it changes no byte of a PDF.
+    """
+    global _PROFILE_FONTS
+    if _PROFILE_FONTS is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _PROFILE_FONTS = FontConfiguration()
+    return _PROFILE_FONTS
+
+
 def _write_one(args: tuple[str, str, str, str]) -> str:
     from weasyprint import HTML
 
@@ -125,7 +143,7 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     _install_png_passthrough()  # the report's figures are RGB PNGs too
     if kind == "profile":
         # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
-        options = {"pdf_variant": "pdf/ua-1"}
+        options = {"pdf_variant": "pdf/ua-1", "font_config": _profile_fonts()}
     # weasyprint may fetch only the build's figures (and the store's profile charts) and
     # embeds no attachment: no file:// outside them, no rel="attachment"
     extra = [Path(p) for p in os.environ.get(ASSETS_ENV, "").split(os.pathsep) if p]

@@ -85,3 +85,37 @@ def test_other_pngs_are_re_encoded_by_weasyprint_with_the_same_pixels(tmp_path, 
     # sanity: the IDAT data of a good PNG is one zlib stream of filtered rows
     good = png_idat(cut)
     assert good is not None and len(zlib.decompress(good)) > 0
+
+
+def test_profile_pdfs_sharing_one_font_configuration_are_byte_identical(tmp_path, monkeypatch):
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from cwi.site.safe import asset_fetcher, strip_attachments
+
+    monkeypatch.setenv(ASSETS_ENV, str(tmp_path))
+    png = _spine(tmp_path / "spine.png")
+    docs = [
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>t</title>'
+        f"<style>html {{ font-family: 'DejaVu Sans'; }} b {{ font-weight: bold; }}</style>"
+        f"</head><body><h1>{name}</h1><p><b>Rates</b> 1,234.5 [c] Ynys Môn</p>"
+        f'<img src="{png.name}" alt="a"></body></html>'
+        for name in ("Brackenford", "St. Helen's", "Bath & North East")
+    ]
+    shared = []
+    for i, html in enumerate(docs):  # one process, one font configuration for all three
+        out = tmp_path / f"shared{i}.pdf"
+        _write_one((html, str(tmp_path), str(out), "profile"))
+        shared.append(out.read_bytes())
+    fetcher = asset_fetcher(tmp_path, [tmp_path])
+    for html, data in zip(docs, shared, strict=True):
+        alone = HTML(string=strip_attachments(html), base_url=str(tmp_path), url_fetcher=fetcher)
+        own = alone.write_pdf(
+            attachments=[], pdf_variant="pdf/ua-1", font_config=FontConfiguration()
+        )
+        assert own == data
+        fonts = {
+            str(f["/BaseFont"]).split("+", 1)[-1]
+            for f in PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values()
+        }
+        assert fonts and all(f.startswith("/DejaVu") or f.startswith("DejaVu") for f in fonts)

@@ -1,0 +1,67 @@
+"""Chart PNGs: 8-bit RGB, pixels only, exactly the pixels matplotlib drew."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+from cwi.charts.figure import DPI, encode_png
+from cwi.charts.profile import SpineRow, spine_chart, spine_figure
+from cwi.site.pdf import png_idat
+
+ROWS = [
+    SpineRow("CIN", 360.0, 344.1, 339.1, 180.0, 290.0, 410.0, 720.0, "higher"),
+    SpineRow("CPP", 41.0, 45.2, 41.6, 20.0, 33.0, 52.0, 90.0, "similar"),
+    SpineRow("CLA", None, 70.3, 71.0, 30.0, 55.0, 95.0, 160.0, "unknown"),
+]
+WORDS = {"range_label": "Range of 153 English LAs", "centre_label": "England",
+         "la_name": "Brackenford"}  # fmt: skip
+
+
+def _chunks(data: bytes) -> list[bytes]:
+    kinds, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack("!I", data[pos : pos + 4])
+        kinds.append(data[pos + 4 : pos + 8])
+        pos += 12 + length
+    return kinds
+
+
+def test_a_chart_png_holds_exactly_the_drawn_pixels_and_nothing_else(tmp_path):
+    path = tmp_path / "spine.png"
+    spine_chart(ROWS, path, title="t", subtitle="s", source="src", alt="a", **WORDS)
+    data = path.read_bytes()
+    assert _chunks(data) == [b"IHDR", b"IDAT", b"IEND"]  # no text, time or software chunk
+    with Image.open(path) as img:
+        img.load()  # checks every CRC and the deflate stream
+        assert img.mode == "RGB" and img.size == (900, 459)  # 6 x 3.06 in at 150 dpi
+        drawn = np.asarray(img)
+    fig = spine_figure(ROWS, **WORDS)  # the same chart drawn again
+    assert fig.get_dpi() == DPI
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    assert (rgba[:, :, 3] == 255).all()  # opaque: dropping alpha loses nothing
+    assert np.array_equal(drawn, rgba[:, :, :3])
+    # the same pixels as Pillow's own PNG of them, in a smaller file
+    pillow = io.BytesIO()
+    Image.fromarray(rgba[:, :, :3]).save(pillow, format="PNG", compress_level=3)
+    assert np.array_equal(np.asarray(Image.open(pillow)), drawn)
+    assert len(data) < len(pillow.getvalue())
+    assert png_idat(data) is not None  # goes into the profile PDF without re-encoding
+
+
+def test_encode_png_round_trips_any_rgb_array_and_refuses_alpha():
+    rng = np.random.default_rng(7)
+    for shape in ((1, 1, 3), (3, 5, 3), (40, 17, 3)):
+        pixels = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        with Image.open(io.BytesIO(encode_png(pixels))) as img:
+            assert img.mode == "RGB" and np.array_equal(np.asarray(img), pixels)
+    with pytest.raises(ValueError, match="RGB"):
+        encode_png(np.zeros((2, 2, 4), dtype=np.uint8))

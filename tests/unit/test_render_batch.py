@@ -1,0 +1,89 @@
+"""One pandoc process renders many pages exactly as one pandoc run per page does."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import pytest
+
+from cwi.profiles import render_web
+from cwi.site import render as render_mod
+from cwi.site.cache import FragmentCache
+from cwi.site.render import Page, _pandoc, pages_html, pandoc_many, to_pandoc_markdown
+from tests.unit.test_profile_render import _profile
+from tests.unit.test_render_cache import real_pages
+
+EDGE_CASES = [
+    "",
+    "No final newline *here*",
+    "Unicode: Ynys Môn – “quoted” — 10,000 children ≥ 5\n",
+    "| a | b |\n|---|---|\n| " + "long cell " * 12 + "| x |\n",  # wider than 72 columns
+    "Raw <b>html</b> is text here, & so is this.\n",
+    "Tab\tinside goes through the command line.\n",
+]
+
+
+def _la_pages() -> list[Page]:
+    pages = []
+    for name in ("Brackenford", 'Bath & <b>"North"</b> East', "St. Helen's [c] *x*"):
+        body = render_web(_profile(name), {})
+        body = body[body.index("\n---", 3) + 4 :]  # the page body, without its front matter
+        rel = PurePosixPath("la_profiles", f"{len(pages)}.qmd")
+        pages.append(Page(PurePosixPath(rel), rel, {}, body))  # type: ignore[arg-type]
+    return pages
+
+
+@pytest.fixture
+def per_page(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The markdown texts converted by one pandoc run each."""
+    calls: list[str] = []
+    real = render_mod._pandoc
+
+    def counting(markdown: str) -> str:
+        calls.append(markdown)
+        return real(markdown)
+
+    monkeypatch.setattr(render_mod, "_pandoc", counting)
+    return calls
+
+
+def test_one_process_gives_the_same_html_as_one_run_per_page(per_page):
+    pages = real_pages() + _la_pages()
+    markdowns = [render_mod._page_markdown(p) for p in pages]
+    assert sum(m.startswith(render_mod._TEMPLATE_MARK) for m in markdowns) == 3
+    texts = markdowns + [to_pandoc_markdown(t) for t in EDGE_CASES]
+    expected = [_pandoc(t) for t in texts]
+    per_page.clear()
+    assert pandoc_many(texts) == expected
+    # only the text with a tab went through the command line; the rest in one process
+    assert per_page == [t for t in texts if "\t" in t]
+    la_html = expected[len(real_pages()) + 1]
+    assert "Bath &amp; &lt;b&gt;" in la_html and "<b>" not in la_html.split("Bath", 1)[1][:40]
+
+
+def test_pages_html_converts_only_what_the_cache_lacks(tmp_path, per_page, monkeypatch):
+    pages = real_pages()[:3] + _la_pages()
+    cache = FragmentCache(tmp_path / "pandoc")
+    batches: list[int] = []
+    real_many = render_mod.pandoc_many
+    monkeypatch.setattr(
+        render_mod, "pandoc_many", lambda t: batches.append(len(t)) or real_many(t)
+    )
+    first = pages_html(pages, cache)
+    assert first == [render_mod.page_html(p) for p in pages]
+    assert batches == [len(pages)]
+    assert pages_html(pages, cache) == first and batches[-1] == 0  # all from the cache
+    edited = list(pages)
+    edited[1] = Page(pages[1].source, pages[1].rel, pages[1].meta, pages[1].body + "\nAdded.\n")
+    third = pages_html(edited, cache)
+    assert batches[-1] == 1 and "Added." in third[1]
+    assert third[:1] + third[2:] == first[:1] + first[2:]
+
+
+def test_a_failing_batch_falls_back_to_one_run_per_page(tmp_path, per_page, monkeypatch):
+    monkeypatch.setattr(render_mod, "BATCH_SCRIPT", tmp_path / "missing.lua")
+    texts = [render_mod._page_markdown(p) for p in _la_pages()]
+    html = pandoc_many(texts)
+    assert per_page == texts
+    monkeypatch.undo()
+    assert html == pandoc_many(texts)
