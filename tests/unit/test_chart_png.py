@@ -6,6 +6,7 @@ import io
 import struct
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
@@ -65,3 +66,36 @@ def test_encode_png_round_trips_any_rgb_array_and_refuses_alpha():
             assert img.mode == "RGB" and np.array_equal(np.asarray(img), pixels)
     with pytest.raises(ValueError, match="RGB"):
         encode_png(np.zeros((2, 2, 4), dtype=np.uint8))
+
+
+def _pixels(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_the_lean_renderer_draws_the_same_pixels_as_matplotlibs_own():
+    from cwi.charts.figure import lean_canvas
+    from cwi.charts.profile import trend_figure
+
+    trends = pd.DataFrame(
+        [{"measure": m, "year": y, "rate": r, "lower": r * 0.9, "upper": r * 1.1,
+          "region": r * 1.05, "dfe": r * 0.98 if y < 2023 else None}
+         for m, base in (("CIN", 340.0), ("CPP", 45.0), ("CLA", 70.0))
+         for y, r in zip((2021, 2022, 2023), (base, base * 1.04, base * 0.97), strict=True)]
+    )  # fmt: skip
+    figures = [
+        lambda name: spine_figure(ROWS, **(WORDS | {"la_name": name})),
+        lambda name: trend_figure(
+            trends, la_name=name, region_name="Demo region", measures=["CIN", "CPP", "CLA"]
+        ),  # fmt: skip
+    ]
+    for make in figures:
+        for name in ("Brackenford", "Ynys Môn – “Bath & North East” ≥ 5", "Brackenford"):
+            fig = make(name)
+            assert type(fig.canvas).__name__ == "LeanCanvas"
+            lean = _pixels(fig)  # layouts kept from earlier charts are used again here
+            FigureCanvasAgg(fig)  # matplotlib's own canvas and renderer
+            plain = _pixels(fig)
+            lean_canvas(fig)
+            assert np.array_equal(lean, plain), name
+            assert np.array_equal(_pixels(fig), plain)
