@@ -76,11 +76,17 @@ class Figure:
 
 
 def strip_png_text(path: Path) -> None:
-    """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels."""
+    """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels.
+
+    A fully opaque RGBA image is saved as RGB: the same pixels, and a PDF renderer need not
+    split off and re-encode an alpha channel that says nothing.
+    """
     from PIL import Image
 
     with Image.open(path) as img:
         img.load()
+        if img.mode == "RGBA" and img.getchannel("A").getextrema() == (255, 255):
+            img = img.convert("RGB")  # fully opaque: the same pixels without an alpha channel
         clean = Image.new(img.mode, img.size)
         clean.putdata(list(img.getdata())) if img.mode == "P" else clean.paste(img)
         if img.mode == "P":
