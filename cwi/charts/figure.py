@@ -6,6 +6,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,17 @@ class Figure:
 
 
 def strip_png_text(path: Path) -> None:
-    """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels."""
+    """Remove text metadata chunks (software, dates) from a PNG so it carries only pixels.
+
+    A fully opaque RGBA image is saved as RGB: the same pixels, and a PDF renderer need not
+    split off and re-encode an alpha channel that says nothing.
+    """
     from PIL import Image
 
     with Image.open(path) as img:
         img.load()
+        if img.mode == "RGBA" and img.getchannel("A").getextrema() == (255, 255):
+            img = img.convert("RGB")  # fully opaque: the same pixels without an alpha channel
         clean = Image.new(img.mode, img.size)
         clean.putdata(list(img.getdata())) if img.mode == "P" else clean.paste(img)
         if img.mode == "P":
@@ -101,12 +108,16 @@ def encode_png(rgb: Any) -> bytes:
     """
     import numpy as np
 
-    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
+    pixels = np.asarray(rgb)
     height, width, channels = pixels.shape
-    if channels != 3:
-        raise ValueError(f"encode_png takes RGB pixels, not {channels} channels.")
-    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)  # first byte of a row: filter 0
-    rows[:, 1:] = pixels.reshape(height, 3 * width)
+    if channels != 3 or pixels.dtype != np.uint8:
+        raise ValueError(f"encode_png takes 8-bit RGB pixels, not {channels} x {pixels.dtype}.")
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each row's first byte: filter 0 (none)
+    body = rows[:, 1:].reshape(height, width, 3)  # a view of the rows: one copy of the pixels
+    if not np.shares_memory(body, rows):
+        raise AssertionError("numpy copied the rows instead of viewing them")
+    body[...] = pixels
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(body, zlib.crc32(kind))
@@ -165,15 +176,145 @@ class Layout:
         )
 
 
+#: Glyph layouts of the texts drawn by :class:`LeanRenderer` (see there), by font and string.
+_LAYOUTS: dict[tuple[Any, ...], list[Any]] = {}
+#: Font height metrics (ascent, descent, line gap in font units per em) by font file.
+_HEIGHTS: dict[str, tuple[float, float, float, float] | None] = {}
+#: Text layouts (box, lines, corner) measured with a lean renderer, by what they depend on.
+_TEXT_LAYOUTS: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+
+def _font_key(prop: Any) -> tuple[Any, ...]:
+    # the values FontProperties hashes, read now: a later change of ``prop`` cannot alias
+    return (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(),
+            prop.get_stretch(), prop.get_size_in_points(), prop.get_file(),
+            prop.get_math_fontfamily())  # fmt: skip
+
+
+def lean_canvas(fig: Any) -> Any:
+    """Attach an Agg canvas whose renderer is a ``LeanRenderer`` to ``fig``."""
+    return _lean_canvas_class()(fig)
+
+
+@cache
+def _lean_canvas_class() -> Any:
+    """The canvas class of :func:`lean_canvas` (made once, on first use: matplotlib imported)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+    from matplotlib.font_manager import fontManager, get_font
+
+    class LeanRenderer(RendererAgg):
+        """The Agg renderer, remembering what does not change from chart to chart.
+
+        Every chart draws the same tick labels, titles and legend words as the chart before
+        it; the Agg renderer lays each string out into glyphs (FreeType, HarfBuzz) and reads
+        the font's height tables every time it is drawn or measured. This one keeps each
+        string's glyph layout (by font, size, resolution, hinting and the string) and each
+        font's height metrics, and draws the same glyphs at the same places: the same pixels.
+        """
+
+        def draw_text(  # noqa: PLR0913 - matplotlib's signature
+            self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
+            ismath: Any = False, mtext: Any = None,
+        ) -> None:  # fmt: skip
+            if ismath:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            features = mtext.get_fontfeatures() if mtext is not None else None
+            language = mtext.get_language() if mtext is not None else None
+            flags = get_hinting_flag()
+            key = (_font_key(prop), self.dpi, s, flags, language,
+                   tuple(features) if features is not None else None)  # fmt: skip
+            items = _LAYOUTS.get(key)
+            if items is None:
+                font = self._prepare_font(prop)
+                items = list(font._layout(s, flags=flags, features=features, language=language))
+                if len(_LAYOUTS) > 20000:
+                    _LAYOUTS.clear()
+                _LAYOUTS[key] = items
+            size = prop.get_size_in_points()
+            self._draw_text_glyphs_and_boxes(
+                gc, x, y, angle,
+                ((i.ft_object, size, i.glyph_index, 0, 1, i.x, i.y) for i in items), [],
+            )  # fmt: skip
+            return None
+
+        def _get_font_height_metrics(self, prop: Any) -> tuple[Any, Any, Any]:
+            # what matplotlib.text.Text._get_layout computes from the font's tables
+            fname = fontManager._find_fonts_by_props(prop)
+            cache_key = str(fname)
+            if cache_key not in _HEIGHTS:
+                font = get_font(fname)
+                found = None
+                for table_name, gap, up, down in (
+                    ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                    ("hhea", "lineGap", "ascent", "descent"),
+                ):
+                    table = font.get_sfnt_table(table_name)
+                    if table is None:
+                        continue
+                    per_em = font.get_sfnt_table("head")["unitsPerEm"]
+                    found = (table[gap], table[up], table[down], per_em)
+                    break
+                _HEIGHTS[cache_key] = found
+            found = _HEIGHTS[cache_key]
+            if found is None:
+                return None, None, None
+            gap, up, down, per_em = found
+            scale = 1 / per_em * prop.get_size_in_points() * self.dpi / 72
+            return up * scale, -down * scale, gap * scale
+
+    from matplotlib.text import Text
+
+    plain_layout = Text._get_layout
+
+    def text_layout(text: Any, renderer: Any) -> Any:
+        """``Text._get_layout``, kept by everything it depends on when a lean renderer asks.
+
+        Legends and tick labels measure each text several times per chart (each level of a
+        legend's boxes asks again) and every chart measures the same words; the layout is a
+        function of the string, font, size, resolution, line spacing, alignment and rotation
+        only (not of the text's position), so it is computed once for them.
+        """
+        if not isinstance(renderer, LeanRenderer):
+            return plain_layout(text, renderer)
+        key = (
+            text._get_wrapped_text(), _font_key(text._fontproperties), renderer.dpi,
+            text.get_figure(root=True).dpi, text.get_usetex(), text.get_parse_math(),
+            text._linespacing, text._get_multialignment(), text.get_rotation(),
+            text.get_rotation_mode(), text._horizontalalignment, text._verticalalignment,
+        )  # fmt: skip
+        kept = _TEXT_LAYOUTS.get(key)
+        if kept is None:
+            kept = plain_layout(text, renderer)
+            if len(_TEXT_LAYOUTS) > 20000:
+                _TEXT_LAYOUTS.clear()
+            _TEXT_LAYOUTS[key] = kept
+        bbox, lines, corner = kept
+        return bbox.frozen(), list(lines), corner  # a new box: callers may move it
+
+    Text._get_layout = text_layout
+
+    class LeanCanvas(FigureCanvasAgg):
+        """An Agg canvas drawing with a ``LeanRenderer``."""
+
+        def get_renderer(self) -> Any:
+            w, h = self.get_width_height(physical=True)
+            key = w, h, self.figure.dpi
+            if self._lastKey != key:
+                self.renderer = LeanRenderer(w, h, self.figure.dpi)
+                self._lastKey = key
+            return self.renderer
+
+    return LeanCanvas
+
+
 def new_figure(
     width: float, height: float, layout: Layout, ncols: int = 1, sharex: bool = False
 ) -> tuple[Any, Sequence[Any]]:
     """A matplotlib figure (no pyplot state) with ``ncols`` panels placed by ``layout``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
     fig = MplFigure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
+    lean_canvas(fig)
     axes = fig.subplots(1, ncols, sharex=sharex, squeeze=False)[0]
     layout.apply(fig, ncols)
     return fig, list(axes)

@@ -140,8 +140,8 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
 
     html, base, out, kind = args
     options: dict[str, Any] = {}
+    _install_png_passthrough()  # the report's figures are RGB PNGs too
     if kind == "profile":
-        _install_png_passthrough()
         # Tagged PDF (PDF/UA-1): structure tags, document title and language, figure alt text.
         options = {"pdf_variant": "pdf/ua-1", "font_config": _profile_fonts()}
     # weasyprint may fetch only the build's figures (and the store's profile charts) and

@@ -33,6 +33,7 @@ little larger.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from cwi.site.cache import atomic_write_bytes, file_digest, html_key
+
+log = logging.getLogger(__name__)
 
 #: Marker before each piece of the report's print HTML.
 MARK = "<!--cwi-piece:{}-->"
@@ -275,6 +278,13 @@ def render_report(
     cache.pages = {k: n for k, n in cache.pages.items() if k in live}
     join_pieces([paths[pid] for pid in pids], out)
     cache.save(pids)
+    log.info(
+        "report PDF: %s, %d pass(es); laid out %s; reused %d piece(s)",
+        stats.mode,
+        stats.passes,
+        ", ".join(stats.laid_out) or "nothing",
+        len(stats.reused),
+    )
     return stats
 
 

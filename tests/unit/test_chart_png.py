@@ -6,6 +6,7 @@ import io
 import struct
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
@@ -65,3 +66,79 @@ def test_encode_png_round_trips_any_rgb_array_and_refuses_alpha():
             assert img.mode == "RGB" and np.array_equal(np.asarray(img), pixels)
     with pytest.raises(ValueError, match="RGB"):
         encode_png(np.zeros((2, 2, 4), dtype=np.uint8))
+
+
+def _pixels(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_the_lean_renderer_draws_the_same_pixels_as_matplotlibs_own():
+    from cwi.charts.figure import lean_canvas
+    from cwi.charts.profile import trend_figure
+
+    trends = pd.DataFrame(
+        [{"measure": m, "year": y, "rate": r, "lower": r * 0.9, "upper": r * 1.1,
+          "region": r * 1.05, "dfe": r * 0.98 if y < 2023 else None}
+         for m, base in (("CIN", 340.0), ("CPP", 45.0), ("CLA", 70.0))
+         for y, r in zip((2021, 2022, 2023), (base, base * 1.04, base * 0.97), strict=True)]
+    )  # fmt: skip
+    figures = [
+        lambda name: spine_figure(ROWS, **(WORDS | {"la_name": name})),
+        lambda name: trend_figure(
+            trends, la_name=name, region_name="Demo region", measures=["CIN", "CPP", "CLA"]
+        ),  # fmt: skip
+    ]
+    for make in figures:
+        for name in ("Brackenford", "Ynys Môn – “Bath & North East” ≥ 5", "Brackenford"):
+            fig = make(name)
+            assert type(fig.canvas).__name__ == "LeanCanvas"
+            lean = _pixels(fig)  # layouts kept from earlier charts are used again here
+            FigureCanvasAgg(fig)  # matplotlib's own canvas and renderer
+            plain = _pixels(fig)
+            lean_canvas(fig)
+            assert np.array_equal(lean, plain), name
+            assert np.array_equal(_pixels(fig), plain)
+
+
+def test_charts_sized_and_drawn_with_kept_layouts_equal_matplotlibs_own(monkeypatch):
+    from cwi.charts import figure as figure_mod
+
+    long_name = "The Royal Borough of Windsor and Maidenhead and Ynys Môn – “Bath & NE” ≥ 5"
+    made = {}
+    for mode in ("lean", "lean again", "plain"):
+        if mode == "plain":  # matplotlib's own canvas for new figures: nothing kept
+            monkeypatch.setattr(figure_mod, "lean_canvas", FigureCanvasAgg)
+        figure_mod.forget_figures()
+        fig = spine_figure(ROWS, **(WORDS | {"la_name": long_name}))
+        made[mode] = (tuple(fig.get_size_inches()), _pixels(fig))
+    figure_mod.forget_figures()
+    monkeypatch.undo()
+    assert made["plain"][0][0] > 6.0  # the long name widened the chart
+    for mode in ("lean", "lean again"):
+        assert made[mode][0] == made["plain"][0]
+        assert np.array_equal(made[mode][1], made["plain"][1])
+
+
+def test_kept_text_layouts_follow_alignment_rotation_size_and_spacing():
+    from matplotlib.figure import Figure as MplFigure
+
+    from cwi.charts.figure import lean_canvas
+
+    def draw(canvas) -> np.ndarray:
+        fig = MplFigure(figsize=(4, 4), dpi=DPI)
+        canvas(fig)
+        for i, (ha, va, rot, size, spacing) in enumerate([
+            ("left", "baseline", 0, 8, 1.2), ("center", "top", 0, 8, 1.2),
+            ("right", "bottom", 0, 8, 1.2), ("center", "center", 90, 8, 1.2),
+            ("left", "baseline", 0, 11, 1.2), ("left", "top", 0, 8, 2.0),
+            ("right", "center_baseline", 30, 8, 1.2), ("left", "top", 0, 8, 1.2),
+            ("left", "bottom", 0, 8, 1.2),
+        ]):  # fmt: skip
+            fig.text(0.5, 0.1 * (i + 1), "[c] Rate\nper 10,000", ha=ha, va=va, rotation=rot,
+                     fontsize=size, linespacing=spacing)  # fmt: skip
+        return _pixels(fig)
+
+    plain = draw(FigureCanvasAgg)
+    assert np.array_equal(draw(lean_canvas), plain)
+    assert np.array_equal(draw(lean_canvas), plain)  # every layout from the cache this time
