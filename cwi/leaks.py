@@ -637,11 +637,16 @@ def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[tup
                 if b"<worksheet" not in data[:2000]:
                     raise ValueError("prefixed worksheet XML")  # openpyxl reads it
                 current, cells = 0, []
+                column_of: dict[str, int] = {}  # column letters -> index, once per sheet
                 for m in _XL_CELL.finditer(data):
                     attrs = dict(_XL_ATTR.findall(m.group(1)))
                     ref = attrs[b"r"].decode()
                     split = len(ref.rstrip("0123456789"))
-                    number, column = int(ref[split:]), column_index_from_string(ref[:split])
+                    letters = ref[:split]
+                    column = column_of.get(letters)
+                    if column is None:
+                        column = column_of[letters] = column_index_from_string(letters)
+                    number = int(ref[split:])
                     if number != current:
                         if cells:
                             yield current, cells
@@ -716,26 +721,38 @@ def _scan_sheet(
     sheet_limit = documented_limit(title) if entry(title) is not None else documented_limit(stem)
     count_cols: set[int] = set()
     header_seen = False
+    # a sheet without a count column tests every row of strings as a header: remember answers
+    is_count: dict[tuple[Any, str], bool] = {}
+
+    def count_column(value: Any, table: str) -> bool:
+        key = (type(value), value, table)
+        found = is_count.get(key)
+        if found is None:
+            found = is_count[key] = _count_column(value, table)
+        return found
+
+    def where(c: int, r: int) -> str:  # only built for a finding
+        return f"sheet '{title}' cell {get_column_letter(c)}{r}"
+
     for r, row in rows:
         cells = list(row)
         for c, value in cells:
             if value is None:
                 continue
-            where = f"sheet '{title}' cell {get_column_letter(c)}{r}"
             if isinstance(value, (dt.datetime, dt.date)):
                 day = value.date() if isinstance(value, dt.datetime) else value
                 lo, hi = col.window
                 if not _is_reference_date(day.day, day.month) and lo <= day <= hi:
-                    col.add("date of birth", where)
+                    col.add("date of birth", where(c, r))
                 continue
             if isinstance(value, str):
                 for kind in _cell_kinds(value, sentinels, col.window, memo):
-                    col.add(kind, where)
+                    col.add(kind, where(c, r))
             if header_seen and c in count_cols and _small(value, sheet_limit):
-                col.add("small count", where)
+                col.add("small count", where(c, r))
         if not header_seen and any(isinstance(v, str) for _, v in cells):
-            found = {c for c, v in cells if _count_column(v, title)} or {
-                c for c, v in cells if _count_column(v, stem)
+            found = {c for c, v in cells if count_column(v, title)} or {
+                c for c, v in cells if count_column(v, stem)
             }
             if found:
                 count_cols = found
@@ -1250,9 +1267,14 @@ def scan_paths(
     )
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(heavy) > 2:
+        import multiprocessing
+
         from cwi.io import worker_pool
 
-        with worker_pool(min(workers, len(heavy))) as pool:  # workers die with the build
+        # fresh interpreters, not forks: a fork of the build process shares (and, as RSS,
+        # counts again) everything the build holds, which made the scan the build's peak
+        spawn = multiprocessing.get_context("spawn")
+        with worker_pool(min(workers, len(heavy)), mp_context=spawn) as pool:  # die with build
             futures = {
                 p: pool.submit(scan_file, p, sentinels, thresholds, names[p], years) for p in heavy
             }

@@ -952,6 +952,32 @@ def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
             progress.console.print(f"  {name:<12} {state.timings[name]:7.2f} s")
             progress.advance(task)
             done.append(name)
+            if name == "store":
+                release_memory(state)
+
+
+def release_memory(state: BuildState) -> None:
+    """Drop what only the stages up to the store need, once the store is written.
+
+    The later stages read the results store from disk; their worker processes are forks of
+    this one, so what it still holds would be resident (and counted) in each of them.
+    """
+    state.ingest = None
+    state.cube = None
+    state.reference = None
+    state.public = None
+    state.raw_tables = {}
+    state.tables = {}
+    import gc
+
+    gc.collect()
+    try:  # hand freed heap pages back to the system (glibc keeps them otherwise)
+        import ctypes
+        import ctypes.util
+
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _cpu_seconds() -> float:

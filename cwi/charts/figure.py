@@ -180,6 +180,8 @@ class Layout:
 _LAYOUTS: dict[tuple[Any, ...], list[Any]] = {}
 #: Font height metrics (ascent, descent, line gap in font units per em) by font file.
 _HEIGHTS: dict[str, tuple[float, float, float, float] | None] = {}
+#: Text layouts (box, lines, corner) measured with a lean renderer, by what they depend on.
+_TEXT_LAYOUTS: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
 
 def _font_key(prop: Any) -> tuple[Any, ...]:
@@ -259,6 +261,37 @@ def _lean_canvas_class() -> Any:
             gap, up, down, per_em = found
             scale = 1 / per_em * prop.get_size_in_points() * self.dpi / 72
             return up * scale, -down * scale, gap * scale
+
+    from matplotlib.text import Text
+
+    plain_layout = Text._get_layout
+
+    def text_layout(text: Any, renderer: Any) -> Any:
+        """``Text._get_layout``, kept by everything it depends on when a lean renderer asks.
+
+        Legends and tick labels measure each text several times per chart (each level of a
+        legend's boxes asks again) and every chart measures the same words; the layout is a
+        function of the string, font, size, resolution, line spacing, alignment and rotation
+        only (not of the text's position), so it is computed once for them.
+        """
+        if not isinstance(renderer, LeanRenderer):
+            return plain_layout(text, renderer)
+        key = (
+            text._get_wrapped_text(), _font_key(text._fontproperties), renderer.dpi,
+            text.get_figure(root=True).dpi, text.get_usetex(), text.get_parse_math(),
+            text._linespacing, text._get_multialignment(), text.get_rotation(),
+            text.get_rotation_mode(), text._horizontalalignment, text._verticalalignment,
+        )  # fmt: skip
+        kept = _TEXT_LAYOUTS.get(key)
+        if kept is None:
+            kept = plain_layout(text, renderer)
+            if len(_TEXT_LAYOUTS) > 20000:
+                _TEXT_LAYOUTS.clear()
+            _TEXT_LAYOUTS[key] = kept
+        bbox, lines, corner = kept
+        return bbox.frozen(), list(lines), corner  # a new box: callers may move it
+
+    Text._get_layout = text_layout
 
     class LeanCanvas(FigureCanvasAgg):
         """An Agg canvas drawing with a ``LeanRenderer``."""

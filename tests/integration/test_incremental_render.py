@@ -27,7 +27,14 @@ def test_unchanged_build_renders_nothing_again(built, built_settings, monkeypatc
         written.append(Path(job[2]).name)
         return real_write(job)
 
+    real_batch = render_mod._run_batch
+
+    def batch(jobs: list[dict[str, str]], rts: bool) -> list[str] | None:
+        pandoc_calls.extend(job["text"] for job in jobs)  # one process for many pages
+        return real_batch(jobs, rts)
+
     monkeypatch.setattr(render_mod, "_pandoc", pandoc)
+    monkeypatch.setattr(render_mod, "_run_batch", batch)
     monkeypatch.setattr(pdf_mod, "_write_one", write)
     render_mod.render_site(built_settings)
     out = pdf_mod.write_pdfs(built_settings, workers=1)

@@ -99,3 +99,46 @@ def test_the_lean_renderer_draws_the_same_pixels_as_matplotlibs_own():
             lean_canvas(fig)
             assert np.array_equal(lean, plain), name
             assert np.array_equal(_pixels(fig), plain)
+
+
+def test_charts_sized_and_drawn_with_kept_layouts_equal_matplotlibs_own(monkeypatch):
+    from cwi.charts import figure as figure_mod
+
+    long_name = "The Royal Borough of Windsor and Maidenhead and Ynys Môn – “Bath & NE” ≥ 5"
+    made = {}
+    for mode in ("lean", "lean again", "plain"):
+        if mode == "plain":  # matplotlib's own canvas for new figures: nothing kept
+            monkeypatch.setattr(figure_mod, "lean_canvas", FigureCanvasAgg)
+        figure_mod.forget_figures()
+        fig = spine_figure(ROWS, **(WORDS | {"la_name": long_name}))
+        made[mode] = (tuple(fig.get_size_inches()), _pixels(fig))
+    figure_mod.forget_figures()
+    monkeypatch.undo()
+    assert made["plain"][0][0] > 6.0  # the long name widened the chart
+    for mode in ("lean", "lean again"):
+        assert made[mode][0] == made["plain"][0]
+        assert np.array_equal(made[mode][1], made["plain"][1])
+
+
+def test_kept_text_layouts_follow_alignment_rotation_size_and_spacing():
+    from matplotlib.figure import Figure as MplFigure
+
+    from cwi.charts.figure import lean_canvas
+
+    def draw(canvas) -> np.ndarray:
+        fig = MplFigure(figsize=(4, 4), dpi=DPI)
+        canvas(fig)
+        for i, (ha, va, rot, size, spacing) in enumerate([
+            ("left", "baseline", 0, 8, 1.2), ("center", "top", 0, 8, 1.2),
+            ("right", "bottom", 0, 8, 1.2), ("center", "center", 90, 8, 1.2),
+            ("left", "baseline", 0, 11, 1.2), ("left", "top", 0, 8, 2.0),
+            ("right", "center_baseline", 30, 8, 1.2), ("left", "top", 0, 8, 1.2),
+            ("left", "bottom", 0, 8, 1.2),
+        ]):  # fmt: skip
+            fig.text(0.5, 0.1 * (i + 1), "[c] Rate\nper 10,000", ha=ha, va=va, rotation=rot,
+                     fontsize=size, linespacing=spacing)  # fmt: skip
+        return _pixels(fig)
+
+    plain = draw(FigureCanvasAgg)
+    assert np.array_equal(draw(lean_canvas), plain)
+    assert np.array_equal(draw(lean_canvas), plain)  # every layout from the cache this time

@@ -167,6 +167,26 @@ def test_xlsx_cells_dates_and_properties(tmp_path):
     assert_no_values(found)
 
 
+def test_workbooks_scanned_by_worker_processes_give_the_same_findings(tmp_path):
+    """Heavy files go to fresh worker processes (spawned, not forked); nothing is lost there."""
+    import openpyxl
+
+    for k in range(4):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Table 1"
+        ws.append(["la_code", "imd_decile", "count", "note"])
+        ws.append(["E06000001", 1, 3 if k == 1 else 50, SENTINEL if k == 2 else ""])
+        ws.append(["E06000001", 2, 40, POSTCODE if k == 3 else ""])
+        wb.save(tmp_path / f"book{k}.xlsx")
+    pooled = scan_paths(tmp_path, [SENTINEL], TH, workers=2, years=[2023])
+    assert pooled == scan_paths(tmp_path, [SENTINEL], TH, workers=1, years=[2023])
+    assert kinds(pooled, "book0.xlsx") == set()
+    assert kinds(pooled, "book1.xlsx") == {"small count"}
+    assert kinds(pooled, "book2.xlsx") == {"sentinel"}
+    assert kinds(pooled, "book3.xlsx") == {"postcode"}
+
+
 def test_json_iso_dates_only_in_data(tmp_path):
     (tmp_path / "manifest.json").write_text(
         json.dumps(
