@@ -20,7 +20,7 @@ from typing import Any
 from cwi.config import Settings
 from cwi.io import recover, staging_dir, swap_in, worker_pool
 from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
-from cwi.site.report_pdf import FRONT, LINK_BASE, MARK, render_report
+from cwi.site.report_pdf import FRONT, LINK_BASE, MARK, render_report, whole_document
 from cwi.site.safe import asset_check, asset_fetcher, md_plain, strip_attachments
 from cwi.store import ResultsStore
 
@@ -157,6 +157,8 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
         # laid out chapter by chapter; unchanged chapters come from the piece cache
         render_report(html, Path(out), Path(pieces), render, {"attachments": []})
         return out
+    if kind == "report":  # no piece cache: one document, links between chapters as they are
+        html = whole_document(html)
     pdf = HTML(string=strip_attachments(html), base_url=base, url_fetcher=fetcher).write_pdf(
         attachments=[], **options
     )

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,11 @@ class Stats:
     passes: int = 0
 
 
+def whole_document(html: str) -> str:
+    """The report's print HTML as one document: links to other pieces as internal links."""
+    return html.replace(f'href="{LINK_BASE}', 'href="#')
+
+
 def split_report(html: str) -> Report | None:
     """Cut the report's print HTML at its piece markers (None if it has none)."""
     marks = list(_MARK.finditer(html))
@@ -137,9 +143,13 @@ def piece_html(report: Report, piece: Piece, first: int, total: int, toc: dict[s
     return head + MARK.format(piece.pid) + body + report.tail
 
 
-def _layout_key(report: Report, piece: Piece, base: str) -> str:
-    """Key of what decides a piece's page count (its HTML without the page numbers)."""
-    return html_key(report.head + piece.body + report.tail, base, "report-piece-layout")
+def _layout_key(report: Report, piece: Piece) -> str:
+    """Key of what decides a piece's page count (its HTML without the page numbers).
+
+    Figures are named by absolute ``file://`` URIs (their bytes are part of the key), so the
+    base URL decides nothing here.
+    """
+    return html_key(report.head + piece.body + report.tail, "report-piece-layout")
 
 
 class PieceCache:
@@ -238,9 +248,9 @@ def render_report(
         return Stats(mode="single", passes=1)
     cache = PieceCache(folder)
     pids = [p.pid for p in report.pieces]
-    base = str(folder)  # the layout keys are per cache; files are named in the HTML itself
-    layout = {p.pid: _layout_key(report, p, base) for p in report.pieces}
+    layout = {p.pid: _layout_key(report, p) for p in report.pieces}
     stats = Stats()
+    started = time.process_time()
     for _ in range(3):
         counts = {}
         for pid in pids:
@@ -276,14 +286,17 @@ def render_report(
         cache.last[pid] = cache.pages[layout[pid]]
     live = set(layout.values())
     cache.pages = {k: n for k, n in cache.pages.items() if k in live}
+    laid_out = time.process_time()
     join_pieces([paths[pid] for pid in pids], out)
     cache.save(pids)
     log.info(
-        "report PDF: %s, %d pass(es); laid out %s; reused %d piece(s)",
+        "report PDF: %s, %d pass(es); laid out %s; reused %d piece(s); CPU %.2f s, join %.2f s",
         stats.mode,
         stats.passes,
         ", ".join(stats.laid_out) or "nothing",
         len(stats.reused),
+        laid_out - started,
+        time.process_time() - laid_out,
     )
     return stats
 

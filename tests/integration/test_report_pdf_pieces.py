@@ -30,6 +30,22 @@ def report(built_settings) -> tuple[str, str]:
     return pdf_mod.report_html(built_settings), str(built_settings.root / "report")
 
 
+@pytest.fixture(scope="module")
+def cold(report, tmp_path_factory) -> tuple[Path, report_pdf.Stats]:
+    """A piece cache filled by one first render (laid out once as a whole document)."""
+    html, base = report
+    folder = tmp_path_factory.mktemp("cold")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        stats = _render(html, base, folder / "report.pdf", folder / "cache", monkeypatch)
+    return folder, stats
+
+
+def _cache_from(cold: tuple[Path, report_pdf.Stats], tmp_path: Path) -> Path:
+    """A copy of the cold cache for one test (and the report PDF it wrote)."""
+    shutil.copytree(cold[0], tmp_path, dirs_exist_ok=True)
+    return tmp_path / "cache"
+
+
 def _render(html: str, base: str, out: Path, cache: Path | None, monkeypatch) -> report_pdf.Stats:
     """Write the report PDF as the PDF stage does; return what was laid out."""
     seen: list[report_pdf.Stats] = []
@@ -50,20 +66,19 @@ def _render(html: str, base: str, out: Path, cache: Path | None, monkeypatch) ->
 
 def _whole(html: str) -> str:
     """The same report as one document with ordinary internal links (the old way)."""
-    return html.replace(f'href="{LINK_BASE}', 'href="#')
+    whole = report_pdf.whole_document(html)
+    assert LINK_BASE not in whole
+    return whole
 
 
 def _pages(pdf: Path) -> list[str]:
-    n = len(PdfReader(pdf).pages)
-    return [
-        subprocess.run(
-            ["pdftotext", "-layout", "-f", str(i), "-l", str(i), str(pdf), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for i in range(1, n + 1)
-    ]
+    """Layout text of every page (pdftotext ends each page with a form feed)."""
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = out.split("\f")[:-1]
+    assert len(pages) == len(PdfReader(pdf).pages)
+    return pages
 
 
 def _outline(reader: PdfReader) -> list[tuple[int, str, int]]:
@@ -124,7 +139,7 @@ def _edit(html: str, pid: str, extra: str) -> str:
     return html[:end] + extra + html[end:]
 
 
-def test_pieces_read_as_the_whole_document(report, tmp_path, monkeypatch):
+def test_pieces_read_as_the_whole_document(report, cold, tmp_path, monkeypatch):
     html, base = report
     parts = split_report(html)
     assert parts is not None and parts.pieces[0].pid == report_pdf.FRONT
@@ -133,11 +148,11 @@ def test_pieces_read_as_the_whole_document(report, tmp_path, monkeypatch):
     assert _render(_whole(html), base, whole, None, monkeypatch).mode == "whole document"
     assert any("Page 3 of" in p for p in _pages(whole))
 
-    cache = tmp_path / "cache"
-    first = _render(html, base, tmp_path / "cold.pdf", cache, monkeypatch)
+    cache = _cache_from(cold, tmp_path)
+    first = cold[1]
     # nothing known yet: laid out once as a whole, then written piece by piece
     assert first.mode == "whole" and first.passes == 1
-    assert_same_report(tmp_path / "cold.pdf", whole)
+    assert_same_report(tmp_path / "report.pdf", whole)
 
     # every piece laid out alone (page counts known, no piece PDF kept)
     record = json.loads((cache / "record.json").read_text("utf-8"))
@@ -155,10 +170,9 @@ def test_pieces_read_as_the_whole_document(report, tmp_path, monkeypatch):
     assert _pages(tmp_path / "again.pdf") == _pages(whole)
 
 
-def test_one_chapter_edit_lays_out_that_chapter_only(report, tmp_path, monkeypatch):
+def test_one_chapter_edit_lays_out_that_chapter_only(report, cold, tmp_path, monkeypatch):
     html, base = report
-    cache = tmp_path / "cache"
-    _render(html, base, tmp_path / "before.pdf", cache, monkeypatch)
+    cache = _cache_from(cold, tmp_path)
     pid = "ch-q1-clustering"
     edited = _edit(html, pid, "<p>One sentence added for the test.</p>")
     stats = _render(edited, base, tmp_path / "after.pdf", cache, monkeypatch)
@@ -170,10 +184,9 @@ def test_one_chapter_edit_lays_out_that_chapter_only(report, tmp_path, monkeypat
     assert_same_report(tmp_path / "after.pdf", tmp_path / "whole.pdf")
 
 
-def test_corrupted_piece_is_laid_out_again(report, tmp_path, monkeypatch):
+def test_corrupted_piece_is_laid_out_again(report, cold, tmp_path, monkeypatch):
     html, base = report
-    cache = tmp_path / "cache"
-    _render(html, base, tmp_path / "before.pdf", cache, monkeypatch)
+    cache = _cache_from(cold, tmp_path)
     record = json.loads((cache / "record.json").read_text("utf-8"))
     victim = cache / record["pdfs"]["ch-methods"]["file"]
     data = bytearray(victim.read_bytes())
@@ -181,16 +194,15 @@ def test_corrupted_piece_is_laid_out_again(report, tmp_path, monkeypatch):
     victim.write_bytes(bytes(data))
     stats = _render(html, base, tmp_path / "after.pdf", cache, monkeypatch)
     assert stats.laid_out == ["ch-methods"]
-    assert _pages(tmp_path / "after.pdf") == _pages(tmp_path / "before.pdf")
+    assert _pages(tmp_path / "after.pdf") == _pages(tmp_path / "report.pdf")
     stats = _render(html, base, tmp_path / "again.pdf", cache, monkeypatch)
     assert stats.laid_out == []
 
 
-def test_a_chapter_growing_by_a_page_renumbers_the_rest(report, tmp_path, monkeypatch):
+def test_a_chapter_growing_by_a_page_renumbers_the_rest(report, cold, tmp_path, monkeypatch):
     html, base = report
-    cache = tmp_path / "cache"
-    _render(html, base, tmp_path / "before.pdf", cache, monkeypatch)
-    n_before = len(PdfReader(tmp_path / "before.pdf").pages)
+    cache = _cache_from(cold, tmp_path)
+    n_before = len(PdfReader(tmp_path / "report.pdf").pages)
     page = '<p style="page-break-before: always">A page of its own.</p>'
     edited = _edit(html, "ch-q2-identity", page)
     stats = _render(edited, base, tmp_path / "after.pdf", cache, monkeypatch)
