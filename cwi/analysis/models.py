@@ -178,13 +178,22 @@ class _SparseDesign:
         ii, jj = np.concatenate(i_), np.concatenate(j_)
         order = np.argsort(rows, kind="stable")  # each slot then adds its terms in row order
         rows, ii, jj = rows[order], ii[order], jj[order]
-        index = {pair: k for k, pair in enumerate(pairs)}
-        pid = np.fromiter((index[(int(a), int(b))] for a, b in zip(ii, jj, strict=True)),
-                          dtype=np.int64, count=len(ii))  # fmt: skip
-        self.pair_rows, self.xi, self.xj = rows, x[rows, ii], x[rows, jj]
-        self.pair_keys = pid * n_groups + group[rows]
         self.pair_i = np.array([i for i, _ in pairs], dtype=int)
         self.pair_j = np.array([j for _, j in pairs], dtype=int)
+        # position of (i, j) in ``pairs`` (i-major, j >= i), checked against the list itself
+        pid = ii * p - ii * (ii - 1) // 2 + (jj - ii)
+        standard = len(pid) == 0 or (
+            pid.min() >= 0
+            and pid.max() < len(pairs)
+            and np.array_equal(self.pair_i[pid], ii)
+            and np.array_equal(self.pair_j[pid], jj)
+        )
+        if not standard:
+            index = {pair: k for k, pair in enumerate(pairs)}
+            pid = np.array([index[(int(a), int(b))] for a, b in zip(ii, jj, strict=True)],
+                           dtype=np.int64)  # fmt: skip
+        self.pair_rows, self.xi, self.xj = rows, x[rows, ii], x[rows, jj]
+        self.pair_keys = pid * n_groups + group[rows]
 
     @classmethod
     def of(
