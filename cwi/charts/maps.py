@@ -19,7 +19,7 @@ from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
-from cwi.charts.figure import Figure, Layout, new_figure  # noqa: E402
+from cwi.charts.figure import Figure, Layout, reused_figure  # noqa: E402
 from cwi.charts.theme import FONT, palette  # noqa: E402
 
 #: Largest map panel as a share of the figure size given (matplotlib's default subplot box),
@@ -136,7 +136,8 @@ def decile_map_figure(areas: Any, width: float = 7.2, height: float = 4.2) -> An
     aspect = (xlim[1] - xlim[0]) / (ylim[1] - ylim[0])
 
     # The legend's size first (it does not depend on the map), then the panel beside it.
-    fig, (ax,) = new_figure(width, height, Layout(0, 0, 0, 0))
+    # the last map's figure, emptied (making a figure and its panel costs as much as a map)
+    fig, (ax,), _new = reused_figure("map", width, height, Layout(0, 0, 0, 0))
     handles = [
         Patch(facecolor=c, edgecolor="#7F7F7F", linewidth=0.4, label=str(i))
         for i, c in enumerate(colours, start=1)
