@@ -570,6 +570,11 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # Cells of a worksheet's XML, read with regular expressions (far faster than a parse tree).
 _XL_CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
 _XL_ATTR = re.compile(rb'\b(r|s|t)="([^"]*)"')
+#: A cell's attributes as openpyxl and most writers put them: ``r`` (letters, digits), then
+#: optionally ``s`` and ``t``; anything else goes through :data:`_XL_ATTR`.
+_XL_USUAL_ATTRS = re.compile(
+    rb'\s+r="([A-Z]+)([0-9]+)"(?:\s+s="([0-9]+)")?(?:\s+t="([A-Za-z]+)")?\s*'
+)
 _XL_V = re.compile(rb"<v(?:\s[^>]*)?>(.*?)</v>", re.S)
 _XL_T = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
 _XL_FLOAT = re.compile(r"[.Ee]")
@@ -639,19 +644,25 @@ def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[tup
                 current, cells = 0, []
                 column_of: dict[str, int] = {}  # column letters -> index, once per sheet
                 for m in _XL_CELL.finditer(data):
-                    attrs = dict(_XL_ATTR.findall(m.group(1)))
-                    ref = attrs[b"r"].decode()
-                    split = len(ref.rstrip("0123456789"))
-                    letters = ref[:split]
+                    usual = _XL_USUAL_ATTRS.fullmatch(m.group(1))
+                    if usual is not None:  # r, s, t in the usual order: one match
+                        letters, digits = usual.group(1).decode(), usual.group(2)
+                        style, kind = usual.group(3) or b"0", usual.group(4) or b"n"
+                    else:
+                        attrs = dict(_XL_ATTR.findall(m.group(1)))
+                        ref = attrs[b"r"].decode()
+                        split = len(ref.rstrip("0123456789"))
+                        letters, digits = ref[:split], ref[split:]
+                        style, kind = attrs.get(b"s", b"0"), attrs.get(b"t", b"n")
                     column = column_of.get(letters)
                     if column is None:
                         column = column_of[letters] = column_index_from_string(letters)
-                    number = int(ref[split:])
+                    number = int(digits)
                     if number != current:
                         if cells:
                             yield current, cells
                         current, cells = number, []
-                    kind, body = attrs.get(b"t", b"n"), m.group(3) or b""
+                    body = m.group(3) or b""
                     if kind == b"inlineStr":
                         if b"<is" in body:
                             text = b"".join(_XL_T.findall(body)).decode("utf-8")
@@ -673,7 +684,7 @@ def _xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple[int, list[tup
                         cells.append((column, dt.datetime.fromisoformat(raw)))
                     else:
                         value: Any = float(raw) if _XL_FLOAT.search(raw) else int(raw)
-                        if int(attrs.get(b"s", b"0")) in dates:
+                        if int(style) in dates:
                             value = from_excel(value, epoch)
                         cells.append((column, value))
                 if cells:
