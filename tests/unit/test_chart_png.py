@@ -178,7 +178,7 @@ def test_a_map_drawn_on_the_last_maps_emptied_figure_equals_one_on_a_new_figure(
     def fresh(kind, width, height, layout, *args):
         return (*figure_mod.new_figure(width, height, layout, *args), True)
 
-    monkeypatch.setattr(maps, "reused_figure", fresh)
+    monkeypatch.setattr(maps, "reused_figure", fresh)  # as decile_map_figure(reuse=False)
     new = draw_all("new")
     assert [m.shape for m in kept] == [m.shape for m in new]
     assert len({m.shape for m in new}) == 3  # each map sized to its own area
