@@ -19,7 +19,7 @@ from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
-from cwi.charts.figure import Figure, Layout, new_figure  # noqa: E402
+from cwi.charts.figure import Figure, Layout, new_figure, reused_figure  # noqa: E402
 from cwi.charts.theme import FONT, palette  # noqa: E402
 
 #: Largest map panel as a share of the figure size given (matplotlib's default subplot box),
@@ -115,15 +115,21 @@ def decile_map(
     """
     figure = Figure(path=path, title=title, subtitle=subtitle, source=source, alt=alt)
     figure.validate()
-    return figure.write(decile_map_figure(areas, width=width, height=height), tight=False)
+    # saved at once, so the figure of the previous map can be emptied and used again
+    fig = decile_map_figure(areas, width=width, height=height, reuse=True)
+    return figure.write(fig, tight=False)
 
 
-def decile_map_figure(areas: Any, width: float = 7.2, height: float = 4.2) -> Any:
+def decile_map_figure(
+    areas: Any, width: float = 7.2, height: float = 4.2, reuse: bool = False
+) -> Any:
     """The decile map as a matplotlib figure sized to the area's shape (see :func:`decile_map`).
 
     The panel keeps the area's proportions (equal scales on both axes) within the default subplot
     box of a ``width`` x ``height`` figure; the image is cut to the panel and its legend, as a
-    tight crop would, without measuring the whole figure.
+    tight crop would, without measuring the whole figure. With ``reuse``, the figure is the
+    previous map's, emptied (:func:`cwi.charts.figure.reused_figure`: making a figure and its
+    panel costs as much as drawing a map), so it is valid only until the next such call.
     """
     colours = palette("deciles")
     geoms = np.asarray(areas.geometry.values, dtype=object)
@@ -136,7 +142,10 @@ def decile_map_figure(areas: Any, width: float = 7.2, height: float = 4.2) -> An
     aspect = (xlim[1] - xlim[0]) / (ylim[1] - ylim[0])
 
     # The legend's size first (it does not depend on the map), then the panel beside it.
-    fig, (ax,) = new_figure(width, height, Layout(0, 0, 0, 0))
+    if reuse:
+        fig, (ax,), _new = reused_figure("map", width, height, Layout(0, 0, 0, 0))
+    else:
+        fig, (ax,) = new_figure(width, height, Layout(0, 0, 0, 0))
     handles = [
         Patch(facecolor=c, edgecolor="#7F7F7F", linewidth=0.4, label=str(i))
         for i, c in enumerate(colours, start=1)

@@ -142,3 +142,45 @@ def test_kept_text_layouts_follow_alignment_rotation_size_and_spacing():
     plain = draw(FigureCanvasAgg)
     assert np.array_equal(draw(lean_canvas), plain)
     assert np.array_equal(draw(lean_canvas), plain)  # every layout from the cache this time
+
+
+def test_a_map_drawn_on_the_last_maps_emptied_figure_equals_one_on_a_new_figure(
+    tmp_path, monkeypatch
+):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from cwi.charts import figure as figure_mod
+    from cwi.charts import maps
+
+    def area(cols: int, rows: int, shift: float) -> gpd.GeoDataFrame:
+        cells = [
+            box(shift + i, j, shift + i + 1, j + 0.7) for i in range(cols) for j in range(rows)
+        ]
+        return gpd.GeoDataFrame(
+            {"imd_decile": [1 + k % 10 for k in range(len(cells))]}, geometry=cells
+        )
+
+    areas = [area(6, 3, 0.0), area(2, 9, 5.0), area(11, 2, -3.0)]  # wide, tall, wider
+    words = {"title": "t", "subtitle": "s", "source": "src", "alt": "a"}
+
+    def draw_all(tag: str) -> list[np.ndarray]:
+        out = []
+        for i, a in enumerate(areas):
+            path = tmp_path / f"{tag}{i}.png"
+            maps.decile_map(a, path, width=7.0, height=3.3, **words)
+            out.append(np.asarray(Image.open(path)))
+        return out
+
+    figure_mod.forget_figures()
+    kept = draw_all("kept")  # the second and third maps reuse the first one's figure
+
+    def fresh(kind, width, height, layout, *args):
+        return (*figure_mod.new_figure(width, height, layout, *args), True)
+
+    monkeypatch.setattr(maps, "reused_figure", fresh)  # as decile_map_figure(reuse=False)
+    new = draw_all("new")
+    assert [m.shape for m in kept] == [m.shape for m in new]
+    assert len({m.shape for m in new}) == 3  # each map sized to its own area
+    for a, b in zip(kept, new, strict=True):
+        assert np.array_equal(a, b)
