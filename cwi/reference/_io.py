@@ -135,6 +135,23 @@ def require_columns(
 
 
 def to_number(values: pd.Series) -> pd.Series:
-    """Convert strings such as ``"1,296"`` or ``"28814.0"`` to floats (blank -> NaN)."""
+    """Convert strings such as ``"1,296"`` or ``"28814.0"`` to floats (blank -> NaN).
+
+    A column of nothing but plain whole numbers (``"0"`` to 18 digits, no blank, sign, comma
+    or space: the ONS population counts) needs no cleaning, and those strings parse to the
+    same int64 values directly, in about a third of the time.
+    """
+    if values.dtype == object and len(values) and values.notna().all():
+        try:
+            joined = "\n".join(values.tolist())
+        except TypeError:  # not all strings
+            joined = None
+        if joined is not None and _WHOLE_NUMBERS.fullmatch(joined):
+            return pd.Series(
+                values.to_numpy().astype("int64"), index=values.index, name=values.name
+            )
     cleaned = values.astype(str).str.replace(",", "", regex=False).str.strip()
     return pd.to_numeric(cleaned.replace({"": None}), errors="coerce")
+
+
+_WHOLE_NUMBERS = re.compile(r"[0-9]{1,18}(?:\n[0-9]{1,18})*")
