@@ -514,8 +514,8 @@ def stage_public(state: BuildState) -> None:
 def start_public(state: BuildState, order: Sequence[str]) -> None:
     """Start the public edition (and its LA outlines) in a worker, if this build will need it.
 
-    The edition reads only the public files, so it runs on the second core while the ingest,
-    the cube and the analysis run here; :func:`stage_public` waits for it and reads its tables back from the
+    The edition reads only the public files, so it runs on the second core while the cube and
+    the analysis run here; :func:`stage_public` waits for it and reads its tables back from the
     cache it filled, checked as always. The same worker then draws the LA outlines from the
     LSOA boundaries while disclosure control and the profiles run here; the store stage waits
     for them before it copies them from their cache. The worker dies with the build
@@ -938,7 +938,7 @@ def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
                 progress.advance(task)
                 done.append(name)
                 continue
-            if name in ("ingest", "cube", "analysis"):  # the public edition runs beside them
+            if name in ("cube", "analysis"):  # the public edition runs beside them
                 start_public(state, order)
             start, cpu = time.perf_counter(), _cpu_seconds()
             STAGES[name](state)
