@@ -40,8 +40,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.optimize import linprog
 
 from cwi.disclosure.symbols import CONFIDENTIAL, NOTE, SYMBOLS
 
@@ -671,11 +669,15 @@ def _component_lp(
             bounds.append((max(0.0, math.ceil(r - base / 2)), math.ceil(r + base / 2) - 1.0))
     if not rhs:
         return None, None, bounds
+    from scipy import sparse  # here: builds that only read the store never load scipy
+
     a_eq = sparse.csr_array((data, (r_idx, c_idx)), shape=(len(rhs), len(comp)))
     return a_eq, np.asarray(rhs), bounds
 
 
 def _solve(c: np.ndarray, a_eq: Any, b_eq: Any, bounds: list) -> Any:
+    from scipy.optimize import linprog
+
     res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status == 2:
         raise DisclosureError(
