@@ -142,3 +142,19 @@ def built_settings(built: dict[str, Path]):
 
 def have(command: str) -> bool:
     return shutil.which(command) is not None
+
+
+@pytest.fixture
+def pandoc_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the markdown texts really handed to pandoc (pandoc still runs)."""
+    calls: list[str] = []
+    from cwi.site import render as render_mod
+
+    real = render_mod._pandoc
+
+    def counting(markdown: str) -> str:
+        calls.append(markdown)
+        return real(markdown)
+
+    monkeypatch.setattr(render_mod, "_pandoc", counting)
+    return calls

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-import pytest
-
 from cwi.profiles import render_web
 from cwi.site import render as render_mod
 from cwi.site.cache import FragmentCache
@@ -33,35 +31,21 @@ def _la_pages() -> list[Page]:
     return pages
 
 
-@pytest.fixture
-def per_page(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The markdown texts converted by one pandoc run each."""
-    calls: list[str] = []
-    real = render_mod._pandoc
-
-    def counting(markdown: str) -> str:
-        calls.append(markdown)
-        return real(markdown)
-
-    monkeypatch.setattr(render_mod, "_pandoc", counting)
-    return calls
-
-
-def test_one_process_gives_the_same_html_as_one_run_per_page(per_page):
+def test_one_process_gives_the_same_html_as_one_run_per_page(pandoc_calls):
     pages = real_pages() + _la_pages()
     markdowns = [render_mod._page_markdown(p) for p in pages]
     assert sum(m.startswith(render_mod._TEMPLATE_MARK) for m in markdowns) == 3
     texts = markdowns + [to_pandoc_markdown(t) for t in EDGE_CASES]
     expected = [_pandoc(t) for t in texts]
-    per_page.clear()
+    pandoc_calls.clear()
     assert pandoc_many(texts) == expected
     # only the text with a tab went through the command line; the rest in one process
-    assert per_page == [t for t in texts if "\t" in t]
+    assert pandoc_calls == [t for t in texts if "\t" in t]
     la_html = expected[len(real_pages()) + 1]
     assert "Bath &amp; &lt;b&gt;" in la_html and "<b>" not in la_html.split("Bath", 1)[1][:40]
 
 
-def test_pages_html_converts_only_what_the_cache_lacks(tmp_path, per_page, monkeypatch):
+def test_pages_html_converts_only_what_the_cache_lacks(tmp_path, pandoc_calls, monkeypatch):
     pages = real_pages()[:3] + _la_pages()
     cache = FragmentCache(tmp_path / "pandoc")
     batches: list[int] = []
@@ -80,10 +64,10 @@ def test_pages_html_converts_only_what_the_cache_lacks(tmp_path, per_page, monke
     assert third[:1] + third[2:] == first[:1] + first[2:]
 
 
-def test_a_failing_batch_falls_back_to_one_run_per_page(tmp_path, per_page, monkeypatch):
+def test_a_failing_batch_falls_back_to_one_run_per_page(tmp_path, pandoc_calls, monkeypatch):
     monkeypatch.setattr(render_mod, "BATCH_SCRIPT", tmp_path / "missing.lua")
     texts = [render_mod._page_markdown(p) for p in _la_pages()]
     html = pandoc_many(texts)
-    assert per_page == texts
+    assert pandoc_calls == texts
     monkeypatch.undo()
     assert html == pandoc_many(texts)

@@ -9,7 +9,6 @@ import pytest
 from cwi import fingerprint
 from cwi.config import ROOT as PROJECT_ROOT
 from cwi.site import pdf as pdf_mod
-from cwi.site import render as render_mod
 from cwi.site.cache import FragmentCache, OutputCache, atomic_write_bytes, html_key
 from cwi.site.render import Page, page_html, split_front_matter
 
@@ -23,20 +22,6 @@ def real_pages() -> list[Page]:
         meta, body = split_front_matter(source.read_text(encoding="utf-8"), source)
         pages.append(Page(source, PurePosixPath("report", source.name), meta, body))
     return pages
-
-
-@pytest.fixture
-def pandoc_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Count the markdown texts really handed to pandoc (pandoc still runs)."""
-    calls: list[str] = []
-    real = render_mod._pandoc
-
-    def counting(markdown: str) -> str:
-        calls.append(markdown)
-        return real(markdown)
-
-    monkeypatch.setattr(render_mod, "_pandoc", counting)
-    return calls
 
 
 def test_one_chapter_edit_runs_pandoc_for_that_chapter_only(tmp_path, pandoc_calls):
