@@ -13,6 +13,7 @@ import re
 import shutil
 import struct
 from collections.abc import Iterable, Iterator
+from functools import cache
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,7 @@ def _install_png_passthrough() -> None:
     RasterImage._get_png_data = staticmethod(get_png_data)
 
 
-_PROFILE_FONTS: Any = None
-
-
+@cache
 def _profile_fonts() -> Any:
     """One weasyprint font configuration for every profile PDF a process writes.
 
@@ -127,12 +126,9 @@ def _profile_fonts() -> Any:
     again. The profile's print CSS declares no ``@font-face`` (the only state a
     configuration gathers from a document), so sharing it changes no byte of a PDF.
     """
-    global _PROFILE_FONTS
-    if _PROFILE_FONTS is None:
-        from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.text.fonts import FontConfiguration
 
-        _PROFILE_FONTS = FontConfiguration()
-    return _PROFILE_FONTS
+    return FontConfiguration()
 
 
 def _write_one(args: tuple[str, str, str, str]) -> str:
@@ -149,19 +145,19 @@ def _write_one(args: tuple[str, str, str, str]) -> str:
     extra = [Path(p) for p in os.environ.get(ASSETS_ENV, "").split(os.pathsep) if p]
     fetcher = asset_fetcher(Path(base).parent if kind == "report" else Path(base), extra)
 
-    def render(doc: str) -> Any:
-        return HTML(string=strip_attachments(doc), base_url=base, url_fetcher=fetcher).render()
+    def document(doc: str) -> Any:  # every PDF, whole or in pieces, goes through this
+        return HTML(string=strip_attachments(doc), base_url=base, url_fetcher=fetcher)
 
     pieces = os.environ.get(REPORT_CACHE_ENV)
     if kind == "report" and pieces:
         # laid out chapter by chapter; unchanged chapters come from the piece cache
-        render_report(html, Path(out), Path(pieces), render, {"attachments": []})
+        render_report(
+            html, Path(out), Path(pieces), lambda doc: document(doc).render(), {"attachments": []}
+        )
         return out
     if kind == "report":  # no piece cache: one document, links between chapters as they are
         html = whole_document(html)
-    pdf = HTML(string=strip_attachments(html), base_url=base, url_fetcher=fetcher).write_pdf(
-        attachments=[], **options
-    )
+    pdf = document(html).write_pdf(attachments=[], **options)
     atomic_write_bytes(Path(out), pdf)
     return out
 
