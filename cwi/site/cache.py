@@ -94,17 +94,10 @@ class FragmentCache:
 
     def get_or_render(self, source: str, render: Callable[[str], str]) -> str:
         """Return the cached rendering of ``source``, or ``render(source)`` stored for next time."""
-        path = self._path(content_key(source))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            pass
-        else:
-            self.hits += 1
-            return text
-        self.misses += 1
-        text = render(source)
-        atomic_write_bytes(path, text.encode("utf-8"))
+        text = self.get(source)
+        if text is None:
+            text = render(source)
+            self.put(source, text)
         return text
 
 

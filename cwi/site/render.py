@@ -176,12 +176,20 @@ def _from_template(page: Page) -> bool:
 _TEMPLATE_MARK = "<!-- cwi: autoescaped template page -->\n"
 
 
+def _reader(markdown: str) -> tuple[str, str]:
+    """Pandoc's input format for ``markdown`` and the text to hand it (the page mark removed).
+
+    Raw HTML is read only in pages marked as the profile template's.
+    """
+    if markdown.startswith(_TEMPLATE_MARK):
+        return PANDOC_FROM_TEMPLATE, markdown[len(_TEMPLATE_MARK) :]
+    return PANDOC_FROM, markdown
+
+
 def _pandoc(markdown: str) -> str:
     """Pandoc to HTML; raw HTML is read only in pages marked as the profile template's."""
-    fmt = PANDOC_FROM
-    if markdown.startswith(_TEMPLATE_MARK):
-        fmt, markdown = PANDOC_FROM_TEMPLATE, markdown[len(_TEMPLATE_MARK) :]
-    return pypandoc.convert_text(markdown, "html5", format=fmt, extra_args=["--wrap=none"])
+    fmt, text = _reader(markdown)
+    return pypandoc.convert_text(text, "html5", format=fmt, extra_args=["--wrap=none"])
 
 
 #: Lua program converting many documents in one pandoc process (see :func:`pandoc_many`).
@@ -233,9 +241,7 @@ def pandoc_many(markdowns: list[str]) -> list[str]:
     if len(todo) > 1:
         jobs = []
         for i in todo:
-            fmt, text = PANDOC_FROM, markdowns[i]
-            if text.startswith(_TEMPLATE_MARK):
-                fmt, text = PANDOC_FROM_TEMPLATE, text[len(_TEMPLATE_MARK) :]
+            fmt, text = _reader(markdowns[i])
             jobs.append({"from": fmt, "text": text})
         html = _run_batch(jobs, rts=True) or _run_batch(jobs, rts=False)
         if html is not None:
