@@ -338,8 +338,9 @@ def warm_outlines(folder: Path, settings: Any) -> float:
     """Fill the LA outlines' cache (:func:`cwi.public.page.cached_outlines`); return the seconds.
 
     Run in the build's worker after :func:`warm_public` (it reads the edition's LSOA-to-LA
-    lookup back from that cache, and does nothing if that cache is not fresh), while the build's own process runs disclosure control and
-    the store stage's profiles; the store stage then copies the outlines.
+    lookup back from that cache, and does nothing if that cache is not fresh), while the
+    build's own process runs disclosure control and the store stage's profiles; the store
+    stage then copies the outlines.
     """
     from cwi.incremental import memo_for
     from cwi.public.data import PUBLIC_FILES
