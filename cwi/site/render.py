@@ -23,7 +23,7 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
-from cwi.io import recover, staging_dir, swap_in
+from cwi.io import load_yaml, recover, staging_dir, swap_in
 from cwi.site.cache import FragmentCache, atomic_write_bytes, cache_dir
 from cwi.site.content import fragments_dir
 from cwi.site.markdown import html_env
@@ -71,7 +71,7 @@ def load_project(root: Path) -> dict[str, Any]:
     """Read ``_quarto.yml``."""
     path = root / "_quarto.yml"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RenderError(f"Cannot read {path}: {exc}") from exc
 
@@ -91,7 +91,7 @@ def split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
     end = text.find("\n---", 3)
     if end < 0:
         raise RenderError(f"{source}: front matter is not closed with '---'.")
-    meta = yaml.safe_load(text[3:end]) or {}
+    meta = load_yaml(text[3:end]) or {}
     return meta, text[end + 4 :].lstrip("\n")
 
 
@@ -148,7 +148,7 @@ def load_pages(
     root = settings.root
     project = load_project(root)
     var_file = root / "_variables.yml"
-    variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    variables = load_yaml(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     fragments = fragments_dir(settings)
     pages = []
     keep = set(only) if only is not None else None
