@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cwi.io import load_yaml
 
 _COLOURS = Path(__file__).with_name("af_colours.yml")
 FONT = "DejaVu Sans"
@@ -14,7 +14,7 @@ FONT = "DejaVu Sans"
 
 @cache
 def _colours() -> dict[str, list[str]]:
-    return yaml.safe_load(_COLOURS.read_text(encoding="utf-8"))
+    return load_yaml(_COLOURS.read_text(encoding="utf-8"))
 
 
 def palette(kind: str = "categorical", n: int | None = None) -> list[str]:
