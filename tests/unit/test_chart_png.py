@@ -184,3 +184,24 @@ def test_a_map_drawn_on_the_last_maps_emptied_figure_equals_one_on_a_new_figure(
     assert len({m.shape for m in new}) == 3  # each map sized to its own area
     for a, b in zip(kept, new, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_glyphs_kept_by_sub_pixel_offset_draw_matplotlibs_own_pixels_anywhere():
+    from matplotlib.figure import Figure as MplFigure
+
+    from cwi.charts import figure as figure_mod
+
+    def draw(canvas) -> np.ndarray:
+        fig = MplFigure(figsize=(3, 3), dpi=DPI)
+        canvas(fig)
+        for i in range(24):  # the same glyphs at many whole and fractional pixel positions
+            x, y = 0.05 + 0.0371 * i, 0.04 + 0.0389 * i
+            fig.text(x, y, "0,9 Rate", fontsize=7 + (i % 3), rotation=(0, 30, 90)[i % 3],
+                     antialiased=bool(i % 4))  # fmt: skip
+        return _pixels(fig)
+
+    plain = draw(FigureCanvasAgg)
+    figure_mod._GLYPHS.clear()
+    assert np.array_equal(draw(figure_mod.lean_canvas), plain)  # glyphs rendered, then kept
+    assert figure_mod._GLYPHS
+    assert np.array_equal(draw(figure_mod.lean_canvas), plain)  # every glyph from the cache
