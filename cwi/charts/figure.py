@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import struct
 import zlib
 from collections.abc import Sequence
@@ -219,6 +220,22 @@ _GLYPHS: dict[tuple[Any, ...], tuple[Any, int, int]] = {}
 _HEIGHTS: dict[str, tuple[float, float, float, float] | None] = {}
 #: Text layouts (box, lines, corner) measured with a lean renderer, by what they depend on.
 _TEXT_LAYOUTS: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+
+def _forget_font_objects() -> None:
+    """Drop what holds FreeType font objects (glyph layouts and bitmaps): see below.
+
+    A font object reads its file through a descriptor whose offset a forked process shares
+    with its parent and siblings, so matplotlib gives every child process new font objects
+    (``_get_font`` is emptied at fork); a child must not use its parent's either, through
+    these caches. Text layouts and font heights are plain numbers and stay.
+    """
+    _LAYOUTS.clear()
+    _GLYPHS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_font_objects)
 
 
 def _font_key(prop: Any) -> tuple[Any, ...]:

@@ -240,3 +240,23 @@ def test_a_plotnine_chart_is_drawn_once_to_the_pixels_ggplot_save_writes(tmp_pat
         with Image.open(io.BytesIO(data)) as img:
             assert img.mode == "RGB" and img.size == (750, 360)
             assert np.array_equal(np.asarray(img), saved[:, :, :3])
+
+
+def test_a_forked_worker_starts_without_its_parents_font_objects():
+    import multiprocessing
+
+    from cwi.charts import figure as figure_mod
+
+    spine_figure(ROWS, **WORDS).canvas.draw()  # the parent lays out and renders glyphs
+    assert figure_mod._LAYOUTS and figure_mod._GLYPHS
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        left = pool.apply(_font_caches_in_child)
+    assert left == (0, 0)  # else two workers would read one font file through one offset
+    assert figure_mod._LAYOUTS and figure_mod._GLYPHS  # the parent keeps its own
+
+
+def _font_caches_in_child() -> tuple[int, int]:
+    from cwi.charts import figure as figure_mod
+
+    return len(figure_mod._LAYOUTS), len(figure_mod._GLYPHS)
