@@ -63,7 +63,11 @@ class Figure:
             drawing.savefig(self.path, dpi=dpi, bbox_inches="tight")
             plt.close(drawing)
         else:  # plotnine ggplot
-            drawing.save(self.path, dpi=dpi, verbose=False)
+            png = render_ggplot_png(drawing, dpi)
+            if png is not None:
+                self.path.write_bytes(png)
+                return self
+            drawing.save(self.path, dpi=dpi, verbose=False)  # not opaque: as it is, with alpha
         strip_png_text(self.path)
         return self
 
@@ -145,6 +149,35 @@ def render_png(fig: Any, dpi: int = DPI) -> bytes:
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
     return encode_png(rgba[:, :, :3])  # the alpha channel dropped, as Image.convert("RGB") does
+
+
+def render_ggplot_png(plot: Any, dpi: int = DPI) -> bytes | None:
+    """A plotnine plot drawn once, as ``ggplot.save`` draws it, as an RGB PNG of its pixels.
+
+    plotnine makes and lays out the figure (``save_helper``, the first half of its ``save``);
+    it is drawn under the plot's theme settings, as ``save`` draws it, on a lean canvas (the
+    same pixels, text laid out once per process) and encoded by :func:`encode_png`, instead of
+    saved by Pillow and read and written again to strip its metadata. None (nothing drawn to
+    keep) when the image is not fully opaque: it then needs its alpha channel.
+    """
+    import matplotlib as mpl
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    view = plot.save_helper(dpi=dpi, verbose=False, format="png")
+    fig = view.figure
+    try:
+        with mpl.rc_context(plot.theme.rcParams):  # what ggplot.save draws the figure under
+            if fig.get_dpi() != dpi:
+                fig.set_dpi(dpi)
+            canvas = lean_canvas(fig)
+            canvas.draw()
+            rgba = np.asarray(canvas.buffer_rgba())
+            if not (rgba[:, :, 3] == 255).all():
+                return None
+            return encode_png(rgba[:, :, :3])
+    finally:
+        plt.close(fig)
 
 
 @dataclass(frozen=True)
