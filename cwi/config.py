@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from cwi.io import load_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE = ROOT / "settings.yml"
 SHARED_PUBLIC = ROOT.parent / "shared" / "data" / "public"
@@ -567,7 +569,7 @@ def load_settings(path: Path | str | None = None, root: Path | None = None) -> S
             "(git checkout settings.yml) or set CWI_SETTINGS to your own copy."
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SettingsError(
@@ -579,7 +581,7 @@ def load_settings(path: Path | str | None = None, root: Path | None = None) -> S
         raise SettingsError(f"Settings error: {path} must hold sections like release: and data:.")
     if path.resolve() != (root / "settings.yml").resolve() and (root / "settings.yml").is_file():
         # A partial override file is merged over the tracked defaults.
-        base = yaml.safe_load((root / "settings.yml").read_text(encoding="utf-8"))
+        base = load_yaml((root / "settings.yml").read_text(encoding="utf-8"))
         for section, value in raw.items():
             if value is None and isinstance(base.get(section), dict):
                 raise SettingsError(

@@ -12,6 +12,8 @@
   blocks anyone.
 - :func:`worker_pool`: process pools whose workers die with the build (``PR_SET_PDEATHSIG``).
 - :func:`remove_tree`: deletes a folder only inside the folders a build owns.
+- :func:`load_yaml`: the one YAML reader of settings, page front matter and variables (libyaml's
+  C parser when PyYAML was built with it: the same safe subset, about 15 times faster).
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ RETIRED_PREFIX = ".cwi-retired-"
 
 class OutputError(RuntimeError):
     """An output cannot be written or replaced safely; the message says what was kept."""
+
+
+# ---- YAML -------------------------------------------------------------------------------------
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML ``text`` with the safe loader (libyaml's C one when available).
+
+    Same tags and results as ``yaml.safe_load``; raises ``yaml.YAMLError`` on bad YAML.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, C or Python
 
 
 # ---- atomic files -----------------------------------------------------------------------------

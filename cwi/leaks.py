@@ -1283,17 +1283,25 @@ def scan_paths(
         from cwi.io import worker_pool
 
         # fresh interpreters, not forks: a fork of the build process shares (and, as RSS,
-        # counts again) everything the build holds, which made the scan the build's peak
+        # counts again) everything the build holds, which made the scan the build's peak.
+        # This process is one of the ``workers``: a fresh interpreter pays its imports, so
+        # only ``workers - 1`` are started; they take the heavy files biggest first, while
+        # this process scans the rest and then takes heavy files not yet started, smallest
+        # first (a future that has not started can be cancelled).
         spawn = multiprocessing.get_context("spawn")
-        with worker_pool(min(workers, len(heavy)), mp_context=spawn) as pool:  # die with build
+        with worker_pool(min(workers - 1, len(heavy)), mp_context=spawn) as pool:  # die w/ build
             futures = {
                 p: pool.submit(scan_file, p, sentinels, thresholds, names[p], years) for p in heavy
             }
             for p in todo:
                 if p not in futures:
                     results[p] = scan_file(p, sentinels, thresholds, names[p], years)
+            for p in reversed(heavy):
+                if futures[p].cancel():  # not started by a worker: scanned here
+                    results[p] = scan_file(p, sentinels, thresholds, names[p], years)
             for p, fut in futures.items():
-                results[p] = fut.result()
+                if p not in results:
+                    results[p] = fut.result()
     else:
         for p in todo:
             results[p] = scan_file(p, sentinels, thresholds, names[p], years)

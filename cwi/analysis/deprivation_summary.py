@@ -191,11 +191,12 @@ def la_deprivation_summary(lsoa: pd.DataFrame) -> pd.DataFrame:
     out["extent"] = out["_w_extent"] / pop
     out["share_lsoa_most_deprived_10pct"] = out["_n_top10"] / out["n_lsoa"]
     out["share_children_most_deprived_10pct"] = out["_pop_top10"] / pop
+    # each LA's rows in their order, as iterating the groups gives them (without a frame each)
+    rows = g.indices
+    rank_all = d["_rank_summary"].to_numpy(float)
+    pop_all = d["population"].to_numpy(float)
     out["local_concentration"] = [
-        _local_concentration(
-            grp["_rank_summary"].to_numpy(float), grp["population"].to_numpy(float)
-        )
-        for _, grp in g
+        _local_concentration(rank_all[rows[la]], pop_all[rows[la]]) for la in out.index
     ]
     use_score = bool(out["avg_score"].notna().all()) and len(out) > 0
     if use_score:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import struct
 import zlib
 from collections.abc import Sequence
@@ -62,7 +64,11 @@ class Figure:
             drawing.savefig(self.path, dpi=dpi, bbox_inches="tight")
             plt.close(drawing)
         else:  # plotnine ggplot
-            drawing.save(self.path, dpi=dpi, verbose=False)
+            png = render_ggplot_png(drawing, dpi)
+            if png is not None:
+                self.path.write_bytes(png)
+                return self
+            drawing.save(self.path, dpi=dpi, verbose=False)  # not opaque: as it is, with alpha
         strip_png_text(self.path)
         return self
 
@@ -117,7 +123,8 @@ def encode_png(rgb: Any) -> bytes:
     body = rows[:, 1:].reshape(height, width, 3)  # a view of the rows: one copy of the pixels
     if not np.shares_memory(body, rows):
         raise AssertionError("numpy copied the rows instead of viewing them")
-    body[...] = pixels
+    for channel in range(3):  # one plane at a time: several times faster than all at once
+        body[:, :, channel] = pixels[:, :, channel]
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(body, zlib.crc32(kind))
@@ -127,7 +134,7 @@ def encode_png(rgb: Any) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION))
+        + chunk(b"IDAT", zlib.compress(rows, PNG_COMPRESSION))  # read in place: no copy
         + chunk(b"IEND", b"")
     )
 
@@ -143,6 +150,35 @@ def render_png(fig: Any, dpi: int = DPI) -> bytes:
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
     return encode_png(rgba[:, :, :3])  # the alpha channel dropped, as Image.convert("RGB") does
+
+
+def render_ggplot_png(plot: Any, dpi: int = DPI) -> bytes | None:
+    """A plotnine plot drawn once, as ``ggplot.save`` draws it, as an RGB PNG of its pixels.
+
+    plotnine makes and lays out the figure (``save_helper``, the first half of its ``save``);
+    it is drawn under the plot's theme settings, as ``save`` draws it, on a lean canvas (the
+    same pixels, text laid out once per process) and encoded by :func:`encode_png`, instead of
+    saved by Pillow and read and written again to strip its metadata. None (nothing drawn to
+    keep) when the image is not fully opaque: it then needs its alpha channel.
+    """
+    import matplotlib as mpl
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    view = plot.save_helper(dpi=dpi, verbose=False, format="png")
+    fig = view.figure
+    try:
+        with mpl.rc_context(plot.theme.rcParams):  # what ggplot.save draws the figure under
+            if fig.get_dpi() != dpi:
+                fig.set_dpi(dpi)
+            canvas = lean_canvas(fig)
+            canvas.draw()
+            rgba = np.asarray(canvas.buffer_rgba())
+            if not (rgba[:, :, 3] == 255).all():
+                return None
+            return encode_png(rgba[:, :, :3])
+    finally:
+        plt.close(fig)
 
 
 @dataclass(frozen=True)
@@ -178,10 +214,28 @@ class Layout:
 
 #: Glyph layouts of the texts drawn by :class:`LeanRenderer` (see there), by font and string.
 _LAYOUTS: dict[tuple[Any, ...], list[Any]] = {}
+#: Glyph bitmaps drawn by :class:`LeanRenderer`, by everything a bitmap depends on.
+_GLYPHS: dict[tuple[Any, ...], tuple[Any, int, int]] = {}
 #: Font height metrics (ascent, descent, line gap in font units per em) by font file.
 _HEIGHTS: dict[str, tuple[float, float, float, float] | None] = {}
 #: Text layouts (box, lines, corner) measured with a lean renderer, by what they depend on.
 _TEXT_LAYOUTS: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+
+def _forget_font_objects() -> None:
+    """Drop what holds FreeType font objects (glyph layouts and bitmaps): see below.
+
+    A font object reads its file through a descriptor whose offset a forked process shares
+    with its parent and siblings, so matplotlib gives every child process new font objects
+    (``_get_font`` is emptied at fork); a child must not use its parent's either, through
+    these caches. Text layouts and font heights are plain numbers and stay.
+    """
+    _LAYOUTS.clear()
+    _GLYPHS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_font_objects)
 
 
 def _font_key(prop: Any) -> tuple[Any, ...]:
@@ -199,8 +253,10 @@ def lean_canvas(fig: Any) -> Any:
 @cache
 def _lean_canvas_class() -> Any:
     """The canvas class of :func:`lean_canvas` (made once, on first use: matplotlib imported)."""
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
     from matplotlib.font_manager import fontManager, get_font
+    from matplotlib.ft2font import RenderMode
 
     class LeanRenderer(RendererAgg):
         """The Agg renderer, remembering what does not change from chart to chart.
@@ -235,6 +291,53 @@ def _lean_canvas_class() -> Any:
                 gc, x, y, angle,
                 ((i.ft_object, size, i.glyph_index, 0, 1, i.x, i.y) for i in items), [],
             )  # fmt: skip
+            return None
+
+        def _draw_text_glyphs_and_boxes(  # noqa: PLR0913 - matplotlib's signature
+            self, gc: Any, x: float, y: float, angle: float, glyphs: Any, boxes: Any
+        ) -> None:
+            """Agg's glyph drawing, each glyph's bitmap rendered once per sub-pixel offset.
+
+            FreeType renders a glyph moved by whole pixels as the same bitmap moved by those
+            pixels: a bitmap is kept by everything it depends on (font, size, resolution,
+            glyph, rotation, hinting, anti-aliasing and the position's 1/64 pixel fractions)
+            and placed at the glyph's whole-pixel position, as Agg's own loop places it.
+            """
+            if boxes:
+                return super()._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, boxes)
+            cos = math.cos(math.radians(angle))
+            sin = math.sin(math.radians(angle))
+            flags = get_hinting_flag()
+            antialiased = gc.get_antialiased()
+            mode = RenderMode.NORMAL if antialiased else RenderMode.MONO
+            dpi, height = self.dpi, self.height
+            top_row = int(height)
+            draw_image = self._renderer.draw_text_image
+            for font, size, glyph_index, slant, extend, dx, dy in glyphs:  # dy is upwards
+                # the 26.6 fixed-point position FreeType is given (its y is upwards)
+                px = round(0x40 * (x + dx * cos - dy * sin))
+                py = round(0x40 * (height - y + dx * sin + dy * cos))
+                key = (font, size, dpi, glyph_index, angle, slant, extend, flags, antialiased,
+                       px & 0x3F, py & 0x3F)  # fmt: skip
+                kept = _GLYPHS.get(key)
+                if kept is None:
+                    font.set_size(size, dpi)
+                    font._set_transform(
+                        (0x10000 * np.array([[cos, -sin], [sin, cos]])
+                         @ [[extend, extend * slant], [0, 1]]).round().astype(int),
+                        [px & 0x3F, py & 0x3F],
+                    )  # fmt: skip
+                    bitmap = font._render_glyph(glyph_index, flags, mode)
+                    buffer = np.array(bitmap.buffer)  # a copy: FreeType reuses its own
+                    if not antialiased:
+                        buffer *= 0xFF
+                    if len(_GLYPHS) > 50000:
+                        _GLYPHS.clear()
+                    kept = _GLYPHS[key] = (buffer, bitmap.left, bitmap.top)
+                buffer, left, top = kept
+                # draw_text_image's y is downwards & the bitmap bottom side
+                draw_image(buffer, left + (px >> 6),
+                           top_row - (top + (py >> 6)) + buffer.shape[0], 0, gc)  # fmt: skip
             return None
 
         def _get_font_height_metrics(self, prop: Any) -> tuple[Any, Any, Any]:

@@ -70,6 +70,7 @@ def _style(ax: Axes, grid_y: bool = True) -> None:
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color(GREY)
     ax.tick_params(length=0, colors="#1A1A1A")
+    ax.tick_params(bottom=False, left=False)  # zero-length marks: nothing to draw
     if grid_y:
         ax.yaxis.grid(True, color="#D9D9D9", linewidth=0.5)
         ax.set_axisbelow(True)

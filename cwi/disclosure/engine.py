@@ -260,10 +260,30 @@ class _System:
     lines: list[_LineRec]
     appearances: list[_Appearance]
     labels: list[str]  # human location per cell (table and dimension values)
+    # per line its cells (members, then the total if any), and per cell the lines holding it
+    # in line order: made once, on first use (the lines never change once built)
+    _index: tuple[list[np.ndarray], list[list[int]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def size(self) -> int:
         return len(self.values)
+
+    def line_index(self) -> tuple[list[np.ndarray], list[list[int]]]:
+        """``(cells of each line, lines of each cell)``; each cell's lines in line order."""
+        if self._index is None:
+            cells_of = [
+                line.members if line.total < 0 else np.append(line.members, line.total)
+                for line in self.lines
+            ]
+            lines_at: list[list[int]] = [[] for _ in range(self.size)]
+            for k, cells in enumerate(cells_of):
+                for c in cells.tolist():
+                    if not lines_at[c] or lines_at[c][-1] != k:
+                        lines_at[c].append(k)
+            self._index = (cells_of, lines_at)
+        return self._index
 
 
 def _norm(value: Any) -> Any:
@@ -610,8 +630,7 @@ def _components(sys_: _System, variable: np.ndarray) -> list[np.ndarray]:
             x = parent[x]
         return int(x)
 
-    for line in sys_.lines:
-        cells = line.members if line.total < 0 else np.append(line.members, line.total)
+    for cells in sys_.line_index()[0]:
         cells = cells[variable[cells]]
         if len(cells) > 1:
             root = find(int(cells[0]))
@@ -636,10 +655,11 @@ def _component_lp(
     c_idx: list[int] = []
     data: list[float] = []
     rhs: list[float] = []
-    for line in sys_.lines:
-        cells = line.members if line.total < 0 else np.append(line.members, line.total)
-        if not in_comp[cells].any():
-            continue
+    cells_of, lines_at = sys_.line_index()
+    # the lines holding a cell of the component, in line order
+    touching = sorted({k for g in comp.tolist() for k in lines_at[g]})
+    for k_line in touching:
+        line, cells = sys_.lines[k_line], cells_of[k_line]
         if line.total < 0:
             if math.isnan(line.known_total):
                 continue
@@ -678,13 +698,143 @@ def _component_lp(
 def _solve(c: np.ndarray, a_eq: Any, b_eq: Any, bounds: list) -> Any:
     from scipy.optimize import linprog
 
-    res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    return _checked(linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"))
+
+
+def _checked(res: Any) -> Any:
     if res.status == 2:
         raise DisclosureError(
             "The published margins are inconsistent with the cells (infeasible system); "
             "check that totals were computed from the same counts."
         )
     return res
+
+
+@dataclass(frozen=True)
+class _LpResult:
+    """What :func:`_check_component` reads of a solve: linprog's ``status`` and ``x``."""
+
+    status: int
+    x: np.ndarray | None
+
+
+def _solver(a_eq: Any, b_eq: Any, bounds: list) -> Callable[[np.ndarray], Any]:
+    """``solve(c)`` for one component's LP: :func:`_solve` without its per-call setup.
+
+    ``linprog(method="highs")`` cleans and converts the constraints and sets HiGHS up again
+    on every call, which cost more than the solves themselves (hundreds of small LPs per
+    build). Here that is done once per component with scipy's own steps, and each solve
+    hands HiGHS the same model, options and costs as ``linprog`` would, in a fresh solver,
+    and classifies the result with linprog's own check: the same status and ``x`` as
+    :func:`_solve` (tests/unit/test_disclosure_lp.py). Falls back to :func:`_solve` where
+    scipy's internals are not as expected.
+    """
+    try:
+        prepared = _PreparedLp(a_eq, b_eq, bounds)
+    except Exception:  # noqa: BLE001 - another scipy: linprog as always
+        return lambda c: _solve(c, a_eq, b_eq, bounds)
+    return lambda c: _checked(prepared.solve(c))
+
+
+class _PreparedLp:
+    """One equality-constrained LP as ``linprog(method="highs")`` hands it to HiGHS.
+
+    Mirrors scipy 1.16's ``linprog`` -> ``_linprog_highs`` -> ``_highs_wrapper`` for
+    ``A_eq``, ``b_eq``, ``bounds`` and default options, with the objective set per solve.
+    """
+
+    def __init__(self, a_eq: Any, b_eq: Any, bounds: list) -> None:
+        import scipy.optimize._highspy._core as highs_core
+        from scipy.optimize._linprog_highs import _replace_inf
+        from scipy.optimize._linprog_util import _clean_inputs, _LPProblem
+        from scipy.sparse import csc_array, issparse, vstack
+
+        if a_eq is None:
+            raise ValueError("no equality constraints: linprog handles it")
+        n = a_eq.shape[1]
+        lp = _clean_inputs(_LPProblem(np.zeros(n), None, None, a_eq, b_eq, bounds, None, None))
+        _c, a_ub, b_ub, a_eq_c, b_eq_c, clean_bounds, _x0, _int = lp
+        lb, ub = clean_bounds.T.copy()
+        with np.errstate(invalid="ignore"):
+            lhs_ub = -np.ones_like(b_ub) * np.inf
+        lhs = np.concatenate((lhs_ub, b_eq_c))
+        rhs = np.concatenate((b_ub, b_eq_c))
+        if issparse(a_ub) or issparse(a_eq_c):
+            matrix = vstack((a_ub, a_eq_c))
+        else:
+            matrix = np.vstack((a_ub, a_eq_c))
+        matrix = csc_array(matrix)
+        self._h = highs_core
+        self._bounds = clean_bounds
+        self._n_ub = len(b_ub)
+        rhs, lhs, lb, ub = _replace_inf(rhs), _replace_inf(lhs), _replace_inf(lb), _replace_inf(ub)
+        model = highs_core.HighsLp()
+        model.num_col_ = n
+        model.num_row_ = rhs.size
+        model.a_matrix_.num_col_ = n
+        model.a_matrix_.num_row_ = rhs.size
+        model.a_matrix_.format_ = highs_core.MatrixFormat.kColwise
+        model.col_lower_ = lb
+        model.col_upper_ = ub
+        model.row_lower_ = lhs
+        model.row_upper_ = rhs
+        model.a_matrix_.start_ = matrix.indptr
+        model.a_matrix_.index_ = matrix.indices
+        model.a_matrix_.value_ = matrix.data
+        self._model = model
+        self._rhs_replaced = rhs
+        self._options = _highs_options()
+
+    def solve(self, c: np.ndarray) -> _LpResult:
+        """Minimise ``c @ x``: linprog's ``status`` and ``x`` for this objective."""
+        from scipy.optimize._linprog_highs import _highs_to_scipy_status_message
+        from scipy.optimize._linprog_util import _check_result
+
+        h = self._h
+        cost = np.array(c, dtype=np.float64, copy=True).squeeze()
+        if cost.size == 1:  # one variable: a 1-D array, as linprog makes it
+            cost = cost.reshape(-1)
+        self._model.col_cost_ = cost
+        highs = h._Highs()
+        x = fun = slack = con = None
+        if highs.passOptions(self._options) == h.HighsStatus.kError:
+            status = highs.getModelStatus()
+        elif highs.passModel(self._model) == h.HighsStatus.kError:
+            status = h.HighsModelStatus.kModelError
+        elif highs.run() == h.HighsStatus.kError:
+            status = highs.getModelStatus()
+        else:
+            status = highs.getModelStatus()
+            if status == h.HighsModelStatus.kOptimal:
+                solution = highs.getSolution()
+                x = np.array(solution.col_value)
+                fun = highs.getInfo().objective_function_value
+                residual = self._rhs_replaced - solution.row_value
+                slack = np.array(residual[: self._n_ub])
+                con = np.array(residual[self._n_ub :])
+        code, message = _highs_to_scipy_status_message(status, "")
+        code, _message = _check_result(x, fun, code, slack, con, self._bounds, 1e-9, message, None)
+        return _LpResult(int(code), x)
+
+
+def _highs_options() -> Any:
+    """HiGHS options as ``linprog(method="highs")`` sets them by default (made once)."""
+    global _OPTIONS
+    if _OPTIONS is None:
+        import scipy.optimize._highspy._core as highs_core
+        from scipy.optimize._highspy._core import simplex_constants
+
+        options = highs_core.HighsOptions()
+        options.presolve = "on"
+        options.highs_debug_level = highs_core.HighsDebugLevel.kHighsDebugLevelNone
+        options.log_to_console = False
+        options.output_flag = False
+        options.simplex_strategy = simplex_constants.SimplexStrategy.kSimplexStrategyDual
+        _OPTIONS = options
+    return _OPTIONS
+
+
+_OPTIONS: Any = None
 
 
 def _check_component(
@@ -702,6 +852,7 @@ def _check_component(
     A few minimisations with random positive weights certify most cells cheaply.
     """
     a_eq, b_eq, bounds = _component_lp(sys_, hidden, comp)
+    solve = _solver(a_eq, b_eq, bounds)
     pos = {int(g): k for k, g in enumerate(comp)}
     t_pos = np.array([pos[g] for g in targets])
     need = required[targets] - _TOL
@@ -717,7 +868,7 @@ def _check_component(
     # 1. one table with every target as low as possible (usually all at zero);
     c = np.zeros(len(comp))
     c[t_pos] = 1.0
-    res = _solve(c, a_eq, b_eq, bounds)
+    res = solve(c)
     if res.status == 0:
         observe(res.x)
     # 2. then push the uncertified targets up together, with random weights, while it pays.
@@ -727,7 +878,7 @@ def _check_component(
             break
         c = np.zeros(len(comp))
         c[t_pos[todo]] = -rng.uniform(0.5, 1.5, len(todo))
-        res = _solve(c, a_eq, b_eq, bounds)
+        res = solve(c)
         if res.status != 0:
             break
         observe(res.x)
@@ -742,7 +893,7 @@ def _check_component(
         for sign in (-1.0, 1.0):
             if hi[k] - lo[k] >= need[k]:
                 break
-            res = _solve(sign * c, a_eq, b_eq, bounds)
+            res = solve(sign * c)
             if res.status == 3 and sign < 0:  # unbounded above
                 hi[k] = math.inf
             elif res.status == 0:

@@ -63,20 +63,30 @@ def read_population_wide(
     pandas.DataFrame
         Index ``lsoa_code``; one int64 column per age (0..17, or 0..90).
     """
-    raw = read_csv(path, "LSOA population estimates")
+    # the header first: the checks see every column, the read parses only those used
+    header = read_csv(path, "LSOA population estimates", nrows=0)
     code = find_column(
-        raw.columns, (r"^lsoa\d\d_?c(o)?d(e)?$", r"^lsoa code$", r"lsoa.*code"), path, "LSOA code"
+        header.columns,
+        (r"^lsoa\d\d_?c(o)?d(e)?$", r"^lsoa code$", r"lsoa.*code"),
+        path,
+        "LSOA code",
     )
     ages = [str(a) for a in CHILD_AGES]
     if all_ages:
         ages = [str(a) for a in range(90)] + ["90+"]
     require_columns(
-        raw,
+        header,
         ages,
         path,
         "Use the ONS LSOA single-year-of-age estimates (one column per age 0 to 90+).",
         what="single-year-of-age columns",
         shown=3,
+    )
+    used = {code, *ages}
+    raw = read_csv(
+        path,
+        "LSOA population estimates",
+        usecols=lambda c: str(c).replace("\ufeff", "").strip() in used,
     )
     wide = raw[[code, *ages]]
     wide = wide.assign(**{code: wide[code].str.strip()}).set_index(code)

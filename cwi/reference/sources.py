@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from cwi.io import load_yaml
 from cwi.reference.errors import ReferenceDataError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def load_sources(path: Path | str | None = None) -> list[Source]:
     """
     path = Path(path) if path else SOURCES_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ReferenceDataError(path, f"(the reference registry) is unreadable: {exc}") from exc
     fields = Source.__dataclass_fields__
@@ -108,7 +109,7 @@ def read_local_paths(settings: Settings) -> dict[str, Path]:
     path = local_paths_file(settings)
     if not path.is_file():
         return {}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     return {str(k): Path(v) for k, v in (raw.get("files") or {}).items()}
 
 

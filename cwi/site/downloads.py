@@ -109,6 +109,33 @@ def publication_columns(frame: pd.DataFrame) -> tuple[list[Column], list[list[An
     ]
 
 
+@dataclass(frozen=True)
+class Published:
+    """A table's cell values made once (:func:`published`), for its CSV and its workbook sheet.
+
+    Parameters
+    ----------
+    columns : list of Column
+        How each column is written.
+    values : list of list
+        Cell values, column by column (see :func:`publication_columns`).
+    rows : int
+        Number of rows.
+    """
+
+    columns: list[Column]
+    values: list[list[Any]]
+    rows: int
+
+
+def published(frame: pd.DataFrame | Published) -> Published:
+    """A table's cell values ready to write, for :func:`write_csv` and :func:`write_workbook`."""
+    if isinstance(frame, Published):
+        return frame
+    columns, values = publication_columns(frame)
+    return Published(columns, values, len(frame))
+
+
 def publication_values(frame: pd.DataFrame) -> tuple[list[Column], list[list[Any]]]:
     """Cell values ready to write, row by row (see :func:`publication_columns`)."""
     columns, values = publication_columns(frame)
@@ -126,19 +153,23 @@ def _csv_column(values: list[Any], kind: str) -> list[str]:
     return values
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> int:
-    """Write one table as a publication CSV; return its number of rows."""
+def write_csv(frame: pd.DataFrame | Published, path: Path) -> int:
+    """Write one table (a frame, or its :func:`published` values) as a publication CSV.
+
+    Returns its number of rows.
+    """
     import csv
 
     from cwi.io import atomic_open
 
-    columns, values = publication_columns(frame)
+    table = published(frame)
+    columns, values = table.columns, table.values
     cells = [_csv_column(v, c.kind) for v, c in zip(values, columns, strict=True)]
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([c.name for c in columns])
         writer.writerows(zip(*cells, strict=True))
-    return len(frame)
+    return table.rows
 
 
 _FORMATS = {"int": "0", "rate": "0.0", "decimal": "General", "text": "@"}
@@ -153,7 +184,7 @@ def _stamp() -> Any:
 
 
 def write_workbook(
-    tables: list[tuple[str, str, pd.DataFrame]],
+    tables: list[tuple[str, str, pd.DataFrame | Published]],
     path: Path,
     title: str,
     notes: list[str],
@@ -167,7 +198,8 @@ def write_workbook(
     Parameters
     ----------
     tables : list of (name, title, frame)
-        Tables with at least one row, in publication order.
+        Tables with at least one row, in publication order; a frame may be given as its
+        :func:`published` values (made once for its CSV and this workbook).
     path : Path
         Output ``.xlsx``.
     title : str
@@ -203,12 +235,13 @@ def write_workbook(
         ]
     )
     contents.append(["Sheet", "Table title", "Rows"])
-    for name, table_title, frame in tables:
+    tables = [(name, table_title, published(frame)) for name, table_title, frame in tables]
+    for name, table_title, table in tables:
         sheet = name[:31]
         link = WriteOnlyCell(contents, value=sheet)
         link.hyperlink = Hyperlink(ref="", location=f"'{sheet}'!A1")
         link.style = "Hyperlink"
-        contents.append([link, table_title, len(frame)])
+        contents.append([link, table_title, table.rows])
     _as_table(contents, 3, ["Sheet", "Table title", "Rows"], len(tables), "contents_table")
 
     sheet_notes = wb.create_sheet("Notes")
@@ -221,9 +254,9 @@ def write_workbook(
         sheet_notes.append([f"[note {i}]", note])
     _as_table(sheet_notes, 3, ["Note number", "Note text"], len(notes), "notes_table")
 
-    for name, table_title, frame in tables:
+    for name, table_title, table in tables:
         ws = _sheet(wb, name[:31])
-        columns, values = publication_columns(frame)
+        columns, values = table.columns, table.values
         for j, (col, cells) in enumerate(zip(columns, values, strict=True), start=1):
             width = max(len(col.name), *(len(str(v)) for v in cells[:200]))
             ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
@@ -254,22 +287,41 @@ def write_workbook(
                         block[j] = WriteOnlyCell(ws, value=block[j])
                         block[j].number_format = _FORMATS[columns[j].kind]
             ws.append(block)
-        _as_table(ws, 4, [c.name for c in columns], len(frame), f"t_{name}")
+        _as_table(ws, 4, [c.name for c in columns], table.rows, f"t_{name}")
     _save(wb, path)
 
 
 class _RowsXML(list):
-    """Rows given as SpreadsheetML elements, written as they are (see :func:`_sheet`)."""
+    """Rows as SpreadsheetML text (the one item), exactly as openpyxl's writer would write them.
+
+    ``rows`` is how many rows the text holds. The text goes into the worksheet's part as it
+    is (see :func:`_sheet` and :func:`_save`), never parsed into elements and written again.
+    """
+
+    rows: int
+
+
+#: Stands in a worksheet's stream for a block of ready-made rows until the part is zipped.
+_BLOCK_MARK = re.compile(rb"<!--cwi-rows:(\d+)-->")
+
+
+def _row_texts(wb: Any) -> list[bytes]:
+    """The blocks of ready-made rows of a workbook being written, in order, as UTF-8."""
+    return wb.__dict__.setdefault("_cwi_row_texts", [])
 
 
 def _sheet(wb: Any, title: str) -> Any:
     """A streaming worksheet that also takes blocks of ready-made rows (:class:`_RowsXML`).
 
     openpyxl builds a cell object and an XML element per cell (about 10 microseconds each); a
-    table's rows are instead written as one block of SpreadsheetML made column by column.
-    The rest (header rows, styles, tables, zip) is openpyxl's own.
+    table's rows are instead written as one block of SpreadsheetML made column by column: the
+    stream gets a numbered comment in its place, which :func:`_save` replaces by the block's
+    text when it zips the part. The rest (header rows, styles, tables, zip) is openpyxl's own.
     """
+    from lxml import etree
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    texts = _row_texts(wb)
 
     class _Sheet(WriteOnlyWorksheet):
         def _write_rows(self) -> Any:  # openpyxl 3.1's generator, plus ready-made blocks
@@ -280,9 +332,9 @@ def _sheet(wb: Any, title: str) -> Any:
                     while True:
                         row = yield
                         if isinstance(row, _RowsXML):
-                            for element in row:
-                                xf.write(element)
-                            row_idx += len(row)
+                            xf.write(etree.Comment(f"cwi-rows:{len(texts)}"))
+                            texts.append(row[0].encode("utf-8"))
+                            row_idx += row.rows
                             continue
                         self._writer.write_row(xf, self._values_to_row(row, row_idx), row_idx)
                         row_idx += 1
@@ -359,7 +411,6 @@ def _row_blocks(
     non-finite number) goes through openpyxl's own cell writer, which handles it (or refuses
     it) as it always did.
     """
-    from lxml import etree
     from openpyxl.utils import get_column_letter
 
     n = len(values[0]) if values else 0
@@ -379,7 +430,9 @@ def _row_blocks(
         while stop < n and plain[stop]:
             stop += 1
         if stop > start:
-            yield _RowsXML(etree.fromstring(f"<rows>{''.join(xml[start:stop])}</rows>".encode()))
+            block = _RowsXML(["".join(xml[start:stop])])
+            block.rows = stop - start
+            yield block
             start = stop
         else:
             yield [column[start] for column in values]
@@ -394,8 +447,12 @@ def _save(wb: Any, path: Path) -> None:
 
     from cwi.io import atomic_path
 
+    texts = _row_texts(wb)
+
     class _FixedTimeZip(zipfile.ZipFile):
         def writestr(self, name: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+            if isinstance(data, bytes) and str(name).startswith("xl/worksheets/"):
+                data = _BLOCK_MARK.sub(lambda m: texts[int(m[1])], data)  # the rows in place
             if not isinstance(name, zipfile.ZipInfo):
                 name = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
                 name.compress_type = zipfile.ZIP_DEFLATED

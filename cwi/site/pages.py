@@ -127,7 +127,7 @@ def write_downloads(store: ResultsStore, settings: Settings, out: Path | None = 
     from cwi.disclosure import rule_text
     from cwi.profiles import data_source_label
     from cwi.publish import TABLE_TITLES
-    from cwi.site.downloads import write_csv, write_workbook
+    from cwi.site.downloads import published, write_csv, write_workbook
 
     if out is None:
         out = settings.root / "downloads"
@@ -153,8 +153,9 @@ def write_downloads(store: ResultsStore, settings: Settings, out: Path | None = 
         if frame.empty:
             empty.append(path.stem)
             continue
-        n = write_csv(frame, out / path.name)
-        tables.append((path.stem, title, frame))
+        table = published(frame)  # cell values made once, for the CSV and the workbook
+        n = write_csv(table, out / path.name)
+        tables.append((path.stem, title, table))
         rows.append([Markdown(f"[{path.name}](downloads/{path.name})"), title, f"{n:,}"])
         readme.append(f"  {path.name}: {title} ({n:,} rows)")
     write_workbook(tables, out / WORKBOOK, settings.title, notes, source)

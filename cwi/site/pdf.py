@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cwi.config import Settings
-from cwi.io import recover, staging_dir, swap_in, worker_pool
+from cwi.io import load_yaml, recover, staging_dir, swap_in, worker_pool
 from cwi.site.cache import OutputCache, atomic_write_bytes, cache_dir, html_key
 from cwi.site.report_pdf import FRONT, LINK_BASE, MARK, render_report, whole_document
 from cwi.site.safe import asset_check, asset_fetcher, md_plain, strip_attachments
@@ -413,14 +413,12 @@ def report_html(settings: Settings) -> str:
     Cover (title, region, snapshot, date, version, data source), contents with page numbers,
     then the chapters in navigation order; each chapter's title runs in the page header.
     """
-    import yaml
-
     from cwi.site.render import page_html, pandoc_cache
 
     chapters = report_chapters(settings)
     rels = {str(p.rel) for p in chapters}
     var_file = settings.root / "_variables.yml"
-    v = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    v = load_yaml(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     meta = v.get("meta", {})
     parts, toc = [], []
     fragments = pandoc_cache(settings)

@@ -10,6 +10,7 @@ page with pandoc and wraps it in one site shell. Images referenced by pages and 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ import pypandoc
 import yaml
 
 from cwi.config import Settings
-from cwi.io import recover, staging_dir, swap_in
+from cwi.io import load_yaml, recover, staging_dir, swap_in
 from cwi.site.cache import FragmentCache, atomic_write_bytes, cache_dir
 from cwi.site.content import fragments_dir
 from cwi.site.markdown import html_env
@@ -71,7 +72,7 @@ def load_project(root: Path) -> dict[str, Any]:
     """Read ``_quarto.yml``."""
     path = root / "_quarto.yml"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RenderError(f"Cannot read {path}: {exc}") from exc
 
@@ -91,7 +92,7 @@ def split_front_matter(text: str, source: Path) -> tuple[dict[str, Any], str]:
     end = text.find("\n---", 3)
     if end < 0:
         raise RenderError(f"{source}: front matter is not closed with '---'.")
-    meta = yaml.safe_load(text[3:end]) or {}
+    meta = load_yaml(text[3:end]) or {}
     return meta, text[end + 4 :].lstrip("\n")
 
 
@@ -148,7 +149,7 @@ def load_pages(
     root = settings.root
     project = load_project(root)
     var_file = root / "_variables.yml"
-    variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
+    variables = load_yaml(var_file.read_text(encoding="utf-8")) if var_file.is_file() else {}
     fragments = fragments_dir(settings)
     pages = []
     keep = set(only) if only is not None else None
@@ -205,6 +206,44 @@ def _batchable(markdown: str) -> bool:
     return "\t" not in markdown and "\r" not in markdown
 
 
+#: Pages at or above which the batch is split over two pandoc processes (one per core).
+BATCH_SPLIT_MIN = 8
+
+
+def _split(sizes: list[int], parts: int) -> list[list[int]]:
+    """Indices of ``sizes`` dealt into ``parts`` groups of about equal total size, in order."""
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    load = [0] * parts
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        g = load.index(min(load))
+        groups[g].append(i)
+        load[g] += sizes[i]
+    return [sorted(g) for g in groups if g]
+
+
+def _run_batches(jobs: list[dict[str, str]]) -> list[tuple[list[int], list[str]]]:
+    """Run ``jobs`` in one pandoc batch, or two side by side when there are many and two cores.
+
+    Returns (indices into ``jobs``, their HTML) of every batch that succeeded; the pages of a
+    batch that failed are left to the caller (one pandoc run each).
+    """
+    parts = 2 if len(jobs) >= BATCH_SPLIT_MIN and (os.cpu_count() or 1) >= 2 else 1
+    groups = _split([len(j["text"]) for j in jobs], parts)
+
+    def run(group: list[int]) -> list[str] | None:
+        part = [jobs[i] for i in group]
+        return _run_batch(part, rts=True) or _run_batch(part, rts=False)
+
+    if len(groups) == 1:
+        results = [run(groups[0])]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(groups)) as pool:  # each thread waits on its own pandoc
+            results = list(pool.map(run, groups))
+    return [(g, html) for g, html in zip(groups, results, strict=True) if html is not None]
+
+
 def _run_batch(jobs: list[dict[str, str]], rts: bool) -> list[str] | None:
     command = [pypandoc.get_pandoc_path(), *(BATCH_RTS if rts else ()), "lua", str(BATCH_SCRIPT)]
     try:
@@ -243,10 +282,9 @@ def pandoc_many(markdowns: list[str]) -> list[str]:
         for i in todo:
             fmt, text = _reader(markdowns[i])
             jobs.append({"from": fmt, "text": text})
-        html = _run_batch(jobs, rts=True) or _run_batch(jobs, rts=False)
-        if html is not None:
-            for i, h in zip(todo, html, strict=True):
-                out[i] = h
+        for part, html in _run_batches(jobs):
+            for k, h in zip(part, html, strict=True):
+                out[todo[k]] = h
     return [h if h is not None else _pandoc(md) for h, md in zip(out, markdowns, strict=True)]
 
 

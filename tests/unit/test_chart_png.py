@@ -184,3 +184,79 @@ def test_a_map_drawn_on_the_last_maps_emptied_figure_equals_one_on_a_new_figure(
     assert len({m.shape for m in new}) == 3  # each map sized to its own area
     for a, b in zip(kept, new, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_glyphs_kept_by_sub_pixel_offset_draw_matplotlibs_own_pixels_anywhere():
+    from matplotlib.figure import Figure as MplFigure
+
+    from cwi.charts import figure as figure_mod
+
+    def draw(canvas) -> np.ndarray:
+        fig = MplFigure(figsize=(3, 3), dpi=DPI)
+        canvas(fig)
+        for i in range(24):  # the same glyphs at many whole and fractional pixel positions
+            x, y = 0.05 + 0.0371 * i, 0.04 + 0.0389 * i
+            fig.text(x, y, "0,9 Rate", fontsize=7 + (i % 3), rotation=(0, 30, 90)[i % 3],
+                     antialiased=bool(i % 4))  # fmt: skip
+        return _pixels(fig)
+
+    plain = draw(FigureCanvasAgg)
+    figure_mod._GLYPHS.clear()
+    assert np.array_equal(draw(figure_mod.lean_canvas), plain)  # glyphs rendered, then kept
+    assert figure_mod._GLYPHS
+    assert np.array_equal(draw(figure_mod.lean_canvas), plain)  # every glyph from the cache
+
+
+def test_a_plotnine_chart_is_drawn_once_to_the_pixels_ggplot_save_writes(tmp_path):
+    from plotnine import aes, facet_wrap, geom_errorbar, geom_line, geom_point, ggplot, labs
+    from plotnine import theme as pn_theme
+
+    from cwi.charts.figure import render_ggplot_png
+    from cwi.charts.theme import theme_af
+
+    frame = pd.DataFrame(
+        [{"series": s, "measure": m, "imd_decile": d, "rate": k * (400 - 25 * d) / (1 + j)}
+         for s, k in (("Region", 1.0), ("England – “all” ≥", 0.8))
+         for j, m in enumerate(("CIN", "CLA")) for d in range(1, 11)]
+    )  # fmt: skip
+    frame["lower"], frame["upper"] = frame["rate"] * 0.9, frame["rate"] * 1.1
+    plot = (
+        ggplot(frame, aes("imd_decile", "rate", color="series", group="series"))
+        + geom_line(size=0.8)
+        + geom_point(size=1.6)
+        + geom_errorbar(aes(ymin="lower", ymax="upper"), width=0.25, size=0.4)
+        + facet_wrap("measure", scales="free_y", nrow=1)
+        + labs(x="IMD decile", y="Rate per 10,000")
+        + theme_af(base_size=9)
+        + pn_theme(figure_size=(5.0, 2.4))
+    )
+    plot.save(tmp_path / "saved.png", dpi=DPI, verbose=False)  # plotnine's own way
+    with Image.open(tmp_path / "saved.png") as img:
+        saved = np.asarray(img.convert("RGBA"))
+    assert (saved[:, :, 3] == 255).all()
+    for _ in range(2):  # text layouts and glyphs kept from the first drawing in the second
+        data = render_ggplot_png(plot, DPI)
+        assert _chunks(data) == [b"IHDR", b"IDAT", b"IEND"]
+        with Image.open(io.BytesIO(data)) as img:
+            assert img.mode == "RGB" and img.size == (750, 360)
+            assert np.array_equal(np.asarray(img), saved[:, :, :3])
+
+
+def test_a_forked_worker_starts_without_its_parents_font_objects():
+    import multiprocessing
+
+    from cwi.charts import figure as figure_mod
+
+    spine_figure(ROWS, **WORDS).canvas.draw()  # the parent lays out and renders glyphs
+    assert figure_mod._LAYOUTS and figure_mod._GLYPHS
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        left = pool.apply(_font_caches_in_child)
+    assert left == (0, 0)  # else two workers would read one font file through one offset
+    assert figure_mod._LAYOUTS and figure_mod._GLYPHS  # the parent keeps its own
+
+
+def _font_caches_in_child() -> tuple[int, int]:
+    from cwi.charts import figure as figure_mod
+
+    return len(figure_mod._LAYOUTS), len(figure_mod._GLYPHS)

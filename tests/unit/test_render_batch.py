@@ -71,3 +71,49 @@ def test_a_failing_batch_falls_back_to_one_run_per_page(tmp_path, pandoc_calls, 
     assert pandoc_calls == texts
     monkeypatch.undo()
     assert html == pandoc_many(texts)
+
+
+def test_many_pages_are_split_over_two_processes_in_order(pandoc_calls, monkeypatch):
+    texts = [render_mod._page_markdown(p) for p in _la_pages() + real_pages()]
+    assert len(texts) >= render_mod.BATCH_SPLIT_MIN
+    expected = [_pandoc(t) for t in texts]
+    pandoc_calls.clear()
+    batches: list[int] = []
+    real_batch = render_mod._run_batch
+    monkeypatch.setattr(
+        render_mod,
+        "_run_batch",
+        lambda jobs, rts: batches.append(len(jobs)) or real_batch(jobs, rts),
+    )
+    monkeypatch.setattr(render_mod.os, "cpu_count", lambda: 2)
+    assert pandoc_many(texts) == expected  # each page's own HTML, in the pages' order
+    assert len(batches) == 2 and sum(batches) == len(texts) and pandoc_calls == []
+    monkeypatch.setattr(render_mod.os, "cpu_count", lambda: 1)
+    batches.clear()
+    assert pandoc_many(texts) == expected and batches == [len(texts)]
+
+
+def test_a_failing_half_falls_back_alone(pandoc_calls, monkeypatch):
+    texts = [render_mod._page_markdown(p) for p in _la_pages() + real_pages()]
+    poison = texts[0]
+    real_batch = render_mod._run_batch
+
+    def failing(jobs, rts):  # the batch holding the first page fails, the other succeeds
+        held = any(j["text"] == render_mod._reader(poison)[1] for j in jobs)
+        return None if held else real_batch(jobs, rts)
+
+    monkeypatch.setattr(render_mod, "_run_batch", failing)
+    monkeypatch.setattr(render_mod.os, "cpu_count", lambda: 2)
+    html = pandoc_many(texts)
+    assert poison in pandoc_calls and 0 < len(pandoc_calls) < len(texts)
+    monkeypatch.undo()
+    assert html == [_pandoc(t) for t in texts]
+
+
+def test_split_balances_sizes_and_keeps_every_page_once():
+    sizes = [50, 10, 10, 10, 10, 5, 5]
+    groups = render_mod._split(sizes, 2)
+    assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
+    totals = [sum(sizes[i] for i in g) for g in groups]
+    assert max(totals) - min(totals) <= 10 and all(g == sorted(g) for g in groups)
+    assert render_mod._split([3], 2) == [[0]]
