@@ -4,22 +4,118 @@ The build runs through the same commands Quarto's hooks call (``cwi pre-render``
 pandoc site, then ``cwi post-render``), with outputs redirected to a temporary folder by a small
 settings override file (``CWI_SETTINGS``). Page sources are generated in the project tree, as in
 every build (they are git-ignored).
+
+The suite runs on two pytest-xdist workers (``-n 2 --dist loadgroup`` in pyproject.toml). Every
+module that uses the session build (or writes the project tree's page sources) runs on one
+worker, in the order written, so the build is made once and nothing else writes the project
+tree meanwhile; every other module runs whole on either worker, so its module fixtures are made
+once. Builds of other regions run in a copy of the project (:func:`project_copy`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from cwi.config import ROOT, SHARED_PUBLIC, load_settings
+
+#: Fixtures that make or read the session build (and the page sources it writes in the project).
+DEMO_FIXTURES = frozenset({"built", "built_settings", "build_dirs"})
+
+
+#: File (named by the controller) where the workers write each test's scheduling group.
+GROUPS_ENV = "CWI_TEST_GROUPS"
+
+
+def _group_of(items: list[pytest.Item]) -> dict[str, str]:
+    """Each test's group: ``demo-build`` for every module of the session build, else its module."""
+    demo_modules = {
+        item.nodeid.split("::")[0]
+        for item in items
+        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ()))
+        or item.get_closest_marker("project_tree")
+    }
+    groups = {}
+    for item in items:
+        own = item.get_closest_marker("xdist_group")
+        module = item.nodeid.split("::")[0]
+        if own is not None:
+            groups[item.nodeid] = str(own.args[0] if own.args else own.kwargs["name"])
+        else:
+            groups[item.nodeid] = "demo-build" if module in demo_modules else module
+    return groups
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and config.getoption("dist", "no") != "no":
+        fd, path = tempfile.mkstemp(prefix="cwi-test-groups-", suffix=".json")
+        os.close(fd)
+        os.environ[GROUPS_ENV] = path  # inherited by the workers, started after this
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = os.environ.get(GROUPS_ENV)
+    if os.environ.get("PYTEST_XDIST_WORKER") is None and path:
+        Path(path).unlink(missing_ok=True)
+        del os.environ[GROUPS_ENV]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Workers write each test's group for the controller's scheduler (:func:`_Groups`)."""
+    path = os.environ.get(GROUPS_ENV)
+    if path and os.environ.get("PYTEST_XDIST_WORKER"):
+        tmp = Path(f"{path}.{os.environ['PYTEST_XDIST_WORKER']}")
+        tmp.write_text(json.dumps(_group_of(items)), encoding="utf-8")
+        tmp.replace(path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201
+    """``--dist loadgroup`` by :func:`_group_of`: each group runs whole on one worker.
+
+    (xdist's own loadgroup marks a group in the test id, which pytest 9.2 no longer allows.)
+    """
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class _Groups(LoadScopeScheduling):
+        _groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:
+                path = Path(os.environ[GROUPS_ENV])
+                self._groups = json.loads(path.read_text(encoding="utf-8") or "{}")
+            return self._groups.get(nodeid, nodeid)
+
+    return _Groups(config, log)
+
+
+def project_copy(base: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the project at ``base/repo`` (``base/shared`` linked) and an environment whose
+    ``cwi`` runs the copy's code: a build there writes its page sources into the copy, never
+    into this project's tree, which the session build's tests read meanwhile."""
+    from benchmarks.build import copy_env
+    from benchmarks.build import project_copy as copy_project
+
+    root = base / "repo"
+    if not root.is_dir():  # made once; later builds in the same place reuse the copy
+        shared = ROOT.parent / "shared"
+        base.mkdir(parents=True, exist_ok=True)
+        if shared.exists():
+            (base / "shared").symlink_to(shared.resolve(), target_is_directory=True)
+        copy_project(root)
+    return root, copy_env(env_with_venv(), root)
 
 
 def cwi_command() -> list[str]:

@@ -56,14 +56,17 @@ def used_shortcodes() -> set[tuple[str, str]]:
     return found
 
 
-def check_report(site: Path, sentences: list[str]) -> None:
-    """Assert the rendered report is complete; ``sentences`` are the build's generated ones."""
+def check_report(site: Path, sentences: list[str], root: Path = ROOT) -> None:
+    """Assert the rendered report is complete; ``sentences`` are the build's generated ones.
+
+    ``root`` is the project the build ran in (its ``_variables.yml`` and fragments).
+    """
     pages = report_pages(site)
     for name in ("summary", "q1_clustering", "q2_identity", "q3_within_between", "q4_outcomes",
                  "england", "implications", "next_studies", "interviews", "methods"):  # fmt: skip
         assert name in pages, f"report/{name}.html was not rendered"
     # every var and fragment resolves
-    variables = yaml.safe_load((ROOT / "_variables.yml").read_text(encoding="utf-8"))
+    variables = yaml.safe_load((root / "_variables.yml").read_text(encoding="utf-8"))
     for kind, key in used_shortcodes():
         if kind == "var":
             node = variables
@@ -72,7 +75,7 @@ def check_report(site: Path, sentences: list[str]) -> None:
                 node = node[part]
         else:
             assert key in {*FRAGMENTS, "downloads", "la_list"}, f"fragment {key} is not declared"
-            folder = ROOT / variables["cwi_fragments_dir"]  # (an absolute path stays absolute)
+            folder = root / variables["cwi_fragments_dir"]  # (an absolute path stays absolute)
             assert (folder / f"{key}.md").is_file(), key
     for name, html in pages.items():
         assert "{{<" not in html, f"{name}: unresolved shortcode"

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from cwi.config import ROOT, SHARED_PUBLIC
+from cwi.config import SHARED_PUBLIC
 from cwi.public.build import MAIN_COLUMNS, public_available
-from tests.conftest import cwi_command, env_with_venv
+from tests.conftest import cwi_command, project_copy
 
 pytestmark = pytest.mark.skipif(
     not public_available(SHARED_PUBLIC), reason="public data not found"
@@ -43,18 +43,8 @@ def test_demo_build_carries_the_england_section(built):
     assert "england.html" in index  # in the navigation
 
 
-@pytest.fixture
-def keep_project_content():
-    """Restore the project's generated ``_variables.yml``: every build rewrites it, and later
-    tests of the session's demo build read it."""
-    path = ROOT / "_variables.yml"
-    saved = path.read_bytes() if path.is_file() else None
-    yield
-    if saved is not None:
-        path.write_bytes(saved)
-
-
-def test_public_only_build(tmp_path, keep_project_content):
+@pytest.mark.xdist_group("public-only-build")  # in a project copy: need not wait for `built`
+def test_public_only_build(tmp_path):
     override = {
         "output": {
             "build_dir": str(tmp_path / "build"),
@@ -66,8 +56,11 @@ def test_public_only_build(tmp_path, keep_project_content):
     }
     settings = tmp_path / "settings.yml"
     settings.write_text(yaml.safe_dump(override), encoding="utf-8")
-    env = env_with_venv() | {"CWI_SETTINGS": str(settings)}
-    proc = subprocess.run(cwi_command() + ["build", "--public"], cwd=ROOT, env=env,
+    # in a copy of the project: the build's page sources and _variables.yml are written there,
+    # not in this project's tree, which the session build's tests read
+    root, env = project_copy(tmp_path / "project")
+    env |= {"CWI_SETTINGS": str(settings)}
+    proc = subprocess.run(cwi_command() + ["build", "--public"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     for stage in ("public", "disclosure", "store", "pages", "site", "scan"):

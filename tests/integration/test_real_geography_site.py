@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cwi.config import ROOT
-from tests.conftest import cwi_command, env_with_venv
+from tests.conftest import cwi_command, project_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]
 
@@ -46,10 +45,11 @@ def test_real_geography_builds_the_west_midlands_site(shared_public, tmp_path):
     settings = tmp_path / "settings.yml"
     settings.write_text(yaml.safe_dump(override))
     stages = "inputs,reference,ingest,cube,analysis,disclosure,store,pages,site,scan"
+    root, env = project_copy(tmp_path / "project")  # its own page sources, not this tree's
     proc = subprocess.run(
         cwi_command() + ["build", "--stages", stages],
-        cwd=ROOT,
-        env=env_with_venv() | {"CWI_SETTINGS": str(settings)},
+        cwd=root,
+        env=env | {"CWI_SETTINGS": str(settings)},
         capture_output=True,
         text=True,
         timeout=900,
@@ -84,6 +84,6 @@ def test_real_geography_builds_the_west_midlands_site(shared_public, tmp_path):
     from tests.report_checks import check_report
 
     content = build_report_content(load_settings(settings))
-    check_report(site, content.sentences)
+    check_report(site, content.sentences, root)
     q3 = (site / "report" / "q3_within_between.html").read_text(encoding="utf-8")
     assert all(name.split(",")[0] in q3 for name in WEST_MIDLANDS)

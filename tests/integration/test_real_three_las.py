@@ -18,9 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from cwi.config import ROOT
 from cwi.reference.postcodes import read_postcode_directory
-from tests.conftest import cwi_command, env_with_venv
+from tests.conftest import cwi_command, project_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]
 
@@ -44,10 +43,12 @@ def _settings(base: Path, shared: Path, **extra_data: object) -> Path:
 
 
 def _cwi(settings: Path, stages: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``cwi build`` in a copy of the project beside ``settings`` (its own page sources)."""
+    root, env = project_copy(settings.parent / "project")
     args = ["build"] + (["--stages", stages] if stages else [])
     return subprocess.run(
         cwi_command() + args + ["--settings", str(settings)],
-        cwd=ROOT, env=env_with_venv(), capture_output=True, text=True, timeout=900,
+        cwd=root, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
 
 
