@@ -7,7 +7,7 @@ The goals are those of issue 18 (2 cores); a row without a goal is a figure for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -227,6 +227,34 @@ def marginal_or_none(t_big: float, n_big: int, t_small: float, n_small: int) -> 
     """
     per_la = marginal_per_la(t_big, n_big, t_small, n_small)
     return per_la if per_la > 0 else None
+
+
+def best_run(runs: Sequence[Mapping[str, Any]], key: str) -> tuple[Mapping[str, Any], str]:
+    """The run with the smallest ``key`` among those that have it, and all the runs as text.
+
+    With one run, that run and an empty text. A run lacking ``key`` (a failed build, a step
+    not measured) is never the best unless every run lacks it; then the first run is returned.
+
+    Parameters
+    ----------
+    runs : sequence of mapping
+        Results of the same measurement repeated (``--repeat``), in the order they ran.
+    key : str
+        The figure to compare (``wall_s`` of a build, ``total_s`` of our LA outputs).
+
+    Returns
+    -------
+    tuple
+        (best run, ``"best of N: a, b s"`` or ``""`` for a single run).
+    """
+    if not runs:
+        raise ValueError("no run to choose from")
+    good = [r for r in runs if isinstance(r.get(key), int | float)]
+    if len(runs) == 1 or not good:
+        return runs[0], ""
+    best = min(good, key=lambda r: r[key])
+    shown = ", ".join(f"{r[key]:.1f}" if r in good else "failed" for r in runs)
+    return best, f"best of {len(runs)}: {shown} s"
 
 
 def append_sentence(text: str, sentence: str = EDIT_SENTENCE) -> str:

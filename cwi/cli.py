@@ -308,6 +308,14 @@ def bench(
             "--json", help="JSON report (default <build_dir>/bench/bench.json; .md beside it)."
         ),
     ] = None,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Runs of the inputs-cached, nothing-changed and chapter-edit builds and of our "
+            "LA outputs; the fastest is reported and every run named.",
+        ),
+    ] = 1,
 ) -> None:
     """Print performance figures against the speed goals (builds run in a copy; not a test)."""
     import sys
@@ -324,7 +332,7 @@ def bench(
     except ValueError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
-    run_bench(_settings(settings), quick=quick, only=sections, json_path=json_out)
+    run_bench(_settings(settings), quick=quick, only=sections, json_path=json_out, repeat=repeat)
 
 
 @interviews_app.command("summary")

@@ -177,3 +177,34 @@ def test_england_block_comes_from_the_public_edition_and_coverage_notes_show(bui
     for html in (render_print(profile, {}, ""), render_web(profile, {})):
         assert "public-data edition" in html and "£812" in html and "1.05 to 1.18" in html
         assert "Rates use the 90% of LSOAs" in html
+
+
+def test_profile_pdf_is_byte_identical_to_weasyprint_rendering_its_page_alone(
+    built_settings, tmp_path, monkeypatch
+):
+    """The PDF worker's shortcuts change no byte of a profile PDF.
+
+    The worker parses the print stylesheet once per process, shares one font configuration and
+    runs the garbage collector rarely; weasyprint given the same print page on its own (its
+    stylesheet inside, a fresh font configuration, default collector) writes the same bytes.
+    """
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from cwi.site.pdf import ASSETS_ENV, _write_one, profile_html
+    from cwi.site.safe import asset_fetcher, strip_attachments
+    from cwi.store import ResultsStore
+
+    store = ResultsStore(built_settings)
+    monkeypatch.setenv(ASSETS_ENV, str(store.profiles_dir))
+    root = built_settings.root
+    fetcher = asset_fetcher(root, [store.profiles_dir])
+    for code in store.profile_codes()[:2]:  # the second reuses the parsed stylesheet
+        html = profile_html(code, built_settings)
+        out = tmp_path / f"{code}.pdf"
+        _write_one((html, str(root), str(out), "profile"))
+        alone = HTML(string=strip_attachments(html), base_url=str(root), url_fetcher=fetcher)
+        own = alone.write_pdf(
+            attachments=[], pdf_variant="pdf/ua-1", font_config=FontConfiguration()
+        )
+        assert own == out.read_bytes(), code

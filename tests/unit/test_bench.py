@@ -283,3 +283,34 @@ def test_a_bigger_build_that_was_not_slower_gives_no_verdict_not_a_met_goal():
     assert marginal_or_none(41.7, 15, 36.0, 10) == pytest.approx(1.14)
     assert goal_row("marginal", None, "").met is None
     assert goal_row("marginal", 0.3, "0.30 s").met is True
+
+
+def test_best_run_is_the_fastest_that_finished_and_names_every_run():
+    from benchmarks.scenarios import best_run
+
+    runs = [{"wall_s": 44.0}, {"returncode": 1}, {"wall_s": 41.26}]
+    best, text = best_run(runs, "wall_s")
+    assert best is runs[2] and text == "best of 3: 44.0, failed, 41.3 s"
+    assert best_run(runs[:1], "wall_s") == (runs[0], "")  # one run: no "best of"
+    assert best_run([{"returncode": 1}, {"returncode": 2}], "wall_s")[0] == {"returncode": 1}
+    with pytest.raises(ValueError):
+        best_run([], "wall_s")
+
+
+def test_repeated_builds_count_the_first_and_prepare_each_run(tmp_path, monkeypatch):
+    from benchmarks.run import Bench
+    from benchmarks.scenarios import Report
+
+    times = iter([30.0, 28.5])
+    made: list[str] = []
+    prepared: list[int] = []
+    bench = Bench(load_settings(), tmp_path, Report(), repeat=3)
+    monkeypatch.setattr(
+        bench, "build", lambda key, file, copy: made.append(key) or {"wall_s": next(times)}
+    )
+    best, text = bench.repeated(
+        "15 LAs: chapter", tmp_path, tmp_path, lambda: prepared.append(1), first={"wall_s": 31}
+    )
+    assert made == ["15 LAs: chapter (run 2)", "15 LAs: chapter (run 3)"]
+    assert len(prepared) == 2 and best == {"wall_s": 28.5}
+    assert text == "best of 3: 31.0, 30.0, 28.5 s"
