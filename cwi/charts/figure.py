@@ -460,11 +460,12 @@ def reused_figure(
         _KEPT[key] = (fig, list(axes))
         return fig, list(axes), True
     fig, axes = kept
-    for legend in list(fig.legends):
-        legend.remove()
+    for legend in [*fig.legends, *(ax.legend_ for ax in axes if ax.legend_ is not None)]:
+        if getattr(legend, "_cwi_spec", None) is None:
+            legend.remove()
+        else:  # hidden until the chart asks for the same legend again (see kept_legend)
+            legend.set_visible(False)
     for ax in axes:
-        if ax.legend_ is not None:
-            ax.legend_.remove()
         for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
             artist.remove()
         ax.containers.clear()
@@ -474,6 +475,51 @@ def reused_figure(
         fig.set_size_inches(width, height)
         layout.apply(fig, ncols)
     return fig, axes, False
+
+
+def _legend_spec(handles: Sequence[Any], options: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Everything a legend's look depends on but its words; None for handles not described."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    styles: list[tuple[Any, ...]] = []
+    for h in handles:
+        if type(h) is Line2D:
+            styles.append(("line", h.get_color(), h.get_linestyle(), h.get_linewidth(),
+                           h.get_marker(), h.get_markersize(), h.get_markerfacecolor(),
+                           h.get_markeredgecolor(), h.get_markeredgewidth(), h.get_fillstyle(),
+                           h.get_alpha(), h.get_drawstyle(), h.get_solid_capstyle(),
+                           h.get_dash_capstyle(), h.get_solid_joinstyle(),
+                           h.get_dash_joinstyle(), h.get_visible()))  # fmt: skip
+        elif isinstance(h, Patch) and type(h).__name__ in ("Patch", "Rectangle"):
+            styles.append(("patch", type(h).__name__, tuple(h.get_facecolor()),
+                           tuple(h.get_edgecolor()), h.get_linewidth(), h.get_linestyle(),
+                           h.get_hatch(), h.get_alpha(), h.get_fill(), h.get_visible()))  # fmt: skip
+        else:
+            return None
+    return (tuple(styles), repr(sorted(options.items())))
+
+
+def kept_legend(owner: Any, handles: Sequence[Any], **options: Any) -> Any:
+    """``owner.legend(handles=handles, **options)``, made once for charts that differ in words only.
+
+    ``owner`` is a figure or a panel of a figure kept by :func:`reused_figure`. When the last
+    chart drawn on it made a legend with the same handle styles and options, that legend is
+    shown again with these handles' labels as its words (its layout is worked out afresh when
+    drawn, as a new legend's is); otherwise a new legend is made.
+    """
+    spec = _legend_spec(handles, options)
+    legends = owner.legends if hasattr(owner, "legends") else [owner.legend_]
+    for old in [lg for lg in legends if lg is not None]:
+        if spec is not None and getattr(old, "_cwi_spec", None) == spec:
+            for text, handle in zip(old.texts, handles, strict=True):
+                text.set_text(handle.get_label())
+            old.set_visible(True)
+            return old
+        old.remove()
+    legend = owner.legend(handles=handles, **options)
+    legend._cwi_spec = spec
+    return legend
 
 
 def forget_figures() -> None:

@@ -19,7 +19,7 @@ from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
-from cwi.charts.figure import Figure, Layout, new_figure, reused_figure  # noqa: E402
+from cwi.charts.figure import Figure, Layout, kept_legend, new_figure, reused_figure  # noqa: E402
 from cwi.charts.theme import FONT, palette  # noqa: E402
 
 #: Largest map panel as a share of the figure size given (matplotlib's default subplot box),
@@ -150,8 +150,9 @@ def decile_map_figure(
         Patch(facecolor=c, edgecolor="#7F7F7F", linewidth=0.4, label=str(i))
         for i, c in enumerate(colours, start=1)
     ]
-    legend = ax.legend(
-        handles=handles,
+    legend = kept_legend(
+        ax,
+        handles,
         title="IMD decile (1 = most deprived)",
         loc="center left",
         bbox_to_anchor=(1.0, 0.5),

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from cwi.charts.figure import Figure, Layout, reused_figure, widen_to_fit
+from cwi.charts.figure import Figure, Layout, kept_legend, reused_figure, widen_to_fit
 from cwi.charts.theme import FONT
 
 DARK, TEAL, PINK, ORANGE, GREY = "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D"
@@ -172,7 +172,7 @@ def spine_figure(
         Rectangle((0, 0), 1, 1, color="#E3E3E3", label=range_label),
         Rectangle((0, 0), 1, 1, color="#A6A6A6", label="Middle half of that range"),
     ]  # fmt: skip
-    legend = ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
+    legend = kept_legend(ax, handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
                        frameon=False, fontsize=7, handletextpad=0.4, columnspacing=1.2)  # fmt: skip
     widen_to_fit(fig, legend, SPINE_LAYOUT)
     return fig
@@ -285,7 +285,7 @@ def decile_figure(
         Line2D([], [], color=DARK, marker="o", ms=4.5, label=f"{la_name} (95% interval)"),
         Line2D([], [], color=ORANGE, marker="s", ms=3, label=region_name),
     ]  # fmt: skip
-    legend = fig.legend(handles=handles, loc="upper center", ncol=2, frameon=False, fontsize=7,
+    legend = kept_legend(fig, handles, loc="upper center", ncol=2, frameon=False, fontsize=7,
                         bbox_to_anchor=(0.5, 1.0))  # fmt: skip
     widen_to_fit(fig, legend, DECILE_LAYOUT, len(measures))
     return fig, drawn
@@ -384,7 +384,7 @@ def funnel_figure(
         Line2D([], [], color="#8C8C8C", ls="--", label="95% limits"),
         Line2D([], [], color="#8C8C8C", ls=":", label="99.8% limits"),
     ]  # fmt: skip
-    legend = fig.legend(handles=handles, loc="upper center", ncol=4, frameon=False, fontsize=7,
+    legend = kept_legend(fig, handles, loc="upper center", ncol=4, frameon=False, fontsize=7,
                         bbox_to_anchor=(0.5, 1.0))  # fmt: skip
     widen_to_fit(fig, legend, FUNNEL_LAYOUT, len(measures))
     return fig
@@ -459,7 +459,7 @@ def trend_figure(
         handles.append(
             Line2D([], [], ls="", marker="x", ms=5, color=PINK, label="DfE published rate")
         )
-    legend = fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
+    legend = kept_legend(fig, handles, loc="upper center", ncol=len(handles), frameon=False,
                         fontsize=7, bbox_to_anchor=(0.5, 1.0))  # fmt: skip
     widen_to_fit(fig, legend, TREND_LAYOUT, len(measures))
     return fig

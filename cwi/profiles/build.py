@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,18 @@ class ProfileTables:
     manifest: dict[str, Any]
     neighbours: dict[str, list[str]]
     neighbours_supplied: bool
+    #: What every LA's profile derives alike from these tables, made once (see :meth:`once`).
+    shared: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, made for the first LA that asks and kept for every other.
+
+        For what depends on the tables alone (not on the LA): the year's rows, the region's
+        ranking. The tables are never changed while the profiles are built.
+        """
+        if key not in self.shared:
+            self.shared[key] = make()
+        return self.shared[key]
 
     @classmethod
     def load(
@@ -208,7 +220,7 @@ def build_profile(
     """
     t = tables or ProfileTables.load(store, settings, None)
     year = t.year
-    area = t.area[t.area["year"] == year]
+    area = t.once(("area", year), lambda: t.area[t.area["year"] == year])
     la = area[(area["area_type"] == "la") & (area["area_code"] == la_code)]
     if la.empty:
         raise KeyError(f"{la_code} is not in the results store for {year}.")
@@ -275,7 +287,9 @@ def build_profile(
                 "similar": "in line with its deprivation mix",
                 "unknown": "not shown [c]",
             }[block.expected_direction]
-        ranks, of = _ranks(las, region_codes, measure)
+        ranks, of = t.once(
+            ("ranks", year, measure), lambda m=measure: _ranks(las, region_codes, m)
+        )
         block.rank_region = rank_phrase(ranks.get(la_code), of, "LAs in the region")
         group = [la_code, *neighbour_codes]
         nranks, nof = _ranks(las, group, measure)
@@ -404,7 +418,7 @@ def _first_rows(frame: pd.DataFrame) -> dict[tuple[str, int], dict[str, Any]]:
 def _trends(t: ProfileTables, la_code: str) -> tuple[list[TrendRow], list[str]]:
     a = t.area
     la = a[(a["area_type"] == "la") & (a["area_code"] == la_code)]
-    region = _first_rows(a[a["area_type"] == "region"])
+    region = t.once("region_rows", lambda: _first_rows(a[a["area_type"] == "region"]))
     dfe = t.dfe_rates
     pub = _first_rows(dfe[dfe["la_code"] == la_code]) if not dfe.empty else {}
     rows, sentences = [], []

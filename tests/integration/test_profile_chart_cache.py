@@ -100,3 +100,18 @@ def test_an_edited_la_redraws_only_its_charts(cold):
         assert changed == [f"{code}.json", f"figures/{code}_deciles.png"]
     finally:
         table.write_text(original, encoding="utf-8")
+
+
+def test_profiles_sharing_the_tables_equal_profiles_built_alone(cold):
+    from cwi.profiles.build import ProfileTables, build_profile
+    from cwi.store import ResultsStore
+
+    settings = cold["settings"]
+    store = ResultsStore(settings)
+    shared = ProfileTables.load(store, settings, None)
+    codes = sorted(p.stem for p in (cold["results"] / "profiles").glob("*.json"))
+    together = [build_profile(c, store, settings, shared) for c in codes]
+    assert shared.shared  # the year's rows and the region's ranking were made once
+    for code, profile in zip(codes, together, strict=True):
+        alone = build_profile(code, store, settings, ProfileTables.load(store, settings, None))
+        assert profile.model_dump() == alone.model_dump(), code

@@ -260,3 +260,41 @@ def _font_caches_in_child() -> tuple[int, int]:
     from cwi.charts import figure as figure_mod
 
     return len(figure_mod._LAYOUTS), len(figure_mod._GLYPHS)
+
+
+def test_charts_on_kept_figures_with_kept_legends_equal_charts_on_new_figures(monkeypatch):
+    from cwi.charts import figure as figure_mod
+    from cwi.charts import profile as profile_mod
+    from cwi.charts.profile import trend_figure
+
+    def trends(dfe: bool) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{"measure": m, "year": y, "rate": r, "lower": r * 0.9, "upper": r * 1.1,
+              "region": r * 1.05, "dfe": r * 0.98 if dfe else None}
+             for m, base in (("CIN", 340.0), ("CPP", 45.0), ("CLA", 70.0))
+             for y, r in zip((2022, 2023), (base, base * 1.04), strict=True)]
+        )  # fmt: skip
+
+    names = ["Brackenford", "The Royal Borough of Windsor and Maidenhead – “Bath & NE” ≥ 5",
+             "Ynys Môn", "Brackenford"]  # fmt: skip
+    charts = [
+        lambda name, i: spine_figure(ROWS, **(WORDS | {"la_name": name})),
+        lambda name, i: trend_figure(trends(dfe=i % 2 == 0), la_name=name,
+                                     region_name="Demo region", measures=["CIN", "CPP", "CLA"]),
+    ]  # fmt: skip
+
+    def draw_all() -> list[np.ndarray]:
+        return [_pixels(make(name, i)) for make in charts for i, name in enumerate(names)]
+
+    figure_mod.forget_figures()
+    kept = draw_all()  # each chart on the last one's figure, its legend's words replaced
+
+    def fresh(kind, width, height, layout, *args):
+        return (*figure_mod.new_figure(width, height, layout, *args), True)
+
+    monkeypatch.setattr(profile_mod, "reused_figure", fresh)
+    new = draw_all()
+    figure_mod.forget_figures()
+    assert len({m.shape for m in new}) > 1  # the long name widened its charts
+    for i, (a, b) in enumerate(zip(kept, new, strict=True)):
+        assert a.shape == b.shape and np.array_equal(a, b), i
