@@ -1210,6 +1210,53 @@ class ScanCache:
 
         write_text(self.record, json.dumps(self.used, sort_keys=True))
 
+    def save_all(self) -> None:
+        """Write the entries read and those added, atomically (a prescan drops nothing)."""
+        from cwi.io import write_text
+
+        write_text(self.record, json.dumps({**self.entries, **self.used}, sort_keys=True))
+
+
+def prescan(
+    files: Mapping[Path, str],
+    sentinels: Iterable[str],
+    cache: Path,
+    years: Iterable[int] | None = None,
+    thresholds: Mapping[str, int] | None = None,
+) -> int:
+    """Scan files before they are published and keep their findings for :func:`scan_paths`.
+
+    ``files`` maps each file to the name it will have in the scanned folder (e.g. the project's
+    ``downloads/x.xlsx`` -> ``downloads/x.xlsx`` under ``_site``). A file published with the
+    same bytes under that name, scanned with the same sentinels, thresholds and years, is then
+    a hit in the scan's :class:`ScanCache` (keyed by its digest, name and the scan setup, as
+    always); any other file is scanned again by :func:`scan_paths`. The build runs this in a
+    worker while the site is rendered. Returns the number of files scanned here.
+    """
+    from cwi.fingerprint import content_key, file_digest
+
+    sentinels = list(sentinels)
+    thresholds = dict(thresholds or {})
+    years = list(years) if years is not None else None
+    store = ScanCache(cache)
+    setup = _scan_setup_key(sentinels, thresholds, years)
+    scanned = 0
+    for path, name in files.items():
+        digest = file_digest(path)
+        if digest is None:
+            continue
+        key = content_key(setup, name, digest)
+        if key in store.entries:
+            continue
+        findings = scan_file(Path(path), sentinels, thresholds, name, years)
+        if file_digest(path) != digest:
+            continue  # changed while read: not kept (the scan reads it again)
+        store.put(key, findings)
+        scanned += 1
+    if scanned:
+        store.save_all()
+    return scanned
+
 
 def scan_paths(
     root: Path,

@@ -57,6 +57,7 @@ class BuildState:
     # work started in a worker process for a later stage (name -> future; see start_public)
     background: dict[str, Any] = field(default_factory=dict)
     pools: list[Any] = field(default_factory=list)  # the worker pools of that work
+    early: dict[str, Any] = field(default_factory=dict)  # later stages' work done meanwhile
 
     # ---- lazy loaders for stages run on their own -----------------------------------------
     def need_memo(self) -> Any:
@@ -499,6 +500,8 @@ def stage_public(state: BuildState) -> None:
     force = state.force
     future = state.background.pop("public", None)
     if future is not None:  # the worker started with the cube has filled the caches
+        if not future.done() and "outlines" in state.background and state.cube is not None:
+            prepare_store_meanwhile(state)  # instead of idling until the worker is done
         try:
             seconds = future.result()
         except Exception as exc:  # noqa: BLE001 - the edition is then built here, as always
@@ -620,7 +623,9 @@ def stage_store(state: BuildState) -> None:
     try:
         staged.write_tables(state.tables)
         if not public_mode:
-            write_deprivation_geometry(staged, ref, state.need_cube())
+            write_deprivation_geometry(
+                staged, ref, state.need_cube(), state.early.pop("geometry", None)
+            )
         body = {
             "inputs": inputs,
             "reference_notes": list(getattr(ref, "notes", []))
@@ -710,17 +715,45 @@ def store_up_to_date(state: BuildState) -> bool:
     return tree_digests(store.root, state.need_memo(), skip=NOT_STORE_FILES) == files
 
 
-def write_deprivation_geometry(store: Any, reference: Any, cube: Any) -> None:
-    """Keep the LSOA polygons with their IMD decile (public data) for the profile maps."""
+def write_deprivation_geometry(
+    store: Any, reference: Any, cube: Any, areas: Any | None = None
+) -> None:
+    """Keep the LSOA polygons with their IMD decile (public data) for the profile maps.
+
+    ``areas``: the frame of :func:`deprivation_geometry` when it was made earlier.
+    """
     path = store.root / "geo" / "lsoa_deprivation.parquet"
+    if areas is None:
+        areas = deprivation_geometry(reference, cube)
+    if areas is not None:
+        write_parquet(areas, path)
+
+
+def deprivation_geometry(reference: Any, cube: Any) -> Any:
+    """The LSOA polygons of the cube with LA and IMD decile, simplified (None: no boundaries)."""
     if getattr(reference, "boundaries", None) is None:
-        return
+        return None
     from cwi.reference.boundaries import read_boundaries
 
     areas = read_boundaries(reference.boundaries, cube.lsoa["lsoa_code"])
     areas = areas.merge(cube.lsoa[["lsoa_code", "la_code", "imd_decile"]], on="lsoa_code")
     areas["geometry"] = areas.geometry.simplify(0.0002, preserve_topology=True)
-    write_parquet(areas[["lsoa_code", "la_code", "imd_decile", "geometry"]], path)
+    return areas[["lsoa_code", "la_code", "imd_decile", "geometry"]]
+
+
+def prepare_store_meanwhile(state: BuildState) -> None:
+    """Work of the store stage done while this process waits for the public worker.
+
+    Nothing here depends on the public edition or on disclosure control: the LSOA polygons
+    the profile maps use (kept in ``state.early`` and written by the store stage).
+    """
+    if state.settings.data_source == "public" or "geometry" in state.early:
+        return
+    try:
+        state.early["geometry"] = deprivation_geometry(state.need_reference(), state.need_cube())
+    except Exception as exc:  # noqa: BLE001 - the store stage does it again, as always
+        state.early.pop("geometry", None)
+        log.warning("store preparation while waiting failed (%r); done in the store stage", exc)
 
 
 def stage_pages(state: BuildState) -> None:
@@ -758,10 +791,13 @@ def stage_scan(state: BuildState) -> None:
     from cwi.disclosure.symbols import publication_stamp
     from cwi.leaks import scan_paths
 
-    private = state.settings.private_dir / "sentinels.txt"
-    # one sentinel a line: "XA6 2AZ" is one planted postcode, not two sentinels
-    lines = private.read_text(encoding="utf-8").splitlines() if private.is_file() else []
-    sentinels = [s.strip() for s in lines if s.strip()]
+    sentinels = scan_sentinels(state.settings)
+    future = state.background.pop("prescan", None)
+    if future is not None:  # the downloads scanned while the site was rendered
+        try:
+            log.info("prescan: %d download(s) scanned beside the site stage", future.result())
+        except Exception as exc:  # noqa: BLE001 - those files are scanned below instead
+            log.warning("prescan worker failed (%r); the scan reads those files itself", exc)
     stamp = publication_stamp(state.settings.disclosure)
     if stamp:
         stamp_outputs(state.settings.site_dir, stamp)
@@ -782,6 +818,49 @@ def stage_scan(state: BuildState) -> None:
             f"Leak scan found {len(findings)} problem(s) in {state.settings.site_dir}; "
             "nothing may be published until they are fixed."
         )
+
+
+def scan_sentinels(settings: Settings) -> list[str]:
+    """The planted values the leak scan looks for (``<private_dir>/sentinels.txt``)."""
+    private = settings.private_dir / "sentinels.txt"
+    # one sentinel a line: "XA6 2AZ" is one planted postcode, not two sentinels
+    lines = private.read_text(encoding="utf-8").splitlines() if private.is_file() else []
+    return [s.strip() for s in lines if s.strip()]
+
+
+def start_prescan(state: BuildState, order: Sequence[str]) -> None:
+    """Scan the downloads in a worker while the site stage renders the pages.
+
+    The site stage copies ``downloads/`` into the site as they are; their scan (the workbooks
+    are the scan's slowest files) runs meanwhile on the core the page rendering leaves idle,
+    and keeps its findings in the scan cache under the names and digests the files will have
+    in the site (:func:`cwi.leaks.prescan`). The scan stage waits for it; a file published
+    with other bytes is scanned again there, as is everything else. The worker is a fresh
+    interpreter (no copy of the build's memory) and dies with the build.
+    """
+    if "scan" not in order or "prescan" in state.background:
+        return
+    downloads = state.settings.root / "downloads"
+    if not downloads.is_dir():
+        return
+    files = {
+        p: f"downloads/{p.relative_to(downloads).as_posix()}"
+        for p in sorted(downloads.rglob("*"))
+        if p.is_file()
+    }
+    if not files:
+        return
+    import multiprocessing
+
+    from cwi.io import worker_pool
+    from cwi.leaks import prescan
+
+    s = state.settings
+    pool = worker_pool(1, mp_context=multiprocessing.get_context("spawn"))
+    state.pools.append(pool)
+    state.background["prescan"] = pool.submit(
+        prescan, files, scan_sentinels(s), s.build_dir / "cache" / "scan", list(s.years)
+    )
 
 
 STAGES: dict[str, Callable[[BuildState], None]] = {
@@ -940,6 +1019,8 @@ def _run_stages(state: BuildState, order: list[str], done: list[str]) -> None:
                 continue
             if name in ("cube", "analysis"):  # the public edition runs beside them
                 start_public(state, order)
+            if name == "site":  # the downloads' scan runs beside the page rendering
+                start_prescan(state, order)
             start, cpu = time.perf_counter(), _cpu_seconds()
             STAGES[name](state)
             state.timings[name] = round(time.perf_counter() - start, 2)
@@ -966,6 +1047,7 @@ def release_memory(state: BuildState) -> None:
     state.cube = None
     state.reference = None
     state.public = None
+    state.early = {}
     state.raw_tables = {}
     state.tables = {}
     import gc

@@ -151,10 +151,9 @@ def read_imd(path: Path | str, vintage: str | None = None) -> pd.DataFrame:
     """
     path = require_file(path, "IMD file")
     what = "IMD file"
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw = _read_xlsx(path, what)
-    else:
-        raw = read_csv(path, what)
+    xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    # a CSV's header first: the checks see every column, the read parses only those used
+    raw = _read_xlsx(path, what) if xlsx else read_csv(path, what, nrows=0)
     cols = list(raw.columns)
     c_code = find_column(cols, _LSOA_CODE, path, "the LSOA code")
     c_name = find_column(cols, _LSOA_NAME, path, "the LSOA name", required=False)
@@ -175,6 +174,9 @@ def read_imd(path: Path | str, vintage: str | None = None) -> pd.DataFrame:
             "Pass the vintage (release.imd_vintage in settings.yml: 2010, 2019 or 2025).",
         )
     edition = _edition_from_header(c_code) or VINTAGE_EDITION.get(vintage, "2011")
+    if not xlsx:
+        used = {c for c in (c_code, c_name, c_lad, c_ladn, c_score, c_rank, c_dec) if c}
+        raw = read_csv(path, what, usecols=lambda c: str(c).replace("\ufeff", "").strip() in used)
 
     out = pd.DataFrame({"lsoa_code": raw[c_code].str.strip()})
     out["lsoa_name"] = raw[c_name].str.strip() if c_name else ""

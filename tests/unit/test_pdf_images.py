@@ -119,3 +119,30 @@ def test_profile_pdfs_sharing_one_font_configuration_are_byte_identical(tmp_path
             for f in PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values()
         }
         assert fonts and all(f.startswith("/DejaVu") or f.startswith("DejaVu") for f in fonts)
+
+
+def test_cells_aligned_by_class_instead_of_style_attribute_give_the_same_pdf():
+    from weasyprint import HTML
+
+    from cwi.site.pdf import cell_alignments
+
+    body = (
+        '<table class="t"><tr><th style="text-align: left;">Measure</th>'
+        '<th class="num" style="text-align: right;">Rate</th><th>x</th></tr>'
+        '<tr><td class="gt_row num" style="text-align: left;">1,234</td>'
+        '<td style="text-align: center;">[c]</td><td style="width: 9%">7</td></tr></table>'
+    )
+    css = (
+        "html { font-family: 'DejaVu Sans'; } td, th { text-align: center; width: 30%; }"
+        " .num { text-align: right; } table.t td.num { text-align: center; }"
+    )
+    changed, rules = cell_alignments(body)
+    assert "text-align" not in changed.replace('style="width: 9%"', "")
+    assert changed.count("cwi-align-") == 4 and 'class="cwi-align-left gt_row num"' in changed
+
+    def pdf(html: str, extra: str) -> bytes:
+        doc = f"<html><head><style>{css}</style><style>{extra}</style></head><body>{html}</body>"
+        return HTML(string=doc).write_pdf()
+
+    assert pdf(changed, rules) == pdf(body, "")
+    assert pdf(changed, "") != pdf(body, "")  # the rules are what aligns the cells
