@@ -241,6 +241,22 @@ def have(command: str) -> bool:
 
 
 @pytest.fixture
+def scanned_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files the leak scanner really reads (it still reads them)."""
+    from cwi import leaks
+
+    names: list[str] = []
+    real = leaks.scan_file
+
+    def counting(path: Path, *args: object, **kwargs: object) -> object:
+        names.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(leaks, "scan_file", counting)
+    return names
+
+
+@pytest.fixture
 def pandoc_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the markdown texts really handed to pandoc (pandoc still runs)."""
     calls: list[str] = []

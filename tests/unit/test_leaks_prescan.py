@@ -33,7 +33,7 @@ def _names(downloads: Path) -> dict[Path, str]:
     return {p: f"downloads/{p.name}" for p in sorted(downloads.iterdir())}
 
 
-def test_prescanned_files_are_not_read_again_and_keep_their_findings(tmp_path, monkeypatch):
+def test_prescanned_files_are_not_read_again_and_keep_their_findings(tmp_path, scanned_files):
     downloads, site, cache = _project(tmp_path)
     (site / "index.html").parent.mkdir(parents=True)
     (site / "index.html").write_text("<html><body><p>Nothing here.</p></body></html>")
@@ -41,14 +41,8 @@ def test_prescanned_files_are_not_read_again_and_keep_their_findings(tmp_path, m
     shutil.copytree(downloads, site / "downloads")  # as the site stage publishes them
 
     uncached = scan_paths(site, [SENTINEL], TH, workers=1, years=[2023])
-    scanned: list[str] = []
-    real = leaks.scan_file
-
-    def counting(path, *args, **kwargs):
-        scanned.append(Path(path).name)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(leaks, "scan_file", counting)
+    scanned = scanned_files
+    scanned.clear()
     found = scan_paths(site, [SENTINEL], TH, workers=1, years=[2023], cache=cache)
     assert found == uncached  # the same findings, leaks included
     assert scanned == ["index.html"]  # the downloads came from the prescan
@@ -58,20 +52,14 @@ def test_prescanned_files_are_not_read_again_and_keep_their_findings(tmp_path, m
 
 
 def test_a_file_published_with_other_bytes_or_other_sentinels_is_scanned_again(
-    tmp_path, monkeypatch
+    tmp_path, scanned_files
 ):
     downloads, site, cache = _project(tmp_path)
     prescan(_names(downloads), [SENTINEL], cache, years=[2023])
     shutil.copytree(downloads, site / "downloads")
     (site / "downloads" / "q1_decile_rates.csv").write_text(CLEAN)  # changed after it
-    scanned: list[str] = []
-    real = leaks.scan_file
-
-    def counting(path, *args, **kwargs):
-        scanned.append(Path(path).name)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(leaks, "scan_file", counting)
+    scanned = scanned_files
+    scanned.clear()  # what the prescan read
     found = scan_paths(site, [SENTINEL], TH, workers=1, years=[2023], cache=cache)
     assert scanned == ["q1_decile_rates.csv"]
     assert {f.kind for f in found} == {"sentinel"}  # the published bytes' findings

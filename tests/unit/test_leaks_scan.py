@@ -450,22 +450,15 @@ def test_great_tables_title_rows_do_not_hide_count_columns(tmp_path):
     assert kinds(found, "clean.html") == set()
 
 
-def test_scan_cache_rereads_only_changed_files_and_keeps_reporting_findings(tmp_path, monkeypatch):
-    import cwi.leaks as leaks
-
+def test_scan_cache_rereads_only_changed_files_and_keeps_reporting_findings(
+    tmp_path, scanned_files
+):
     site, cache = tmp_path / "site", tmp_path / "build" / "cache" / "scan"
     site.mkdir()
     (site / "index.html").write_text(CLEAN_HTML, encoding="utf-8")
     (site / "leaky.html").write_text(PROFILE_TABLE.format(heading="Deciles", n=7))
     (site / "q1_decile_rates.csv").write_text("area_code,imd_decile,n\nX1,1,12\n")
-    scanned: list[str] = []
-    real = leaks.scan_file
-
-    def counting(path, *args, **kwargs):
-        scanned.append(Path(path).name)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(leaks, "scan_file", counting)
+    scanned = scanned_files
 
     def scan(sentinels=()):
         scanned.clear()
