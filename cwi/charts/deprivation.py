@@ -58,10 +58,15 @@ def decile_rates_chart(
     """
     figure = Figure(path=path, title=title, subtitle=subtitle, source=source, alt=alt)
     figure.validate()
+    return figure.write(decile_rates_plot(frame, width, height))
+
+
+def decile_rates_plot(frame: pd.DataFrame, width: float = 7.2, height: float = 3.0) -> ggplot:
+    """The plotnine plot :func:`decile_rates_chart` draws (suppressed cells left out)."""
     data = frame.dropna(subset=["rate"]).copy()
     series = list(dict.fromkeys(frame["series"]))
     data["series"] = pd.Categorical(data["series"], categories=series)
-    plot = (
+    return (
         ggplot(data, aes("imd_decile", "rate", color="series", group="series"))
         + geom_line(size=0.8)
         + geom_point(size=1.6)
@@ -73,4 +78,3 @@ def decile_rates_chart(
         + theme_af(base_size=9)
         + theme(figure_size=(width, height))
     )
-    return figure.write(plot)

@@ -208,11 +208,8 @@ def test_glyphs_kept_by_sub_pixel_offset_draw_matplotlibs_own_pixels_anywhere():
 
 
 def test_a_plotnine_chart_is_drawn_once_to_the_pixels_ggplot_save_writes(tmp_path):
-    from plotnine import aes, facet_wrap, geom_errorbar, geom_line, geom_point, ggplot, labs
-    from plotnine import theme as pn_theme
-
+    from cwi.charts.deprivation import decile_rates_plot
     from cwi.charts.figure import render_ggplot_png
-    from cwi.charts.theme import theme_af
 
     frame = pd.DataFrame(
         [{"series": s, "measure": m, "imd_decile": d, "rate": k * (400 - 25 * d) / (1 + j)}
@@ -220,16 +217,8 @@ def test_a_plotnine_chart_is_drawn_once_to_the_pixels_ggplot_save_writes(tmp_pat
          for j, m in enumerate(("CIN", "CLA")) for d in range(1, 11)]
     )  # fmt: skip
     frame["lower"], frame["upper"] = frame["rate"] * 0.9, frame["rate"] * 1.1
-    plot = (
-        ggplot(frame, aes("imd_decile", "rate", color="series", group="series"))
-        + geom_line(size=0.8)
-        + geom_point(size=1.6)
-        + geom_errorbar(aes(ymin="lower", ymax="upper"), width=0.25, size=0.4)
-        + facet_wrap("measure", scales="free_y", nrow=1)
-        + labs(x="IMD decile", y="Rate per 10,000")
-        + theme_af(base_size=9)
-        + pn_theme(figure_size=(5.0, 2.4))
-    )
+    frame.loc[3, "rate"] = None  # a suppressed cell, left out
+    plot = decile_rates_plot(frame, width=5.0, height=2.4)  # the report's own chart
     plot.save(tmp_path / "saved.png", dpi=DPI, verbose=False)  # plotnine's own way
     with Image.open(tmp_path / "saved.png") as img:
         saved = np.asarray(img.convert("RGBA"))
