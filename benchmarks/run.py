@@ -160,14 +160,17 @@ class Bench:
         self.repeat = max(1, repeat)
         self.own: dict[Path, list] = {}
 
-    def prepare(self, name: str, extra: dict[str, Any] | None = None) -> tuple[Path, Path, list]:
-        """A fresh copy of the project and its settings file; returns (copy, file, own files)."""
+    def prepare(self, name: str, extra: dict[str, Any] | None = None) -> tuple[Path, Path]:
+        """A fresh copy of the project and its settings file; returns (copy, file).
+
+        The copy's own files (git-tracked and new) are kept for :meth:`inputs_cached_again`.
+        """
         from benchmarks.build import copy_settings, project_copy
 
         copy, own = project_copy(self.tmp / name)
         file = copy_settings(copy, self.settings, self.tmp / f"{name}.yml", extra)
         self.own[copy] = own
-        return copy, file, own
+        return copy, file
 
     def repeated(
         self,
@@ -192,11 +195,14 @@ class Bench:
         best, text = best_run(runs, "wall_s")
         return dict(best), text
 
-    def inputs_cached_again(self, copy: Path, file: Path) -> None:
-        """Remove every output and cache but the ingest cache (before an inputs-cached build)."""
+    def inputs_cached_again(self, copy: Path, file: Path) -> list[str]:
+        """Remove every output and cache but the ingest cache (before an inputs-cached build).
+
+        Returns what was removed.
+        """
         from benchmarks.build import keep_only_ingest_cache
 
-        keep_only_ingest_cache(copy, load_settings(file), self.own[copy])
+        return keep_only_ingest_cache(copy, load_settings(file), self.own[copy])
 
     def build(self, key: str, file: Path, copy: Path) -> dict[str, Any]:
         """``cwi build`` in the copy, measured; kept in the JSON under ``key``."""
@@ -220,13 +226,11 @@ class Bench:
         Returns the two results (the second None when the first failed), the copy and its
         settings file.
         """
-        from benchmarks.build import keep_only_ingest_cache
-
-        copy, file, own = self.prepare(f"la{n_las}{tag}", extra)
+        copy, file = self.prepare(f"la{n_las}{tag}", extra)
         cold = self.build(f"{n_las} LAs{tag}: cold", file, copy)
         if cold["returncode"] != 0:
             return cold, None, copy, file
-        removed = keep_only_ingest_cache(copy, load_settings(file), own)
+        removed = self.inputs_cached_again(copy, file)
         self.report.builds[f"{n_las} LAs{tag}: removed before inputs cached"] = removed[:200]
         cached = self.build(f"{n_las} LAs{tag}: inputs cached", file, copy)
         return cold, cached, copy, file
@@ -399,15 +403,13 @@ def bench_national(settings: Settings, report: Report) -> None:
     }
     with tempfile.TemporaryDirectory(prefix="cwi-bench-national-") as tmp:
         bench = Bench(settings.with_overrides(data={"source": "demo"}), Path(tmp), report)
-        copy, file, own = bench.prepare("national", extra)
+        copy, file = bench.prepare("national", extra)
         mark_demo_current(folder, load_settings(file))
         cold = bench.build("national: cold", file, copy)
         report.rows.append(_national_row("national_cold", cold))
         if cold["returncode"] != 0:
             return
-        from benchmarks.build import keep_only_ingest_cache
-
-        keep_only_ingest_cache(copy, load_settings(file), own)
+        bench.inputs_cached_again(copy, file)
         cached = bench.build("national: inputs cached", file, copy)
         report.rows.append(_national_row("national_cached", cached, cold))
 
@@ -430,7 +432,7 @@ def bench_public(settings: Settings, report: Report) -> None:
         report.rows.append(Row("public", what, "skipped", detail="no public data folder"))
         return
     with tempfile.TemporaryDirectory(prefix="cwi-bench-public-") as tmp:
-        copy, file, _own = Bench(settings, Path(tmp), report).prepare("public")
+        copy, file = Bench(settings, Path(tmp), report).prepare("public")
         console.print("[dim]cwi bench: public edition ...[/dim]")
         result = measure_build(file, ("build", "--public"), root=copy)
         report.builds["public"] = result
