@@ -36,6 +36,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -817,24 +818,19 @@ class _PreparedLp:
         return _LpResult(int(code), x)
 
 
+@cache
 def _highs_options() -> Any:
     """HiGHS options as ``linprog(method="highs")`` sets them by default (made once)."""
-    global _OPTIONS
-    if _OPTIONS is None:
-        import scipy.optimize._highspy._core as highs_core
-        from scipy.optimize._highspy._core import simplex_constants
+    import scipy.optimize._highspy._core as highs_core
+    from scipy.optimize._highspy._core import simplex_constants
 
-        options = highs_core.HighsOptions()
-        options.presolve = "on"
-        options.highs_debug_level = highs_core.HighsDebugLevel.kHighsDebugLevelNone
-        options.log_to_console = False
-        options.output_flag = False
-        options.simplex_strategy = simplex_constants.SimplexStrategy.kSimplexStrategyDual
-        _OPTIONS = options
-    return _OPTIONS
-
-
-_OPTIONS: Any = None
+    options = highs_core.HighsOptions()
+    options.presolve = "on"
+    options.highs_debug_level = highs_core.HighsDebugLevel.kHighsDebugLevelNone
+    options.log_to_console = False
+    options.output_flag = False
+    options.simplex_strategy = simplex_constants.SimplexStrategy.kSimplexStrategyDual
+    return options
 
 
 def _check_component(
