@@ -36,7 +36,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -818,19 +817,24 @@ class _PreparedLp:
         return _LpResult(int(code), x)
 
 
-@cache
 def _highs_options() -> Any:
     """HiGHS options as ``linprog(method="highs")`` sets them by default (made once)."""
-    import scipy.optimize._highspy._core as highs_core
-    from scipy.optimize._highspy._core import simplex_constants
+    global _OPTIONS
+    if _OPTIONS is None:
+        import scipy.optimize._highspy._core as highs_core
+        from scipy.optimize._highspy._core import simplex_constants
 
-    options = highs_core.HighsOptions()
-    options.presolve = "on"
-    options.highs_debug_level = highs_core.HighsDebugLevel.kHighsDebugLevelNone
-    options.log_to_console = False
-    options.output_flag = False
-    options.simplex_strategy = simplex_constants.SimplexStrategy.kSimplexStrategyDual
-    return options
+        options = highs_core.HighsOptions()
+        options.presolve = "on"
+        options.highs_debug_level = highs_core.HighsDebugLevel.kHighsDebugLevelNone
+        options.log_to_console = False
+        options.output_flag = False
+        options.simplex_strategy = simplex_constants.SimplexStrategy.kSimplexStrategyDual
+        _OPTIONS = options
+    return _OPTIONS
+
+
+_OPTIONS: Any = None
 
 
 def _check_component(
