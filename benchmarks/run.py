@@ -160,17 +160,14 @@ class Bench:
         self.repeat = max(1, repeat)
         self.own: dict[Path, list] = {}
 
-    def prepare(self, name: str, extra: dict[str, Any] | None = None) -> tuple[Path, Path]:
-        """A fresh copy of the project and its settings file; returns (copy, file).
-
-        The copy's own files (git-tracked and new) are kept for :meth:`inputs_cached_again`.
-        """
+    def prepare(self, name: str, extra: dict[str, Any] | None = None) -> tuple[Path, Path, list]:
+        """A fresh copy of the project and its settings file; returns (copy, file, own files)."""
         from benchmarks.build import copy_settings, project_copy
 
         copy, own = project_copy(self.tmp / name)
         file = copy_settings(copy, self.settings, self.tmp / f"{name}.yml", extra)
         self.own[copy] = own
-        return copy, file
+        return copy, file, own
 
     def repeated(
         self,
@@ -195,14 +192,11 @@ class Bench:
         best, text = best_run(runs, "wall_s")
         return dict(best), text
 
-    def inputs_cached_again(self, copy: Path, file: Path) -> list[str]:
-        """Remove every output and cache but the ingest cache (before an inputs-cached build).
-
-        Returns what was removed.
-        """
+    def inputs_cached_again(self, copy: Path, file: Path) -> None:
+        """Remove every output and cache but the ingest cache (before an inputs-cached build)."""
         from benchmarks.build import keep_only_ingest_cache
 
-        return keep_only_ingest_cache(copy, load_settings(file), self.own[copy])
+        keep_only_ingest_cache(copy, load_settings(file), self.own[copy])
 
     def build(self, key: str, file: Path, copy: Path) -> dict[str, Any]:
         """``cwi build`` in the copy, measured; kept in the JSON under ``key``."""
@@ -226,11 +220,13 @@ class Bench:
         Returns the two results (the second None when the first failed), the copy and its
         settings file.
         """
-        copy, file = self.prepare(f"la{n_las}{tag}", extra)
+        from benchmarks.build import keep_only_ingest_cache
+
+        copy, file, own = self.prepare(f"la{n_las}{tag}", extra)
         cold = self.build(f"{n_las} LAs{tag}: cold", file, copy)
         if cold["returncode"] != 0:
             return cold, None, copy, file
-        removed = self.inputs_cached_again(copy, file)
+        removed = keep_only_ingest_cache(copy, load_settings(file), own)
         self.report.builds[f"{n_las} LAs{tag}: removed before inputs cached"] = removed[:200]
         cached = self.build(f"{n_las} LAs{tag}: inputs cached", file, copy)
         return cold, cached, copy, file
@@ -403,13 +399,15 @@ def bench_national(settings: Settings, report: Report) -> None:
     }
     with tempfile.TemporaryDirectory(prefix="cwi-bench-national-") as tmp:
         bench = Bench(settings.with_overrides(data={"source": "demo"}), Path(tmp), report)
-        copy, file = bench.prepare("national", extra)
+        copy, file, own = bench.prepare("national", extra)
         mark_demo_current(folder, load_settings(file))
         cold = bench.build("national: cold", file, copy)
         report.rows.append(_national_row("national_cold", cold))
         if cold["returncode"] != 0:
             return
-        bench.inputs_cached_again(copy, file)
+        from benchmarks.build import keep_only_ingest_cache
+
+        keep_only_ingest_cache(copy, load_settings(file), own)
         cached = bench.build("national: inputs cached", file, copy)
         report.rows.append(_national_row("national_cached", cached, cold))
 
@@ -432,7 +430,7 @@ def bench_public(settings: Settings, report: Report) -> None:
         report.rows.append(Row("public", what, "skipped", detail="no public data folder"))
         return
     with tempfile.TemporaryDirectory(prefix="cwi-bench-public-") as tmp:
-        copy, file = Bench(settings, Path(tmp), report).prepare("public")
+        copy, file, _own = Bench(settings, Path(tmp), report).prepare("public")
         console.print("[dim]cwi bench: public edition ...[/dim]")
         result = measure_build(file, ("build", "--public"), root=copy)
         report.builds["public"] = result
