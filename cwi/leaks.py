@@ -1170,13 +1170,6 @@ def _scan_setup_key(
     )
 
 
-def _entry_key(setup: str, name: str, digest: str) -> str:
-    """Key of a file's findings in the :class:`ScanCache`: scan setup, name in the folder, bytes."""
-    from cwi.fingerprint import content_key
-
-    return content_key(setup, name, digest)
-
-
 class ScanCache:
     """Findings of earlier scans, per file, under ``<build_dir>/cache/scan/``.
 
@@ -1240,7 +1233,7 @@ def prescan(
     always); any other file is scanned again by :func:`scan_paths`. The build runs this in a
     worker while the site is rendered. Returns the number of files scanned here.
     """
-    from cwi.fingerprint import file_digest
+    from cwi.fingerprint import content_key, file_digest
 
     sentinels = list(sentinels)
     thresholds = dict(thresholds or {})
@@ -1252,7 +1245,7 @@ def prescan(
         digest = file_digest(path)
         if digest is None:
             continue
-        key = _entry_key(setup, name, digest)
+        key = content_key(setup, name, digest)
         if key in store.entries:
             continue
         findings = scan_file(Path(path), sentinels, thresholds, name, years)
@@ -1316,11 +1309,11 @@ def scan_paths(
     store = ScanCache(cache) if cache is not None else None
     keys: dict[Path, str] = {}
     if store is not None:
-        from cwi.fingerprint import file_digest
+        from cwi.fingerprint import content_key, file_digest
 
         setup = _scan_setup_key(sentinels, thresholds, years)
         for p in files:
-            keys[p] = _entry_key(setup, names[p], file_digest(p) or "missing")
+            keys[p] = content_key(setup, names[p], file_digest(p) or "missing")
             hit = store.get(keys[p], p)
             if hit is not None:
                 results[p] = hit

@@ -805,7 +805,7 @@ def stage_scan(state: BuildState) -> None:
         state.settings.site_dir,
         sentinels=sentinels,
         years=state.settings.years,
-        cache=scan_cache_dir(state.settings),  # unchanged files are not reread
+        cache=state.settings.build_dir / "cache" / "scan",  # unchanged files are not reread
     )
     if stamp:
         for f in [f for f in findings if f.kind == "small count"][:50]:
@@ -826,13 +826,6 @@ def scan_sentinels(settings: Settings) -> list[str]:
     # one sentinel a line: "XA6 2AZ" is one planted postcode, not two sentinels
     lines = private.read_text(encoding="utf-8").splitlines() if private.is_file() else []
     return [s.strip() for s in lines if s.strip()]
-
-
-def scan_cache_dir(settings: Settings) -> Path:
-    """The leak scan's cache (:class:`cwi.leaks.ScanCache`), shared by the scan and the prescan."""
-    from cwi.site.cache import cache_dir
-
-    return cache_dir(settings.build_dir) / "scan"
 
 
 def start_prescan(state: BuildState, order: Sequence[str]) -> None:
@@ -866,7 +859,7 @@ def start_prescan(state: BuildState, order: Sequence[str]) -> None:
     pool = worker_pool(1, mp_context=multiprocessing.get_context("spawn"))
     state.pools.append(pool)
     state.background["prescan"] = pool.submit(
-        prescan, files, scan_sentinels(s), scan_cache_dir(s), list(s.years)
+        prescan, files, scan_sentinels(s), s.build_dir / "cache" / "scan", list(s.years)
     )
 
 
