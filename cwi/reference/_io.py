@@ -19,14 +19,7 @@ _CORRUPT = (
 )
 
 
-def header_name(column: Any) -> str:
-    """A CSV header name as the readers see it: byte-order mark and surrounding spaces removed."""
-    return str(column).replace("\ufeff", "").strip()
-
-
-def read_csv(
-    path: Path | str, what: str, columns: Iterable[str] | None = None, **kwargs: Any
-) -> pd.DataFrame:
+def read_csv(path: Path | str, what: str, **kwargs: Any) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) as strings, turning every failure into one clear error.
 
     Parameters
@@ -35,9 +28,6 @@ def read_csv(
         CSV or ``.csv.gz`` file.
     what : str
         Description of the file for messages.
-    columns : iterable of str, optional
-        Parse only these columns (names as :func:`header_name` gives them); the rest of each
-        line is skipped. Read the header first (``nrows=0``) to check the file's columns.
     **kwargs
         Passed to :func:`pandas.read_csv` (``dtype=str`` and ``keep_default_na=False`` by
         default, so suppression symbols survive).
@@ -48,9 +38,6 @@ def read_csv(
         Raw frame, header names stripped of a byte-order mark and spaces.
     """
     path = require_file(path, what)
-    if columns is not None:
-        wanted = set(columns)
-        kwargs["usecols"] = lambda c: header_name(c) in wanted
     kwargs.setdefault("dtype", str)
     kwargs.setdefault("keep_default_na", False)
     kwargs.setdefault("encoding", "utf-8-sig")
@@ -66,7 +53,7 @@ def read_csv(
         raise ReferenceDataError(path, _CORRUPT.format(kind=type(exc).__name__)) from exc
     except pd.errors.EmptyDataError as exc:
         raise ReferenceDataError(path, "is empty") from exc
-    frame.columns = [header_name(c) for c in frame.columns]
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     return frame
 
 

@@ -176,7 +176,7 @@ def read_imd(path: Path | str, vintage: str | None = None) -> pd.DataFrame:
     edition = _edition_from_header(c_code) or VINTAGE_EDITION.get(vintage, "2011")
     if not xlsx:
         used = {c for c in (c_code, c_name, c_lad, c_ladn, c_score, c_rank, c_dec) if c}
-        raw = read_csv(path, what, columns=used)
+        raw = read_csv(path, what, usecols=lambda c: str(c).replace("\ufeff", "").strip() in used)
 
     out = pd.DataFrame({"lsoa_code": raw[c_code].str.strip()})
     out["lsoa_name"] = raw[c_name].str.strip() if c_name else ""

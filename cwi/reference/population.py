@@ -82,7 +82,12 @@ def read_population_wide(
         what="single-year-of-age columns",
         shown=3,
     )
-    raw = read_csv(path, "LSOA population estimates", columns={code, *ages})
+    used = {code, *ages}
+    raw = read_csv(
+        path,
+        "LSOA population estimates",
+        usecols=lambda c: str(c).replace("\ufeff", "").strip() in used,
+    )
     wide = raw[[code, *ages]]
     wide = wide.assign(**{code: wide[code].str.strip()}).set_index(code)
     if lsoa_codes is not None:
